@@ -1,0 +1,16 @@
+//! Types that cross the wire between the EditPulse relay and its dashboard.
+//!
+//! Both sides depend on this crate, so a field renamed here is renamed everywhere at
+//! once and the two can never disagree about what a count update or a health report is.
+
+pub mod health;
+pub mod stream;
+pub mod time;
+pub mod window;
+
+pub use health::{
+    BusHealth, ClientsHealth, GatewayHealth, Health, PartitionState, SourceHealth, Status,
+    WindowsHealth,
+};
+pub use time::{Millis, TimeError};
+pub use window::{PartialWindow, TypeCounts, WindowRecord};

@@ -1,0 +1,89 @@
+//! One second of edits: what the relay publishes and the dashboard draws.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Millis;
+
+/// Edits per change type. Wikimedia's `type` is one of these; anything else (including a
+/// missing type) counts as `other`, so the five always add up to the window's count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeCounts {
+    pub edit: u64,
+    pub new: u64,
+    pub log: u64,
+    pub categorize: u64,
+    pub other: u64,
+}
+
+impl TypeCounts {
+    pub fn total(&self) -> u64 {
+        self.edit + self.new + self.log + self.categorize + self.other
+    }
+
+    pub fn add(&mut self, other: &TypeCounts) {
+        self.edit += other.edit;
+        self.new += other.new;
+        self.log += other.log;
+        self.categorize += other.categorize;
+        self.other += other.other;
+    }
+}
+
+/// The count of one tumbling window `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowRecord {
+    pub start: Millis,
+    pub end: Millis,
+    pub count: u64,
+    /// True once every input partition's watermark has passed `end`. A final window can still
+    /// change: a late event within the allowed lateness publishes a higher `revision`.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// How many times the window changed after it became final.
+    pub revision: u32,
+    pub by_type: TypeCounts,
+    pub bots: u64,
+    pub humans: u64,
+    /// Up to ten `[wiki, count]`, most edits first, ties by name.
+    pub top_wikis: Vec<(String, u64)>,
+}
+
+impl WindowRecord {
+    /// A window nobody edited in: published so that quiet seconds show as zero, not as a gap.
+    pub fn empty(start: Millis, end: Millis, is_final: bool) -> Self {
+        WindowRecord {
+            start,
+            end,
+            count: 0,
+            is_final,
+            revision: 0,
+            by_type: TypeCounts::default(),
+            bots: 0,
+            humans: 0,
+            top_wikis: Vec::new(),
+        }
+    }
+}
+
+/// One input partition's share of a window, as written to the output topic keyed by
+/// `(start, partition)`. It is a pure function of the partition's records that fall into the
+/// window, so recomputing it after a crash yields the same value and whoever keeps "the latest
+/// partial per key" never adds an event twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialWindow {
+    pub partition: u32,
+    pub start: Millis,
+    pub end: Millis,
+    pub count: u64,
+    /// The partition's watermark passed `end` when this was written.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Records that reached the bus after the window had closed (by ingest time).
+    pub revision: u32,
+    pub by_type: TypeCounts,
+    pub bots: u64,
+    pub humans: u64,
+    /// The partition's ten busiest wikis. Input records are keyed by wiki, so every wiki lives
+    /// in exactly one partition and the global top ten is the top ten of these lists.
+    pub top_wikis: Vec<(String, u64)>,
+}
