@@ -1,0 +1,569 @@
+//! Kafka through librdkafka: topic set-up, the input producer, the counters' consumer group,
+//! and the output topic's producer and reader.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::{FuturesUnordered, StreamExt};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::ClientContext;
+use tokio::sync::mpsc;
+use wire::Millis;
+
+use super::{BusError, Delivered, InputEvent, InputRecord, OutputRecord};
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connection settings shared by every client the relay makes.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub brokers: String,
+    /// `--kafka-option KEY=VALUE` pairs, applied last so they can override ours.
+    pub extra: Vec<(String, String)>,
+}
+
+impl KafkaSettings {
+    pub fn new(brokers: &str, options: &[String]) -> Result<Self, BusError> {
+        let extra = options
+            .iter()
+            .map(|o| {
+                o.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| BusError::Unreachable(format!("--kafka-option {o:?} is not KEY=VALUE")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(KafkaSettings { brokers: brokers.to_string(), extra })
+    }
+
+    fn config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        c.set("socket.keepalive.enable", "true");
+        // A broker restart must not strand the relay: retry connections quickly.
+        c.set("reconnect.backoff.ms", "100");
+        c.set("reconnect.backoff.max.ms", "2000");
+        c
+    }
+
+    fn finish(&self, mut c: ClientConfig) -> ClientConfig {
+        for (k, v) in &self.extra {
+            c.set(k, v);
+        }
+        c
+    }
+
+    fn producer(&self) -> Result<FutureProducer, BusError> {
+        let mut c = self.config();
+        c.set("enable.idempotence", "true");
+        c.set("acks", "all");
+        c.set("linger.ms", "5");
+        c.set("batch.num.messages", "10000");
+        c.set("queue.buffering.max.messages", "500000");
+        // A gateway request waits for this at most before it is answered 503: long enough to
+        // ride out a leader change, short enough for a client to retry elsewhere.
+        c.set("message.timeout.ms", "10000");
+        Ok(self.finish(c).create()?)
+    }
+}
+
+/// Creates the input and output topics if missing and returns the input topic's partitions.
+pub async fn ensure_topics(
+    settings: &KafkaSettings,
+    input: &str,
+    output: &str,
+    partitions: u32,
+    replication: i32,
+) -> Result<u32, BusError> {
+    let admin: AdminClient<DefaultClientContext> = settings.finish(settings.config()).create()?;
+    let topics = [
+        NewTopic::new(input, partitions as i32, TopicReplication::Fixed(replication)),
+        NewTopic::new(output, partitions as i32, TopicReplication::Fixed(replication)),
+    ];
+    let opts = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
+    for result in admin.create_topics(&topics, &opts).await? {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(BusError::Unreachable(format!("cannot create topic {topic}: {code}")));
+            }
+        }
+    }
+    topic_partitions(settings, input).await
+}
+
+/// The number of partitions of `topic`, waiting for fresh topics to show in metadata.
+pub async fn topic_partitions(settings: &KafkaSettings, topic: &str) -> Result<u32, BusError> {
+    let consumer: BaseConsumer = settings.finish(settings.config()).create()?;
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        for _ in 0..50 {
+            let md = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
+            if let Some(t) = md.topics().iter().find(|t| t.name() == topic)
+                && !t.partitions().is_empty()
+            {
+                return Ok(t.partitions().len() as u32);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(BusError::Unreachable(format!("topic {topic} has no partitions")))
+    })
+    .await
+    .map_err(|e| BusError::Unreachable(e.to_string()))?
+}
+
+pub struct KafkaInputProducer {
+    producer: FutureProducer,
+    topic: String,
+    in_flight: Arc<AtomicU64>,
+    reachable: Arc<AtomicBool>,
+}
+
+impl KafkaInputProducer {
+    pub fn new(settings: &KafkaSettings, topic: &str) -> Result<Self, BusError> {
+        Ok(KafkaInputProducer {
+            producer: settings.producer()?,
+            topic: topic.to_string(),
+            in_flight: Arc::new(AtomicU64::new(0)),
+            reachable: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The flag the broker probe keeps current; the gateway refuses at once while it is down
+    /// instead of holding requests for the full delivery timeout.
+    pub fn reachable(&self) -> Arc<AtomicBool> {
+        self.reachable.clone()
+    }
+
+    pub fn client_producer(&self) -> FutureProducer {
+        self.producer.clone()
+    }
+
+    pub async fn send(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
+        if !self.reachable.load(Ordering::Relaxed) {
+            return Err(BusError::Unreachable("no broker answered the last probe".into()));
+        }
+        let n = records.len() as u64;
+        self.in_flight.fetch_add(n, Ordering::Relaxed);
+        let result = self.send_all(records).await;
+        self.in_flight.fetch_sub(n, Ordering::Relaxed);
+        result
+    }
+
+    async fn send_all(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
+        let mut pending = FuturesUnordered::new();
+        for r in &records {
+            pending.push(enqueue(&self.producer, &self.topic, None, &r.key, &r.payload, r.ingest).await?);
+        }
+        let mut first_error = None;
+        while let Some(done) = pending.next().await {
+            if let Err(e) = delivered(done)
+                && first_error.is_none()
+            {
+                first_error = Some(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    pub async fn flush(&self) {
+        let p = self.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(10))).await;
+    }
+}
+
+/// Hands a record to librdkafka, waiting (asynchronously) while its queue is full.
+async fn enqueue(
+    producer: &FutureProducer,
+    topic: &str,
+    partition: Option<i32>,
+    key: &str,
+    payload: &[u8],
+    ingest: Millis,
+) -> Result<DeliveryFuture, BusError> {
+    loop {
+        let mut record = FutureRecord::to(topic).key(key).payload(payload).timestamp(ingest.0);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        match producer.send_result(record) {
+            Ok(f) => return Ok(f),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Err((e, _)) => return Err(e.into()),
+        }
+    }
+}
+
+fn delivered(done: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, futures::channel::oneshot::Canceled>) -> Result<(), BusError> {
+    match done {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((e, _))) => Err(e.into()),
+        Err(_) => Err(BusError::Closed),
+    }
+}
+
+/// Keeps the reachability flags current by asking for metadata once a second.
+pub fn spawn_probe(
+    producer: FutureProducer,
+    flags: Vec<Arc<AtomicBool>>,
+    on_change: impl Fn(Option<String>) + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            let p = producer.clone();
+            let answer = tokio::task::spawn_blocking(move || {
+                p.client().fetch_metadata(None, Duration::from_millis(1_500)).map(|m| m.brokers().len())
+            })
+            .await;
+            let error = match answer {
+                Ok(Ok(n)) if n > 0 => None,
+                Ok(Ok(_)) => Some("the cluster reports no brokers".to_string()),
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(e) => Some(e.to_string()),
+            };
+            for f in &flags {
+                f.store(error.is_none(), Ordering::Relaxed);
+            }
+            if error != last {
+                match &error {
+                    None => tracing::info!("broker reachable"),
+                    Some(e) => tracing::warn!(error = %e, "broker unreachable"),
+                }
+                on_change(error.clone());
+                last = error;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// Forwards consumer-group rebalances to the counting task.
+pub struct RebalanceForwarder {
+    tx: mpsc::UnboundedSender<InputEvent>,
+}
+
+impl ClientContext for RebalanceForwarder {}
+
+impl ConsumerContext for RebalanceForwarder {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let _ = self.tx.send(InputEvent::Revoked(partitions_of(tpl)));
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let _ = self.tx.send(InputEvent::Assigned(partitions_of(tpl)));
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance failed"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<u32> {
+    tpl.elements().iter().map(|e| e.partition() as u32).collect()
+}
+
+/// A counter's consumer: a member of the relays' consumer group on the input topic.
+pub struct KafkaInput {
+    consumer: Arc<StreamConsumer<RebalanceForwarder>>,
+    topic: String,
+    rebalances: mpsc::UnboundedReceiver<InputEvent>,
+    at_end: BTreeSet<u32>,
+    /// Next offset to read per owned partition, for the lag in health.
+    positions: BTreeMap<u32, u64>,
+}
+
+impl KafkaInput {
+    pub fn new(settings: &KafkaSettings, topic: &str, group: &str) -> Result<Self, BusError> {
+        let (tx, rebalances) = mpsc::unbounded_channel();
+        let mut c = settings.config();
+        c.set("group.id", group);
+        // Offsets are committed by hand, only up to a point from which a restart recomputes every
+        // open window whole (see `window::counter`).
+        c.set("enable.auto.commit", "false");
+        c.set("auto.offset.reset", "earliest");
+        // Reaching the end of a partition is how a counter knows it is caught up and may let
+        // the wall clock advance the watermark.
+        c.set("enable.partition.eof", "true");
+        c.set("session.timeout.ms", "10000");
+        c.set("heartbeat.interval.ms", "1000");
+        c.set("fetch.wait.max.ms", "50");
+        let consumer: StreamConsumer<RebalanceForwarder> =
+            settings.finish(c).create_with_context(RebalanceForwarder { tx })?;
+        consumer.subscribe(&[topic])?;
+        Ok(KafkaInput {
+            consumer: Arc::new(consumer),
+            topic: topic.to_string(),
+            rebalances,
+            at_end: BTreeSet::new(),
+            positions: BTreeMap::new(),
+        })
+    }
+
+    pub async fn next(&mut self) -> InputEvent {
+        if let Ok(e) = self.rebalances.try_recv() {
+            return self.note(e);
+        }
+        let first = tokio::select! {
+            biased;
+            e = self.rebalances.recv() => return self.note(e.unwrap_or(InputEvent::Idle)),
+            m = tokio::time::timeout(Duration::from_millis(100), self.consumer.recv()) => m,
+        };
+        let mut batch = Vec::new();
+        match first {
+            Err(_) => return InputEvent::Idle,
+            Ok(m) => take(&mut self.at_end, &mut self.positions, m, &mut batch),
+        }
+        // Drain what librdkafka already holds without waiting, so a backlog is read in batches.
+        while batch.len() < 2_048 {
+            match futures::FutureExt::now_or_never(self.consumer.recv()) {
+                Some(m) => take(&mut self.at_end, &mut self.positions, m, &mut batch),
+                None => break,
+            }
+        }
+        if batch.is_empty() { InputEvent::Idle } else { InputEvent::Records(batch) }
+    }
+
+    fn note(&mut self, e: InputEvent) -> InputEvent {
+        match &e {
+            InputEvent::Assigned(ps) => ps.iter().for_each(|p| {
+                self.at_end.remove(p);
+            }),
+            InputEvent::Revoked(ps) => ps.iter().for_each(|p| {
+                self.at_end.remove(p);
+                self.positions.remove(p);
+            }),
+            _ => {}
+        }
+        e
+    }
+
+    /// True when the counter has read everything the partition held when last asked.
+    pub fn caught_up(&self, partition: u32) -> bool {
+        self.at_end.contains(&partition)
+    }
+
+    pub fn commit(&self, cuts: &[(u32, u64)]) -> Result<(), BusError> {
+        if cuts.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for &(p, offset) in cuts {
+            tpl.add_partition_offset(&self.topic, p as i32, Offset::Offset(offset as i64))?;
+        }
+        self.consumer.commit(&tpl, CommitMode::Async)?;
+        Ok(())
+    }
+
+    /// Commits and waits, for shutdown.
+    pub fn commit_sync(&self, cuts: &[(u32, u64)]) -> Result<(), BusError> {
+        if cuts.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for &(p, offset) in cuts {
+            tpl.add_partition_offset(&self.topic, p as i32, Offset::Offset(offset as i64))?;
+        }
+        self.consumer.commit(&tpl, CommitMode::Sync)?;
+        Ok(())
+    }
+
+    /// Records not yet read, per owned partition (asks the broker: call from a blocking thread).
+    pub fn lag_probe(&self) -> impl Fn() -> BTreeMap<u32, u64> + Send + 'static {
+        let consumer = self.consumer.clone();
+        let topic = self.topic.clone();
+        let positions: BTreeMap<u32, u64> = self.positions.clone();
+        move || {
+            let mut lag = BTreeMap::new();
+            let assigned = consumer.assignment().map(|t| partitions_of(&t)).unwrap_or_default();
+            for p in assigned {
+                if let Ok((_, high)) = consumer.fetch_watermarks(&topic, p as i32, Duration::from_millis(500)) {
+                    let pos = positions.get(&p).copied().unwrap_or(0);
+                    lag.insert(p, (high.max(0) as u64).saturating_sub(pos));
+                }
+            }
+            lag
+        }
+    }
+
+    /// How many members the group has, as the broker last told us.
+    pub fn group_members(&self) -> Option<u32> {
+        self.consumer.fetch_group_list(None, Duration::from_millis(500)).ok().and_then(|l| {
+            l.groups().first().map(|g| g.members().len() as u32)
+        })
+    }
+
+    pub fn consumer(&self) -> Arc<StreamConsumer<RebalanceForwarder>> {
+        self.consumer.clone()
+    }
+}
+
+fn take(
+at_end: &mut BTreeSet<u32>,
+positions: &mut BTreeMap<u32, u64>,
+    m: Result<rdkafka::message::BorrowedMessage<'_>, KafkaError>,
+    batch: &mut Vec<Delivered>,
+) {
+    match m {
+        Ok(m) => {
+            let partition = m.partition() as u32;
+            let offset = m.offset() as u64;
+            at_end.remove(&partition);
+            positions.insert(partition, offset + 1);
+            batch.push(Delivered {
+                partition,
+                offset,
+                ingest: Millis(m.timestamp().to_millis().unwrap_or(0)),
+                payload: Bytes::copy_from_slice(m.payload().unwrap_or_default()),
+            });
+        }
+        Err(KafkaError::PartitionEOF(p)) => {
+            at_end.insert(p as u32);
+        }
+        Err(e) => tracing::warn!(error = %e, "input consumer"),
+    }
+}
+
+/// Writes partial windows and watermarks to the output topic.
+///
+/// Each input partition's records go to one output partition, in order, so a reader never
+/// sees a partition's watermark pass a window before that window's final partial.
+pub struct KafkaOutputSink {
+    producer: FutureProducer,
+    topic: String,
+    partitions: u32,
+    pending: Mutex<Vec<DeliveryFuture>>,
+    reachable: Arc<AtomicBool>,
+}
+
+impl KafkaOutputSink {
+    pub fn new(settings: &KafkaSettings, topic: &str, partitions: u32) -> Result<Self, BusError> {
+        Ok(KafkaOutputSink {
+            producer: settings.producer()?,
+            topic: topic.to_string(),
+            partitions: partitions.max(1),
+            pending: Mutex::new(Vec::new()),
+            reachable: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    pub fn reachable(&self) -> Arc<AtomicBool> {
+        self.reachable.clone()
+    }
+
+    pub async fn send(&self, records: &[OutputRecord], now: Millis) -> Result<(), BusError> {
+        let mut futures = Vec::with_capacity(records.len());
+        for r in records {
+            let payload = serde_json::to_vec(r).expect("output records serialize");
+            let partition = (r.partition() % self.partitions) as i32;
+            futures.push(enqueue(&self.producer, &self.topic, Some(partition), &r.key(), &payload, now).await?);
+        }
+        self.pending.lock().expect("pending lock").extend(futures);
+        Ok(())
+    }
+
+    /// Waits until everything sent so far is acknowledged; input offsets are committed only
+    /// after this, so a crash can never commit past a window whose count was not written.
+    pub async fn flush(&self) -> Result<(), BusError> {
+        let pending: Vec<DeliveryFuture> = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
+        let mut first_error = None;
+        for f in pending {
+            if let Err(e) = delivered(f.await)
+                && first_error.is_none()
+            {
+                first_error = Some(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Reads every partial window and watermark from the output topic — every relay reads all of
+/// them, so each can serve the merged totals to its browsers.
+pub struct KafkaOutputSource {
+    consumer: StreamConsumer,
+    partitions: u32,
+    at_end: BTreeSet<u32>,
+    loaded: bool,
+}
+
+pub enum OutputEvent {
+    Record(OutputRecord),
+    /// The history that was in the topic at start-up has been read.
+    Loaded,
+    Idle,
+}
+
+impl KafkaOutputSource {
+    /// Starts `history` before now, so a restarted relay serves the last hour again.
+    pub async fn new(settings: &KafkaSettings, topic: &str, history: Duration) -> Result<Self, BusError> {
+        let partitions = topic_partitions(settings, topic).await?;
+        let mut c = settings.config();
+        // Never committed and never shared: the group id only satisfies librdkafka.
+        c.set("group.id", format!("editpulse-reader-{}", std::process::id()));
+        c.set("enable.auto.commit", "false");
+        c.set("enable.partition.eof", "true");
+        c.set("fetch.wait.max.ms", "50");
+        let consumer: StreamConsumer = settings.finish(c).create()?;
+        let since = crate::clock::now().0 - history.as_millis() as i64;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition_offset(topic, p as i32, Offset::Offset(since))?;
+        }
+        let starts = tokio::task::block_in_place(|| consumer.offsets_for_times(tpl, METADATA_TIMEOUT))?;
+        let mut assignment = TopicPartitionList::new();
+        for e in starts.elements() {
+            let offset = match e.offset() {
+                Offset::Offset(o) => Offset::Offset(o),
+                _ => Offset::End,
+            };
+            assignment.add_partition_offset(topic, e.partition(), offset)?;
+        }
+        consumer.assign(&assignment)?;
+        Ok(KafkaOutputSource { consumer, partitions, at_end: BTreeSet::new(), loaded: false })
+    }
+
+    pub async fn next(&mut self) -> OutputEvent {
+        match tokio::time::timeout(Duration::from_millis(100), self.consumer.recv()).await {
+            Err(_) => OutputEvent::Idle,
+            Ok(Ok(m)) => match m.payload().map(serde_json::from_slice::<OutputRecord>) {
+                Some(Ok(r)) => OutputEvent::Record(r),
+                _ => {
+                    tracing::warn!(partition = m.partition(), offset = m.offset(), "unreadable output record skipped");
+                    OutputEvent::Idle
+                }
+            },
+            Ok(Err(KafkaError::PartitionEOF(p))) => {
+                self.at_end.insert(p as u32);
+                if !self.loaded && self.at_end.len() as u32 >= self.partitions {
+                    self.loaded = true;
+                    return OutputEvent::Loaded;
+                }
+                OutputEvent::Idle
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "output consumer");
+                OutputEvent::Idle
+            }
+        }
+    }
+}

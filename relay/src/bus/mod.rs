@@ -1,0 +1,154 @@
+//! The bus between sources and counters: Kafka, or an embedded in-process stand-in with the
+//! same semantics (partitions, offsets, keyed placement, per-partition order, commits).
+
+pub mod embedded;
+pub mod kafka;
+pub mod record;
+
+use std::sync::Arc;
+
+pub use record::{Delivered, InputRecord, OutputRecord};
+
+/// Why the bus could not take or give records.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the embedded bus is full ({0} events waiting)")]
+    Full(usize),
+    #[error("the broker is unreachable: {0}")]
+    Unreachable(String),
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("the bus is shutting down")]
+    Closed,
+}
+
+/// Writes input records. Cloned freely: every source holds one.
+#[derive(Clone)]
+pub enum InputProducer {
+    Embedded(Arc<embedded::EmbeddedBus>),
+    Kafka(Arc<kafka::KafkaInputProducer>),
+}
+
+impl InputProducer {
+    /// Resolves once every record is acknowledged (by the broker with `acks=all`, or by the
+    /// embedded bus), or fails without a partial success being reported as success.
+    pub async fn send(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
+        match self {
+            InputProducer::Embedded(bus) => bus.send(records),
+            InputProducer::Kafka(p) => p.send(records).await,
+        }
+    }
+
+    /// Records handed over and not yet acknowledged.
+    pub fn in_flight(&self) -> u64 {
+        match self {
+            InputProducer::Embedded(bus) => bus.len() as u64,
+            InputProducer::Kafka(p) => p.in_flight(),
+        }
+    }
+
+    pub async fn flush(&self) {
+        if let InputProducer::Kafka(p) = self {
+            p.flush().await;
+        }
+    }
+}
+
+/// What a counter's consumer reports.
+pub enum InputEvent {
+    Records(Vec<Delivered>),
+    /// Partitions this counter now owns (a consumer-group rebalance, or start-up).
+    Assigned(Vec<u32>),
+    /// Partitions taken away; their windows are dropped, the next owner recomputes them.
+    Revoked(Vec<u32>),
+    /// Nothing arrived for a while.
+    Idle,
+}
+
+/// A counter's view of the input.
+pub enum InputConsumer {
+    Embedded(embedded::EmbeddedConsumer),
+    Kafka(kafka::KafkaInput),
+}
+
+impl InputConsumer {
+    pub async fn next(&mut self) -> InputEvent {
+        match self {
+            InputConsumer::Embedded(c) => c.next().await,
+            InputConsumer::Kafka(c) => c.next().await,
+        }
+    }
+
+    /// Whether the counter has read all the partition holds, so the wall clock may advance its
+    /// watermark. While behind, the watermark follows the records' own timestamps instead.
+    pub fn caught_up(&self, partition: u32) -> bool {
+        match self {
+            InputConsumer::Embedded(c) => c.lag(partition) == 0,
+            InputConsumer::Kafka(c) => c.caught_up(partition),
+        }
+    }
+
+    pub fn commit(&self, cuts: &[(u32, u64)], wait: bool) -> Result<(), BusError> {
+        match self {
+            // Nothing to keep: consumed records are already gone from the embedded bus.
+            InputConsumer::Embedded(_) => Ok(()),
+            InputConsumer::Kafka(c) if wait => c.commit_sync(cuts),
+            InputConsumer::Kafka(c) => c.commit(cuts),
+        }
+    }
+}
+
+/// Where counters write partial windows and watermarks.
+#[derive(Clone)]
+pub enum OutputSink {
+    Embedded(tokio::sync::mpsc::Sender<OutputRecord>),
+    Kafka(Arc<kafka::KafkaOutputSink>),
+}
+
+impl OutputSink {
+    pub async fn send(&self, records: Vec<OutputRecord>, now: wire::Millis) -> Result<(), BusError> {
+        match self {
+            OutputSink::Embedded(tx) => {
+                for r in records {
+                    tx.send(r).await.map_err(|_| BusError::Closed)?;
+                }
+                Ok(())
+            }
+            OutputSink::Kafka(k) => k.send(&records, now).await,
+        }
+    }
+
+    pub async fn flush(&self) -> Result<(), BusError> {
+        match self {
+            OutputSink::Embedded(_) => Ok(()),
+            OutputSink::Kafka(k) => k.flush().await,
+        }
+    }
+}
+
+/// Where the merger reads partial windows and watermarks from.
+pub enum OutputSource {
+    Embedded(tokio::sync::mpsc::Receiver<OutputRecord>),
+    Kafka(kafka::KafkaOutputSource),
+}
+
+impl OutputSource {
+    pub async fn next(&mut self) -> kafka::OutputEvent {
+        match self {
+            OutputSource::Embedded(rx) => match tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await {
+                Ok(Some(r)) => kafka::OutputEvent::Record(r),
+                Ok(None) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    kafka::OutputEvent::Idle
+                }
+                Err(_) => kafka::OutputEvent::Idle,
+            },
+            OutputSource::Kafka(k) => k.next().await,
+        }
+    }
+
+    /// Whether history must be read before publishing (Kafka keeps it; the embedded bus has none).
+    pub fn has_history(&self) -> bool {
+        matches!(self, OutputSource::Kafka(_))
+    }
+}

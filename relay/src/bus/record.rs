@@ -1,0 +1,50 @@
+//! What travels on the bus.
+
+use bytes::Bytes;
+use wire::{Millis, PartialWindow};
+
+/// An event on its way in: its raw JSON, untouched, and the wiki it is keyed by.
+#[derive(Debug, Clone)]
+pub struct InputRecord {
+    pub key: String,
+    pub payload: Bytes,
+    /// When the relay took the event in; it becomes the record's timestamp and decides whether
+    /// the event is late, so a recomputation decides the same way.
+    pub ingest: Millis,
+}
+
+/// An input record as a counter reads it back.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub partition: u32,
+    pub offset: u64,
+    pub ingest: Millis,
+    pub payload: Bytes,
+}
+
+/// What counters write to the output topic and the merger reads.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OutputRecord {
+    Window(PartialWindow),
+    /// All of the partition's windows ending at or before `watermark` are final.
+    Watermark { partition: u32, watermark: Millis },
+}
+
+impl OutputRecord {
+    pub fn partition(&self) -> u32 {
+        match self {
+            OutputRecord::Window(w) => w.partition,
+            OutputRecord::Watermark { partition, .. } => *partition,
+        }
+    }
+
+    /// The Kafka key: one per (window, partition), so a log-compacted output topic keeps just
+    /// the latest partial of each — the same rule the merger applies.
+    pub fn key(&self) -> String {
+        match self {
+            OutputRecord::Window(w) => format!("{}/{}", w.start.0, w.partition),
+            OutputRecord::Watermark { partition, .. } => format!("watermark/{partition}"),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The relay's whole configuration: one clap struct, every flag with a `RELAY_…` env var.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Default upstream: Wikimedia's public stream of every change to every wiki.
+pub const WIKIMEDIA_RECENTCHANGE: &str = "https://stream.wikimedia.org/v2/stream/recentchange";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeMode {
+    /// Count by the edit's own time, `meta.dt`.
+    Event,
+    /// Count by the time the relay received the event.
+    Ingest,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "relay",
+    version,
+    about = "EditPulse relay: Wikipedia's edit stream -> Kafka -> exact per-second counts -> SSE",
+    long_about = "Takes Wikipedia's edit stream in (live Wikimedia EventStreams, an HTTP gateway or a \
+recorded file), puts it on Kafka (or an embedded in-process bus when --brokers is not given), counts \
+edits in 1-second windows by event time, writes the counts to an output topic and serves them and the \
+dashboard over HTTP."
+)]
+pub struct Config {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "RELAY_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Kafka bootstrap servers (HOST:PORT,...). Without it the relay runs on an embedded
+    /// in-process bus with the same semantics.
+    #[arg(long, env = "RELAY_BROKERS")]
+    pub brokers: Option<String>,
+
+    /// Topic the raw events are written to, keyed by wiki.
+    #[arg(long, env = "RELAY_INPUT_TOPIC", default_value = "wiki-edits")]
+    pub input_topic: String,
+
+    /// Topic the per-partition window counts are written to.
+    #[arg(long, env = "RELAY_OUTPUT_TOPIC", default_value = "wiki-edits-per-second")]
+    pub output_topic: String,
+
+    /// Partitions of the topics created at start-up (and of the embedded bus).
+    #[arg(long, env = "RELAY_PARTITIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub partitions: u32,
+
+    /// Consumer group shared by relays that split the input topic between them.
+    #[arg(long, env = "RELAY_GROUP_ID", default_value = "editpulse-relay")]
+    pub group_id: String,
+
+    /// Wikimedia EventStreams URL to read live edits from.
+    #[arg(long, env = "RELAY_UPSTREAM", default_value = WIKIMEDIA_RECENTCHANGE)]
+    pub upstream: String,
+
+    /// Replay a recording (JSON lines of recorded events) instead of the live upstream.
+    #[arg(long, env = "RELAY_REPLAY", conflicts_with = "no_upstream")]
+    pub replay: Option<PathBuf>,
+
+    /// Replay pace relative to the recording (2 = twice as fast).
+    #[arg(long, env = "RELAY_REPLAY_SPEED", default_value_t = 1.0)]
+    pub replay_speed: f64,
+
+    /// Start the replay again when it reaches the end of the file.
+    #[arg(long, env = "RELAY_REPLAY_LOOP")]
+    pub replay_loop: bool,
+
+    /// Take events only through POST /v1/events: no upstream, no fallback replay.
+    #[arg(long, env = "RELAY_NO_UPSTREAM")]
+    pub no_upstream: bool,
+
+    /// While the live upstream cannot be reached, replay this recording instead (looping).
+    /// Without it, the real recording built into the binary is replayed.
+    #[arg(long, env = "RELAY_FALLBACK_REPLAY")]
+    pub fallback_replay: Option<PathBuf>,
+
+    /// Never fall back to a replay when the upstream is unreachable.
+    #[arg(long, env = "RELAY_NO_FALLBACK")]
+    pub no_fallback: bool,
+
+    /// Serve browsers only: no sources, no counting; read the counts other relays publish.
+    #[arg(long, env = "RELAY_SERVE_ONLY", requires = "brokers")]
+    pub serve_only: bool,
+
+    /// Which clock assigns events to windows.
+    #[arg(long = "time", env = "RELAY_TIME", value_enum, default_value_t = TimeMode::Event)]
+    pub time_mode: TimeMode,
+
+    /// How long after a second ends it is closed (published final), in milliseconds.
+    #[arg(long, env = "RELAY_WATERMARK_DELAY_MS", default_value_t = 2_000)]
+    pub watermark_delay_ms: u64,
+
+    /// How late an event may arrive after its second closed and still revise it, in milliseconds.
+    #[arg(long, env = "RELAY_ALLOWED_LATENESS_MS", default_value_t = 60_000)]
+    pub allowed_lateness_ms: u64,
+
+    /// Events whose time is further ahead of the relay's clock than this are refused, in milliseconds.
+    #[arg(long, env = "RELAY_MAX_FUTURE_MS", default_value_t = 300_000)]
+    pub max_future_ms: u64,
+
+    /// Bearer token required by POST /v1/events (compared in constant time). Unset: open.
+    #[arg(long, env = "RELAY_INGEST_TOKEN", hide_env_values = true)]
+    pub ingest_token: Option<String>,
+
+    /// Largest request body POST /v1/events accepts, in bytes.
+    #[arg(long, env = "RELAY_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Most events one POST /v1/events request may carry.
+    #[arg(long, env = "RELAY_MAX_BATCH_EVENTS", default_value_t = 50_000)]
+    pub max_batch_events: usize,
+
+    /// Time a client has to send its request headers, in milliseconds (slowloris guard).
+    #[arg(long, env = "RELAY_HEADER_TIMEOUT_MS", default_value_t = 5_000)]
+    pub header_timeout_ms: u64,
+
+    /// Time a client has to send a whole request body, in milliseconds.
+    #[arg(long, env = "RELAY_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+
+    /// Most concurrent HTTP connections; further ones wait for a free slot.
+    #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value_t = 16_384)]
+    pub max_connections: usize,
+
+    /// Origins allowed to read the API cross-origin (comma-separated). Unset: same origin only.
+    #[arg(long, env = "RELAY_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Directory of the built dashboard (trunk's dist/), served at /.
+    #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+
+    /// Directory for state that must survive a restart (the upstream's last event id).
+    #[arg(long, env = "RELAY_STATE_DIR", default_value = ".editpulse")]
+    pub state_dir: PathBuf,
+
+    /// How much count history to keep for /v1/counts and ?since=, in seconds.
+    #[arg(long, env = "RELAY_HISTORY_SECS", default_value_t = 3_600)]
+    pub history_secs: u64,
+
+    /// Most count updates kept for Last-Event-ID resume.
+    #[arg(long, env = "RELAY_UPDATE_LOG", default_value_t = 65_536)]
+    pub update_log: usize,
+
+    /// An upstream connection that sends no bytes for this long is dead, in milliseconds.
+    #[arg(long, env = "RELAY_UPSTREAM_STALL_MS", default_value_t = 60_000)]
+    pub upstream_stall_ms: u64,
+
+    /// Longest wait between upstream reconnects, in milliseconds.
+    #[arg(long, env = "RELAY_UPSTREAM_MAX_BACKOFF_MS", default_value_t = 30_000)]
+    pub upstream_max_backoff_ms: u64,
+
+    /// Events the embedded bus holds before the gateway answers 503.
+    #[arg(long, env = "RELAY_EMBEDDED_CAPACITY", default_value_t = 1_000_000)]
+    pub embedded_capacity: usize,
+
+    /// Extra librdkafka settings, KEY=VALUE, applied to every client (comma-separated).
+    #[arg(long, env = "RELAY_KAFKA_OPTION", value_delimiter = ',')]
+    pub kafka_option: Vec<String>,
+}
+
+impl Config {
+    pub fn watermark_delay(&self) -> Duration {
+        Duration::from_millis(self.watermark_delay_ms)
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.brokers.is_none()
+    }
+}

@@ -1,0 +1,223 @@
+//! The few fields of a Wikimedia `recentchange` event the relay needs, parsed without copying.
+//!
+//! Only `meta.dt` is required (with `$schema`, the only field Wikimedia guarantees, and the one
+//! the counts depend on); everything else is optional so that older schemas and partial events
+//! from the gateway still count. Unknown fields are skipped without being built.
+
+use std::borrow::Cow;
+
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use wire::{Millis, TimeError};
+
+/// What a window needs of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit<'a> {
+    pub time: Millis,
+    pub kind: Kind,
+    pub bot: bool,
+    pub wiki: Cow<'a, str>,
+    pub id: Option<Cow<'a, str>>,
+    pub canary: bool,
+}
+
+/// Wikimedia's change types; anything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Edit,
+    New,
+    Log,
+    Categorize,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("not a JSON event object: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("missing meta.dt (every event needs its time)")]
+    MissingTime,
+    #[error("meta.dt {value:?}: {source}")]
+    BadTime { value: String, source: TimeError },
+}
+
+#[derive(Default)]
+struct RawEvent<'a> {
+    meta: Option<RawMeta<'a>>,
+    kind: Option<Cow<'a, str>>,
+    bot: Option<bool>,
+    wiki: Option<Cow<'a, str>>,
+}
+
+#[derive(Default)]
+struct RawMeta<'a> {
+    dt: Option<Cow<'a, str>>,
+    id: Option<Cow<'a, str>>,
+    domain: Option<Cow<'a, str>>,
+}
+
+// Hand-written visitors for two reasons: serde's derive would also accept a JSON *array* as a
+// struct (`[{"dt":…}]` as meta), and matching keys by hand skips unknown fields without
+// building them — this is the relay's hot path.
+impl<'de> Deserialize<'de> for RawEvent<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawEvent<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut e = RawEvent::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "meta" => e.meta = Some(map.next_value()?),
+                        "type" => e.kind = map.next_value()?,
+                        "bot" => e.bot = map.next_value()?,
+                        "wiki" => e.wiki = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(e)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawMeta<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawMeta<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("meta as an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut m = RawMeta::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "dt" => m.dt = map.next_value()?,
+                        "id" => m.id = map.next_value()?,
+                        "domain" => m.domain = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl Kind {
+    fn from_name(name: &str) -> Kind {
+        match name {
+            "edit" => Kind::Edit,
+            "new" => Kind::New,
+            "log" => Kind::Log,
+            "categorize" => Kind::Categorize,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// Parses one event. The input must be a single JSON object; `serde_json` refuses trailing
+/// bytes, so a line holding two objects is an error, not one silently dropped event.
+pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
+    let raw: RawEvent<'_> = serde_json::from_slice(bytes)?;
+    let meta = raw.meta.ok_or(EventError::MissingTime)?;
+    let dt = meta.dt.ok_or(EventError::MissingTime)?;
+    let time = Millis::parse_rfc3339(&dt).map_err(|source| EventError::BadTime {
+        value: dt.chars().take(64).collect(),
+        source,
+    })?;
+    Ok(Edit {
+        time,
+        kind: raw.kind.as_deref().map_or(Kind::Other, Kind::from_name),
+        bot: raw.bot.unwrap_or(false),
+        wiki: raw.wiki.or(meta.domain.clone()).unwrap_or(Cow::Borrowed("")),
+        id: meta.id,
+        canary: meta.domain.as_deref() == Some("canary"),
+    })
+}
+
+/// The wiki an event belongs to, for keying it on the bus: every wiki's events go to one
+/// partition, which keeps per-wiki order and makes per-partition top-ten lists mergeable.
+pub fn key_of(edit: &Edit<'_>) -> String {
+    edit.wiki.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_current_event() {
+        let line = include_str!("../../data/recentchange-2024-02-06-all-wikis.jsonl")
+            .lines()
+            .next()
+            .unwrap();
+        let e = parse(line.as_bytes()).unwrap();
+        assert_eq!(e.time, Millis::parse_rfc3339("2024-02-06T16:58:10Z").unwrap());
+        assert_eq!(e.kind, Kind::Categorize);
+        assert!(e.bot);
+        assert_eq!(e.wiki, "enwiki");
+        assert_eq!(e.id.as_deref(), Some("ab8f9f18-a974-48f6-a668-988eb66b1536"));
+        assert!(!e.canary);
+    }
+
+    #[test]
+    fn reads_every_bundled_event_including_the_legacy_schema() {
+        for file in [
+            include_str!("../../data/recentchange-2024-02-06-all-wikis.jsonl"),
+            include_str!("../../data/recentchange-2024-02-07-all-wikis.jsonl"),
+            include_str!("../../data/legacy-2018-03-07-wikidata-first400.jsonl"),
+        ] {
+            for line in file.lines() {
+                parse(line.as_bytes()).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn needs_only_meta_dt() {
+        let e = parse(br#"{"meta":{"dt":"2026-08-04T15:24:29.724Z"}}"#).unwrap();
+        assert_eq!(e.kind, Kind::Other);
+        assert!(!e.bot);
+        assert_eq!(e.wiki, "");
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"{", "EOF"),
+            (b"[]", "invalid type"),
+            (br#"[{"dt":"2026-01-01T00:00:00Z"}]"#, "invalid type"),
+            (br#"{"meta":["2026-01-01T00:00:00Z"]}"#, "invalid type"),
+            (br#"{"meta":"x"}"#, "invalid type"),
+            (br#"{"meta":{"dt":5}}"#, "invalid type"),
+            (br#"{"meta":{"dt":"2026-01-01T00:00:00Z"},"bot":"yes"}"#, "invalid type"),
+            (br#"{"meta":{}}"#, "missing meta.dt"),
+            (br#"{}"#, "missing meta.dt"),
+            (br#"{"meta":{"dt":"yesterday"}}"#, "meta.dt \"yesterday\""),
+            (br#"{"meta":{"dt":"2026-01-01T00:00:00Z"}} {}"#, "trailing characters"),
+        ];
+        for (input, want) in cases {
+            let err = parse(input).unwrap_err().to_string();
+            assert!(err.contains(want), "{:?}: {err}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn spots_canaries() {
+        let e = parse(br#"{"meta":{"dt":"2026-01-01T00:00:00Z","domain":"canary"}}"#).unwrap();
+        assert!(e.canary);
+    }
+}

@@ -1,0 +1,195 @@
+//! Turns the stages' counters into a health report once a second.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+use wire::stream::HEALTH_EVENT;
+use wire::{BusHealth, ClientsHealth, GatewayHealth, Health, Millis, SourceHealth, Status, WindowsHealth};
+
+use crate::bus::InputProducer;
+use crate::clock;
+use crate::config::Config;
+use crate::publish::Published;
+use crate::telemetry::{Telemetry, get};
+
+/// An upstream silent for this long is degraded even while connected (canaries come hourly,
+/// edits many times a second).
+const SILENT_SOURCE: Duration = Duration::from_secs(30);
+
+pub struct Reporter {
+    pub telemetry: Arc<Telemetry>,
+    pub published: Arc<Published>,
+    pub config: Arc<Config>,
+    pub producer: Option<InputProducer>,
+    prev: (u64, Instant),
+}
+
+impl Reporter {
+    pub fn new(telemetry: Arc<Telemetry>, published: Arc<Published>, config: Arc<Config>, producer: Option<InputProducer>) -> Self {
+        Reporter { telemetry, published, config, producer, prev: (0, Instant::now()) }
+    }
+
+    /// Reports once a second; the receiver holds the report and its SSE frame body.
+    pub fn spawn(mut self, mut stop: watch::Receiver<bool>) -> watch::Receiver<(Health, Bytes)> {
+        let first = self.report(clock::now());
+        let (tx, rx) = watch::channel(encode(first));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let h = self.report(clock::now());
+                tx.send_replace(encode(h));
+            }
+        });
+        rx
+    }
+
+    pub fn report(&mut self, now: Millis) -> Health {
+        let t = &self.telemetry;
+        let events = get(&t.source.events);
+        let elapsed = self.prev.1.elapsed().as_secs_f64();
+        let events_per_sec = if elapsed > 0.0 { (events - self.prev.0.min(events)) as f64 / elapsed } else { 0.0 };
+        self.prev = (events, Instant::now());
+
+        let mut h = Health {
+            time: now,
+            source: self.source(now, events_per_sec),
+            gateway: self.gateway(),
+            bus: self.bus(),
+            windows: self.windows(now),
+            clients: ClientsHealth {
+                status: Status::Ok,
+                connected: get(&t.clients.connected),
+                lagged: get(&t.clients.lagged),
+                resynced: get(&t.clients.resynced),
+            },
+            ..Health::default()
+        };
+        let mut reasons = Vec::new();
+        let mut note = |stage: &str, status: Status, why: Option<&String>| {
+            if status != Status::Ok {
+                reasons.push(format!("{stage}: {}", why.map_or("not ok", |s| s.as_str())));
+            }
+        };
+        note("source", h.source.status, h.source.last_error.as_ref());
+        note("bus", h.bus.status, h.bus.last_error.as_ref());
+        let windows_why = format!("watermark {} ms behind the clock", h.windows.delay_ms);
+        note("windows", h.windows.status, Some(&windows_why));
+        if h.gateway.status != Status::Ok {
+            reasons.push("gateway: refusing events while the bus is unavailable".into());
+        }
+        h.status = [h.source.status, h.gateway.status, h.bus.status, h.windows.status, h.clients.status]
+            .into_iter()
+            .max()
+            .unwrap_or_default();
+        h.reasons = reasons;
+        h
+    }
+
+    fn source(&self, now: Millis, events_per_sec: f64) -> SourceHealth {
+        let s = &self.telemetry.source;
+        let kind = s.kind.read().expect("lock").clone();
+        let last = s.last_event_ms.load(Ordering::Relaxed);
+        let last_event_age_ms = (last > 0).then(|| (now.0 - last).max(0) as u64);
+        let connected = s.connected.load(Ordering::Relaxed);
+        let last_error = s.last_error.read().expect("lock").clone();
+        let status = match kind.as_str() {
+            "upstream" if !connected => Status::Down,
+            "upstream" if last_event_age_ms.is_none_or(|a| a > SILENT_SOURCE.as_millis() as u64) => Status::Degraded,
+            "fallback-replay" => Status::Degraded,
+            _ if last_error.is_some() && kind != "upstream" => Status::Degraded,
+            _ => Status::Ok,
+        };
+        let last_error = match (kind.as_str(), last_error) {
+            ("upstream", None) if status == Status::Degraded => Some("connected, but no events for 30 s".into()),
+            ("fallback-replay", e) => Some(format!(
+                "upstream unreachable ({}), replaying the bundled recording",
+                e.unwrap_or_else(|| "no answer".into())
+            )),
+            (_, e) => e,
+        };
+        SourceHealth {
+            status,
+            kind,
+            origin: s.origin.read().expect("lock").clone(),
+            connected: connected || matches!(s.kind.read().expect("lock").as_str(), "replay" | "fallback-replay"),
+            last_event_age_ms,
+            reconnects: get(&s.reconnects),
+            events_per_sec: (events_per_sec * 10.0).round() / 10.0,
+            events: get(&s.events),
+            canaries: get(&s.canaries),
+            duplicates: get(&s.duplicates),
+            malformed: get(&s.malformed),
+            last_error,
+        }
+    }
+
+    fn gateway(&self) -> GatewayHealth {
+        let g = &self.telemetry.gateway;
+        let rejected = g.rejected.lock().expect("lock").iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let bus_down = self.producer.is_some() && !self.telemetry.bus.reachable.load(Ordering::Relaxed);
+        GatewayHealth {
+            status: if bus_down { Status::Degraded } else { Status::Ok },
+            accepted: get(&g.accepted),
+            rejected,
+        }
+    }
+
+    fn bus(&self) -> BusHealth {
+        let b = &self.telemetry.bus;
+        let reachable = b.reachable.load(Ordering::Relaxed);
+        let kind = b.kind.read().expect("lock").clone();
+        let producer_queue = self.producer.as_ref().map_or(0, InputProducer::in_flight);
+        let full = kind == "embedded" && producer_queue as usize >= self.config.embedded_capacity * 9 / 10;
+        BusHealth {
+            status: if !reachable {
+                Status::Down
+            } else if full {
+                Status::Degraded
+            } else {
+                Status::Ok
+            },
+            kind,
+            broker_reachable: reachable,
+            producer_queue,
+            last_error: if full { Some("the embedded bus is nearly full".into()) } else { b.last_error.read().expect("lock").clone() },
+            group_members: *b.group_members.read().expect("lock"),
+            partitions: b.partitions.read().expect("lock").clone(),
+        }
+    }
+
+    fn windows(&self, now: Millis) -> WindowsHealth {
+        let w = &self.telemetry.windows;
+        let merger = self.published.merger.read().expect("merger lock");
+        let watermark = merger.watermark().unwrap_or_default();
+        let delay_ms = if watermark.0 > 0 { now.0 - watermark.0 } else { 0 };
+        let expected = self.config.watermark_delay_ms as i64;
+        let status = if watermark.0 == 0 || delay_ms > expected + 5_000 { Status::Degraded } else { Status::Ok };
+        WindowsHealth {
+            status,
+            watermark,
+            delay_ms,
+            late: get(&w.late),
+            too_late: get(&w.too_late) + get(&w.too_early),
+            open_windows: merger.open_windows() as u64,
+        }
+    }
+}
+
+fn encode(h: Health) -> (Health, Bytes) {
+    // The id line is per client; this is the rest of the frame, shared by all.
+    let json = serde_json::to_vec(&h).expect("health serializes");
+    let mut body = Vec::with_capacity(json.len() + 32);
+    body.extend_from_slice(b"event: ");
+    body.extend_from_slice(HEALTH_EVENT.as_bytes());
+    body.extend_from_slice(b"\ndata: ");
+    body.extend_from_slice(&json);
+    body.extend_from_slice(b"\n\n");
+    (h, Bytes::from(body))
+}

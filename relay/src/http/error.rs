@@ -1,0 +1,85 @@
+//! Every HTTP error the relay answers, mapped to its status in one place.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{reason}")]
+    BadEvent { line: Option<usize>, reason: String },
+    #[error("request body larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("more than {0} events in one request")]
+    TooManyEvents(usize),
+    #[error("unsupported content type {0:?}: send application/json or application/x-ndjson")]
+    UnsupportedMediaType(String),
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    #[error("cannot take events now: {reason}")]
+    Unavailable { reason: String, retry_after_secs: u64 },
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("request body not received within {0} ms")]
+    BodyTimeout(u64),
+    #[error("reading the request body failed: {0}")]
+    BodyRead(String),
+    #[error("this relay serves only (--serve-only): send events to a relay that ingests")]
+    NotIngesting,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadEvent { .. } | ApiError::BadQuery(_) | ApiError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge { .. } | ApiError::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unavailable { .. } | ApiError::NotIngesting => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// The key the gateway's rejection counters (health, metrics) use.
+    pub fn reason_key(&self) -> &'static str {
+        match self {
+            ApiError::BadEvent { .. } | ApiError::BodyRead(_) => "bad_event",
+            ApiError::TooLarge { .. } | ApiError::TooManyEvents(_) => "too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unavailable { .. } | ApiError::NotIngesting => "unavailable",
+            ApiError::BadQuery(_) => "bad_query",
+            ApiError::BodyTimeout(_) => "timeout",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let line = match &self {
+            ApiError::BadEvent { line, .. } => *line,
+            _ => None,
+        };
+        let message = self.to_string();
+        let mut resp = (status, Json(ErrorBody { error: &message, line })).into_response();
+        match &self {
+            ApiError::Unavailable { retry_after_secs, .. } => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::Unauthorized => {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}

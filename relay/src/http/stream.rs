@@ -1,0 +1,166 @@
+//! `GET /v1/stream`: counts and health over Server-Sent Events.
+//!
+//! A client is a position in the shared update log. Reconnecting with `Last-Event-ID` (or
+//! `?last_event_id=`, since a fresh `EventSource` cannot set headers) continues right after
+//! that position: no gap, no duplicate. A position the log no longer holds — too old, or from
+//! another relay — gets the window store instead, which holds the latest value of every second.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use tokio::sync::watch;
+use wire::Millis;
+use wire::stream::{COUNT_EVENT, PING_EVENT};
+
+use super::counts::parse_instant;
+use super::{ApiError, AppState};
+use crate::clock;
+use crate::publish::sse_frame::frame;
+use crate::publish::{Backlog, Published};
+use crate::telemetry::{Telemetry, add};
+
+const PING_EVERY: Duration = Duration::from_secs(5);
+/// Frames read from the log at once: a client far behind catches up in slices, so one slow
+/// reader never holds the log's lock for long.
+const SLICE: usize = 512;
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    since: Option<String>,
+    last_event_id: Option<String>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> Result<Response, ApiError> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(q.last_event_id)
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse::<u64>().map_err(|_| ApiError::BadQuery(format!("Last-Event-ID {s:?} is not a number"))))
+        .transpose()?;
+    let since = q.since.as_deref().map(parse_instant).transpose()?;
+
+    let published = state.published.clone();
+    let mut client = Client {
+        pos: resume.unwrap_or_else(|| published.updates.last_seq()),
+        pending: VecDeque::new(),
+        latest: published.latest.subscribe(),
+        health: state.health.clone(),
+        shutdown: state.shutdown.clone(),
+        ping: tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY),
+        history_ms: state.config.history_secs as i64 * 1_000,
+        published,
+        _guard: Connected::new(state.telemetry.clone()),
+    };
+    if let (Some(since), None) = (since, resume) {
+        client.backfill(since);
+    }
+    client.health.mark_changed();
+
+    let body = Body::from_stream(futures::stream::unfold(client, |mut c| async move {
+        c.next().await.map(|b| (Ok::<_, Infallible>(b), c))
+    }));
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Tell proxies (nginx) not to buffer the stream.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(resp)
+}
+
+struct Client {
+    published: Arc<Published>,
+    pos: u64,
+    pending: VecDeque<Bytes>,
+    latest: watch::Receiver<u64>,
+    health: watch::Receiver<(wire::Health, Bytes)>,
+    shutdown: watch::Receiver<bool>,
+    ping: tokio::time::Interval,
+    history_ms: i64,
+    _guard: Connected,
+}
+
+impl Client {
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(b) = self.pending.pop_front() {
+                return Some(b);
+            }
+            if *self.shutdown.borrow() {
+                return None;
+            }
+            match self.published.updates.after(self.pos, SLICE) {
+                Backlog::Frames(frames, last) => {
+                    if frames.len() == SLICE {
+                        add(&self._guard.0.clients.lagged, 1);
+                    }
+                    self.pos = last;
+                    self.pending.extend(frames);
+                    continue;
+                }
+                Backlog::Gone => {
+                    add(&self._guard.0.clients.resynced, 1);
+                    self.pos = self.published.updates.last_seq();
+                    self.backfill(Millis(clock::now().0 - self.history_ms));
+                    continue;
+                }
+                Backlog::UpToDate => {}
+            }
+            tokio::select! {
+                _ = self.latest.changed() => {}
+                changed = self.health.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                    let body = self.health.borrow_and_update().1.clone();
+                    self.pending.push_back(body);
+                    return Some(Bytes::from(format!("id: {}\n", self.pos)));
+                }
+                _ = self.ping.tick() => {
+                    return Some(frame(self.pos, PING_EVENT, &clock::now()));
+                }
+                _ = self.shutdown.changed() => return None,
+            }
+        }
+    }
+
+    /// Queues the latest value of every stored second from `since` on, under the current id.
+    fn backfill(&mut self, since: Millis) {
+        let windows = self.published.counts(since, Millis(i64::MAX));
+        for w in windows {
+            self.pending.push_back(frame(self.pos, COUNT_EVENT, &w));
+        }
+    }
+}
+
+/// Counts a connected client for as long as its stream lives.
+struct Connected(Arc<Telemetry>);
+
+impl Connected {
+    fn new(t: Arc<Telemetry>) -> Self {
+        t.clients.connected.fetch_add(1, Ordering::Relaxed);
+        add(&t.clients.total, 1);
+        Connected(t)
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.clients.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}

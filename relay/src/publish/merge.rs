@@ -1,0 +1,193 @@
+//! Merges the partitions' partial windows into one total per second.
+//!
+//! total(window) = Σ over input partitions of that partition's latest partial. Keeping only
+//! the latest partial per (window, partition) is what makes republished partials (after a
+//! crash, a rebalance or a duplicate delivery) overwrite instead of add.
+
+use std::collections::{BTreeMap, HashMap};
+
+use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
+
+use crate::window::counter::top_wikis;
+use crate::window::timing::WINDOW_MS;
+
+#[derive(Debug, Clone)]
+struct Merged {
+    partials: BTreeMap<u32, PartialWindow>,
+    record: WindowRecord,
+    /// Open and changed since the last tick.
+    dirty: bool,
+}
+
+impl Merged {
+    fn empty(start: i64, is_final: bool) -> Self {
+        Merged {
+            partials: BTreeMap::new(),
+            record: WindowRecord::empty(Millis(start), Millis(start + WINDOW_MS), is_final),
+            dirty: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Merger {
+    partitions: u32,
+    watermarks: BTreeMap<u32, Millis>,
+    windows: BTreeMap<i64, Merged>,
+    /// Every window ending at or before this has been published final.
+    final_through: Option<i64>,
+    history_ms: i64,
+}
+
+impl Merger {
+    pub fn new(partitions: u32, history_ms: i64) -> Self {
+        Merger {
+            partitions,
+            watermarks: BTreeMap::new(),
+            windows: BTreeMap::new(),
+            final_through: None,
+            history_ms,
+        }
+    }
+
+    pub fn set_partitions(&mut self, partitions: u32) {
+        self.partitions = partitions;
+    }
+
+    /// The watermark of the whole input: the slowest partition's. None until every partition
+    /// has reported one, so a window is never called final while a partition is unheard from.
+    pub fn watermark(&self) -> Option<Millis> {
+        if self.partitions == 0 || (self.watermarks.len() as u32) < self.partitions {
+            return None;
+        }
+        (0..self.partitions).map(|p| self.watermarks.get(&p).copied()).min().flatten()
+    }
+
+    pub fn partition_watermarks(&self) -> &BTreeMap<u32, Millis> {
+        &self.watermarks
+    }
+
+    pub fn final_through(&self) -> Option<Millis> {
+        self.final_through.map(Millis)
+    }
+
+    pub fn open_windows(&self) -> usize {
+        let from = self.final_through.unwrap_or(i64::MIN);
+        self.windows.range(from..).count()
+    }
+
+    /// Applies a partial; returns the window's new total if it is final and changed (a revision).
+    /// Open windows are published by [`Merger::tick`], at most once per tick.
+    pub fn apply_partial(&mut self, p: PartialWindow) -> Option<WindowRecord> {
+        let start = p.start.0;
+        let is_closed = self.final_through.is_some_and(|f| start + WINDOW_MS <= f);
+        if is_closed && !self.windows.contains_key(&start) && start < self.oldest_kept() {
+            return None; // older than the history we keep: nobody can ask for it any more
+        }
+        let m = self.windows.entry(start).or_insert_with(|| Merged::empty(start, is_closed));
+        if m.partials.get(&p.partition) == Some(&p) {
+            return None;
+        }
+        m.partials.insert(p.partition, p);
+        let before = m.record.clone();
+        m.record = merge(&m.partials, before.start, before.end, before.is_final, before.revision);
+        if m.record == before {
+            return None;
+        }
+        if is_closed {
+            m.record.revision = before.revision + 1;
+            return Some(m.record.clone());
+        }
+        m.dirty = true;
+        None
+    }
+
+    pub fn apply_watermark(&mut self, partition: u32, watermark: Millis) {
+        let w = self.watermarks.entry(partition).or_insert(watermark);
+        *w = (*w).max(watermark);
+    }
+
+    /// Forgets a partition's watermark (its owner left): windows wait for the next owner.
+    pub fn forget_partition(&mut self, partition: u32) {
+        self.watermarks.remove(&partition);
+    }
+
+    /// Publishes what a quarter second changed: every window the watermark passed, in order and
+    /// with zeros for seconds nobody edited in, then the still-open windows up to `now`
+    /// (provisional; the current second always, so the dashboard sees it move).
+    pub fn tick(&mut self, now: Millis, out: &mut Vec<WindowRecord>) {
+        let current = now.floor_second().0;
+        if let Some(wm) = self.watermark() {
+            let closed_through = Millis(wm.0).floor_second().0;
+            let mut from = self.final_through.unwrap_or_else(|| {
+                self.windows.keys().next().copied().unwrap_or(closed_through).min(closed_through)
+            });
+            from = from.max(closed_through - self.history_ms);
+            while from + WINDOW_MS <= closed_through {
+                let m = self.windows.entry(from).or_insert_with(|| Merged::empty(from, true));
+                m.record.is_final = true;
+                m.dirty = false;
+                out.push(m.record.clone());
+                from += WINDOW_MS;
+            }
+            self.final_through = Some(self.final_through.map_or(from, |f| f.max(from)));
+        }
+        let open_from = self.final_through.unwrap_or(current);
+        if current >= open_from {
+            self.windows.entry(current).or_insert_with(|| Merged::empty(current, false));
+        }
+        for (&s, m) in self.windows.range_mut(open_from..) {
+            if m.dirty || s == current {
+                m.dirty = false;
+                out.push(m.record.clone());
+            }
+        }
+        let keep_from = self.oldest_kept_at(now);
+        while self.windows.first_key_value().is_some_and(|(&s, _)| s < keep_from) {
+            self.windows.pop_first();
+        }
+    }
+
+    /// The latest total of every kept window in `[from, to)`, ordered by start.
+    pub fn range(&self, from: Millis, to: Millis) -> Vec<WindowRecord> {
+        if from >= to {
+            return Vec::new();
+        }
+        self.windows.range(from.floor_second().0..to.0).map(|(_, m)| m.record.clone()).collect()
+    }
+
+    fn oldest_kept(&self) -> i64 {
+        self.final_through.unwrap_or(i64::MIN).saturating_sub(self.history_ms)
+    }
+
+    fn oldest_kept_at(&self, now: Millis) -> i64 {
+        now.0 - self.history_ms - WINDOW_MS
+    }
+}
+
+fn merge(
+    partials: &BTreeMap<u32, PartialWindow>,
+    start: Millis,
+    end: Millis,
+    is_final: bool,
+    revision: u32,
+) -> WindowRecord {
+    let mut r = WindowRecord::empty(start, end, is_final);
+    r.revision = revision;
+    let mut by_type = TypeCounts::default();
+    for p in partials.values() {
+        r.count += p.count;
+        by_type.add(&p.by_type);
+        r.bots += p.bots;
+        r.humans += p.humans;
+    }
+    r.by_type = by_type;
+    // A wiki lives in one partition, but sum anyway so a foreign producer keying differently
+    // cannot list a wiki twice.
+    let mut wikis: HashMap<&str, u64> = HashMap::new();
+    for (w, n) in partials.values().flat_map(|p| p.top_wikis.iter()) {
+        *wikis.entry(w.as_str()).or_default() += n;
+    }
+    r.top_wikis = top_wikis(wikis.into_iter(), 10);
+    r
+}

@@ -1,0 +1,45 @@
+//! The publish loop: partial windows and watermarks in, merged totals out to every client.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::Published;
+use crate::bus::kafka::OutputEvent;
+use crate::bus::{OutputRecord, OutputSource};
+use crate::clock;
+use crate::window::task::TICK;
+
+pub async fn run(mut source: OutputSource, published: Arc<Published>, mut shutdown: watch::Receiver<bool>) {
+    // A relay reading Kafka first replays the history the topic holds, silently, so clients
+    // see one final total per past second instead of a flurry of provisional ones.
+    let mut loading = source.has_history();
+    let mut tick = tokio::time::interval(TICK);
+    let mut out = Vec::new();
+    loop {
+        tokio::select! {
+            ev = source.next() => match ev {
+                OutputEvent::Record(OutputRecord::Window(p)) => {
+                    let revision = published.merger.write().expect("merger lock").apply_partial(p);
+                    if let Some(r) = revision.filter(|_| !loading) {
+                        published.publish(&[r]);
+                    }
+                }
+                OutputEvent::Record(OutputRecord::Watermark { partition, watermark }) => {
+                    published.merger.write().expect("merger lock").apply_watermark(partition, watermark);
+                }
+                OutputEvent::Loaded => {
+                    tracing::info!("count history loaded from the output topic");
+                    loading = false;
+                }
+                OutputEvent::Idle => {}
+            },
+            _ = tick.tick(), if !loading => {
+                published.merger.write().expect("merger lock").tick(clock::now(), &mut out);
+                published.publish(&out);
+                out.clear();
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Where events come from: the live Wikimedia stream, the HTTP gateway, or a recording. Every
+//! source hands validated events to [`ingest::Ingest`], which puts them on the bus.
+
+pub mod dedupe;
+pub mod ingest;
+pub mod ndjson;
+pub mod replay;
+pub mod sse_frame;
+pub mod state;
+pub mod upstream;

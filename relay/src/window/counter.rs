@@ -1,0 +1,223 @@
+//! One input partition's open windows, its watermark and its safe commit point.
+
+use std::collections::{BTreeMap, HashMap};
+
+use wire::{Millis, PartialWindow, TypeCounts};
+
+use super::timing::{Timing, WINDOW_MS};
+use crate::config::TimeMode;
+use crate::event::{Edit, Kind};
+
+/// What happened to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Counted,
+    /// Counted, but it reached the bus after its window had closed: the window gets a revision.
+    Late,
+    /// Reached the bus after its window's allowed lateness: counted only in `too_late`.
+    TooLate,
+    /// Stamped too far ahead of its ingest time to be believed.
+    TooEarly,
+    /// A canary: proof the upstream is alive, not an edit.
+    Canary,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CounterStats {
+    pub counted: u64,
+    pub late: u64,
+    pub too_late: u64,
+    pub too_early: u64,
+    pub canaries: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Window {
+    by_type: TypeCounts,
+    bots: u64,
+    wikis: HashMap<Box<str>, u64>,
+    revision: u32,
+    first_offset: u64,
+    last_offset: u64,
+    final_sent: bool,
+    dirty: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartitionCounter {
+    partition: u32,
+    timing: Timing,
+    windows: BTreeMap<i64, Window>,
+    watermark: Millis,
+    /// Windows starting before this were dropped; records for them can only be too late.
+    dropped_before: i64,
+    /// The highest offset that fed a dropped window.
+    dropped_max_offset: Option<u64>,
+    next_offset: Option<u64>,
+    clean_cut: Option<u64>,
+    stats: CounterStats,
+}
+
+impl PartitionCounter {
+    pub fn new(partition: u32, timing: Timing) -> Self {
+        PartitionCounter {
+            partition,
+            timing,
+            windows: BTreeMap::new(),
+            watermark: Millis(i64::MIN / 2),
+            dropped_before: i64::MIN,
+            dropped_max_offset: None,
+            next_offset: None,
+            clean_cut: None,
+            stats: CounterStats::default(),
+        }
+    }
+
+    pub fn partition(&self) -> u32 {
+        self.partition
+    }
+
+    pub fn watermark(&self) -> Millis {
+        self.watermark
+    }
+
+    pub fn stats(&self) -> CounterStats {
+        self.stats
+    }
+
+    pub fn open_windows(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// Counts one record. `ingest` is the record's bus timestamp, `offset` its position.
+    pub fn add(&mut self, edit: &Edit<'_>, ingest: Millis, offset: u64) -> Admission {
+        self.next_offset = Some(self.next_offset.map_or(offset + 1, |n| n.max(offset + 1)));
+        if edit.canary {
+            self.stats.canaries += 1;
+            return Admission::Canary;
+        }
+        let t = match self.timing.mode {
+            TimeMode::Event => edit.time,
+            TimeMode::Ingest => ingest,
+        };
+        if t.0 > ingest.0.saturating_add(self.timing.max_future_ms) {
+            self.stats.too_early += 1;
+            return Admission::TooEarly;
+        }
+        let start = Timing::window_start(t);
+        let end = start + WINDOW_MS;
+        let closes_at = end + self.timing.delay_ms;
+        if ingest.0 >= closes_at + self.timing.lateness_ms || start < self.dropped_before {
+            self.stats.too_late += 1;
+            return Admission::TooLate;
+        }
+        let w = self.windows.entry(start).or_insert_with(|| Window {
+            by_type: TypeCounts::default(),
+            bots: 0,
+            wikis: HashMap::new(),
+            revision: 0,
+            first_offset: offset,
+            last_offset: offset,
+            final_sent: false,
+            dirty: false,
+        });
+        w.first_offset = w.first_offset.min(offset);
+        w.last_offset = w.last_offset.max(offset);
+        w.dirty = true;
+        match edit.kind {
+            Kind::Edit => w.by_type.edit += 1,
+            Kind::New => w.by_type.new += 1,
+            Kind::Log => w.by_type.log += 1,
+            Kind::Categorize => w.by_type.categorize += 1,
+            Kind::Other => w.by_type.other += 1,
+        }
+        w.bots += u64::from(edit.bot);
+        if let Some(n) = w.wikis.get_mut(edit.wiki.as_ref()) {
+            *n += 1;
+        } else {
+            w.wikis.insert(edit.wiki.as_ref().into(), 1);
+        }
+        self.stats.counted += 1;
+        if ingest.0 >= closes_at {
+            w.revision += 1;
+            self.stats.late += 1;
+            Admission::Late
+        } else {
+            Admission::Counted
+        }
+    }
+
+    /// Moves the watermark forward (never back).
+    pub fn advance(&mut self, watermark: Millis) {
+        self.watermark = self.watermark.max(watermark);
+    }
+
+    /// Appends every window that changed or closed since the last call, then drops windows past
+    /// their lateness and moves the commit point.
+    pub fn drain(&mut self, out: &mut Vec<PartialWindow>) {
+        let wm = self.watermark.0;
+        for (&start, w) in self.windows.iter_mut() {
+            if !w.final_sent && start + WINDOW_MS <= wm {
+                w.final_sent = true;
+                w.dirty = true;
+            }
+            if w.dirty {
+                w.dirty = false;
+                out.push(partial(self.partition, start, w));
+            }
+        }
+        let keep_from = wm - self.timing.lateness_ms - self.timing.slack_ms - WINDOW_MS;
+        while let Some(entry) = self.windows.first_entry() {
+            if *entry.key() > keep_from {
+                break;
+            }
+            let (start, w) = entry.remove_entry();
+            self.dropped_before = self.dropped_before.max(start + WINDOW_MS);
+            self.dropped_max_offset = Some(self.dropped_max_offset.map_or(w.last_offset, |m| m.max(w.last_offset)));
+        }
+        self.update_clean_cut();
+    }
+
+    /// The offset up to which the input may be committed: every record before it fed only
+    /// windows already dropped (published final and past lateness), and no window still open
+    /// holds a record before it. Re-reading from here after a crash rebuilds every open window
+    /// completely, so what is republished equals what was published.
+    pub fn commit_point(&self) -> Option<u64> {
+        self.clean_cut
+    }
+
+    fn update_clean_cut(&mut self) {
+        let Some(next) = self.next_offset else { return };
+        let candidate = self.windows.values().map(|w| w.first_offset).min().unwrap_or(next);
+        // Out-of-order event times can interleave a dropped window's records with an open one's;
+        // such a cut would split a window, so wait for a later clean one. A clean cut stays clean.
+        if self.dropped_max_offset.is_none_or(|m| m < candidate) {
+            self.clean_cut = Some(self.clean_cut.map_or(candidate, |c| c.max(candidate)));
+        }
+    }
+}
+
+fn partial(partition: u32, start: i64, w: &Window) -> PartialWindow {
+    let count = w.by_type.total();
+    PartialWindow {
+        partition,
+        start: Millis(start),
+        end: Millis(start + WINDOW_MS),
+        count,
+        is_final: w.final_sent,
+        revision: w.revision,
+        by_type: w.by_type,
+        bots: w.bots,
+        humans: count - w.bots,
+        top_wikis: top_wikis(w.wikis.iter().map(|(k, &v)| (k.as_ref(), v)), 10),
+    }
+}
+
+/// The `n` largest counts, most first, ties broken by name so the list is a pure function of
+/// the counts (a recomputation must give the same bytes).
+pub fn top_wikis<'a>(counts: impl Iterator<Item = (&'a str, u64)>, n: usize) -> Vec<(String, u64)> {
+    let mut all: Vec<(&str, u64)> = counts.collect();
+    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    all.truncate(n);
+    all.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}

@@ -1,0 +1,148 @@
+//! The counting loop: reads the input partitions this relay owns, counts, and writes partial
+//! windows and watermarks out; commits input offsets only behind what a restart can rebuild.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use wire::PartitionState;
+
+use super::counter::{Admission, PartitionCounter};
+use super::timing::Timing;
+use crate::bus::{InputConsumer, InputEvent, OutputRecord, OutputSink};
+use crate::clock;
+use crate::event;
+use crate::telemetry::{Telemetry, add};
+
+/// Provisional counts go out at least this often (the dashboard shows the open second moving).
+pub const TICK: Duration = Duration::from_millis(250);
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Counting {
+    counters: BTreeMap<u32, PartitionCounter>,
+    timing: Timing,
+    telemetry: Arc<Telemetry>,
+    output: OutputSink,
+}
+
+pub async fn run(
+    mut input: InputConsumer,
+    output: OutputSink,
+    timing: Timing,
+    telemetry: Arc<Telemetry>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut c = Counting { counters: BTreeMap::new(), timing, telemetry, output };
+    let mut tick = tokio::time::interval(TICK);
+    let mut commit = tokio::time::interval(COMMIT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            ev = input.next() => c.on_input(ev, &input).await,
+            _ = tick.tick() => c.publish(&input).await,
+            _ = commit.tick() => c.commit(&input, false).await,
+            _ = shutdown.changed() => break,
+        }
+    }
+    c.publish(&input).await;
+    c.commit(&input, true).await;
+    tracing::info!("counting stopped, offsets committed");
+}
+
+impl Counting {
+    async fn on_input(&mut self, ev: InputEvent, input: &InputConsumer) {
+        match ev {
+            InputEvent::Records(batch) => {
+                let now = clock::now();
+                let w = &self.telemetry.windows;
+                for d in batch {
+                    let Some(counter) = self.counters.get_mut(&d.partition) else { continue };
+                    match event::parse(&d.payload) {
+                        Ok(edit) => match counter.add(&edit, d.ingest, d.offset) {
+                            Admission::Counted => add(&w.counted, 1),
+                            Admission::Late => {
+                                add(&w.counted, 1);
+                                add(&w.late, 1);
+                            }
+                            Admission::TooLate => add(&w.too_late, 1),
+                            Admission::TooEarly => add(&w.too_early, 1),
+                            Admission::Canary => add(&w.canaries, 1),
+                        },
+                        // Sources validate what they write, but the topic is open to other
+                        // producers: one unreadable record is counted and skipped, never fatal.
+                        Err(e) => {
+                            add(&w.unreadable, 1);
+                            tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
+                        }
+                    }
+                    // Never trust a record's clock beyond our own (skew between relays).
+                    counter.advance(self.timing.watermark_at(d.ingest.min(now)));
+                }
+            }
+            InputEvent::Assigned(partitions) => {
+                tracing::info!(?partitions, "partitions assigned");
+                for p in partitions {
+                    self.counters.entry(p).or_insert_with(|| PartitionCounter::new(p, self.timing));
+                }
+            }
+            InputEvent::Revoked(partitions) => {
+                tracing::info!(?partitions, "partitions revoked");
+                self.publish(input).await;
+                self.commit(input, true).await;
+                for p in partitions {
+                    self.counters.remove(&p);
+                }
+            }
+            InputEvent::Idle => {}
+        }
+    }
+
+    async fn publish(&mut self, input: &InputConsumer) {
+        let now = clock::now();
+        let mut partials = Vec::new();
+        let mut states = Vec::with_capacity(self.counters.len());
+        for (&p, counter) in self.counters.iter_mut() {
+            if input.caught_up(p) {
+                counter.advance(self.timing.watermark_at(now));
+            }
+            counter.drain(&mut partials);
+            states.push((p, counter.watermark(), counter.open_windows()));
+        }
+        let mut records: Vec<OutputRecord> = partials.into_iter().map(OutputRecord::Window).collect();
+        records.extend(states.iter().filter(|(_, wm, _)| wm.0 > i64::MIN / 2).map(|&(partition, watermark, _)| {
+            OutputRecord::Watermark { partition, watermark }
+        }));
+        let open: usize = states.iter().map(|s| s.2).sum();
+        self.telemetry.windows.open_windows.store(open as u64, Ordering::Relaxed);
+        {
+            let mut parts = self.telemetry.bus.partitions.write().expect("lock");
+            let lags: BTreeMap<u32, u64> = parts.iter().map(|p| (p.partition, p.lag)).collect();
+            *parts = states
+                .iter()
+                .map(|&(partition, watermark, _)| PartitionState {
+                    partition,
+                    lag: lags.get(&partition).copied().unwrap_or(0),
+                    watermark,
+                })
+                .collect();
+        }
+        if let Err(e) = self.output.send(records, now).await {
+            tracing::warn!(error = %e, "cannot write window counts");
+        }
+    }
+
+    async fn commit(&mut self, input: &InputConsumer, wait: bool) {
+        // Counts first: an offset is committed only once the windows it fed are written.
+        if let Err(e) = self.output.flush().await {
+            tracing::warn!(error = %e, "window counts not acknowledged; offsets not committed");
+            return;
+        }
+        let cuts: Vec<(u32, u64)> =
+            self.counters.iter().filter_map(|(&p, c)| c.commit_point().map(|o| (p, o))).collect();
+        if let Err(e) = input.commit(&cuts, wait) {
+            tracing::warn!(error = %e, "offset commit failed");
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The clock rules every counter and the merger share.
+
+use wire::Millis;
+
+use crate::config::{Config, TimeMode};
+
+pub const WINDOW_MS: i64 = 1_000;
+
+/// How ingest time can lag event time before an event stops counting, and how long windows are
+/// kept. All decisions about an event use its *ingest* time (the bus record's timestamp), never
+/// the counter's clock, so recomputing a partition after a crash decides exactly as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub mode: TimeMode,
+    /// A window closes (goes final) once the watermark, which trails ingest time by this much,
+    /// passes its end.
+    pub delay_ms: i64,
+    /// An event whose ingest time is at most this long after its window closed still revises it.
+    pub lateness_ms: i64,
+    /// Events stamped further ahead of their ingest time than this are refused.
+    pub max_future_ms: i64,
+    /// Windows are kept this long past their lateness before being dropped. It absorbs ingest
+    /// timestamps that disagree by a few seconds (several producers, small clock skew), so that a
+    /// window is never dropped while an event it would accept can still arrive.
+    pub slack_ms: i64,
+}
+
+impl Timing {
+    pub fn from_config(c: &Config) -> Timing {
+        Timing {
+            mode: c.time_mode,
+            delay_ms: c.watermark_delay_ms as i64,
+            lateness_ms: c.allowed_lateness_ms as i64,
+            max_future_ms: c.max_future_ms as i64,
+            slack_ms: 10_000,
+        }
+    }
+
+    pub fn window_start(t: Millis) -> i64 {
+        t.0.div_euclid(WINDOW_MS) * WINDOW_MS
+    }
+
+    /// The watermark a partition may claim given a clock reading.
+    pub fn watermark_at(&self, t: Millis) -> Millis {
+        t.plus(-self.delay_ms)
+    }
+}
