@@ -1,0 +1,257 @@
+//! Properties of the counting model: for random event orders, lateness, idle gaps and crash
+//! points, the merged per-second totals equal a brute-force count of the input.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use relay::config::TimeMode;
+use relay::event::{Edit, Kind};
+use relay::publish::Merger;
+use relay::window::{PartitionCounter, Timing};
+use wire::{Millis, PartialWindow, WindowRecord};
+
+const T0: i64 = 1_800_000_000_000;
+
+fn timing() -> Timing {
+    Timing { mode: TimeMode::Event, delay_ms: 2_000, lateness_ms: 20_000, max_future_ms: 5_000, slack_ms: 10_000 }
+}
+
+#[derive(Debug, Clone)]
+struct Ev {
+    partition: u32,
+    /// Event time relative to the ingest time (negative: the event is older).
+    lag_ms: i64,
+    ingest_ms: i64,
+    kind: u8,
+    bot: bool,
+    wiki: u8,
+}
+
+impl Ev {
+    fn time(&self) -> i64 {
+        self.ingest_ms - self.lag_ms
+    }
+
+    fn edit(&self) -> Edit<'static> {
+        Edit {
+            time: Millis(self.time()),
+            kind: [Kind::Edit, Kind::New, Kind::Log, Kind::Categorize, Kind::Other][self.kind as usize % 5],
+            bot: self.bot,
+            wiki: Cow::Owned(format!("wiki{}", self.wiki)),
+            id: None,
+            canary: false,
+        }
+    }
+
+    /// The rule, stated independently of the counter: counted iff it reached the bus before its
+    /// second's lateness ran out and is not stamped implausibly far ahead.
+    fn counts(&self, t: &Timing) -> bool {
+        let start = self.time().div_euclid(1_000) * 1_000;
+        self.time() <= self.ingest_ms + t.max_future_ms && self.ingest_ms < start + 1_000 + t.delay_ms + t.lateness_ms
+    }
+}
+
+/// Events per partition in offset order. Ingest times rise with jitter (several producers)
+/// and with idle gaps; event times trail them by up to 40 s (some too late) or lead slightly.
+fn events() -> impl Strategy<Value = Vec<Ev>> {
+    prop::collection::vec(
+        (0u32..3, -7_000i64..40_000, 0i64..3_000, prop::bool::weighted(0.05), 0u8..5, any::<bool>(), 0u8..12),
+        1..300,
+    )
+    .prop_map(|raw| {
+        let mut clock = [T0; 3];
+        raw.into_iter()
+            .map(|(partition, lag, step, gap, kind, bot, wiki)| {
+                let c = &mut clock[partition as usize];
+                *c += step / 10 + if gap { 30_000 } else { 0 };
+                // Jitter below the slack: producers' clocks disagree by at most a few seconds.
+                let jitter = (step % 7) * 500;
+                // Heavy lag only sometimes, so most events count.
+                let lag = if lag > 25_000 && step % 3 != 0 { lag / 8 } else { lag };
+                Ev { partition, lag_ms: lag, ingest_ms: *c - jitter, kind, bot, wiki }
+            })
+            .collect()
+    })
+}
+
+/// Runs one partition's records through a counter, publishing after each record like the
+/// counting loop's ticks do, and returns the latest partial per window — what a reader of the
+/// output topic keeps.
+fn count_partition(
+    p: u32,
+    records: &[(u64, &Ev)],
+    counter: &mut PartitionCounter,
+    topic: &mut BTreeMap<(i64, u32), PartialWindow>,
+) {
+    let mut out = Vec::new();
+    for (offset, ev) in records {
+        counter.add(&ev.edit(), Millis(ev.ingest_ms), *offset);
+        counter.advance(Millis(ev.ingest_ms - timing().delay_ms));
+        counter.drain(&mut out);
+        for w in out.drain(..) {
+            assert_eq!(w.partition, p);
+            topic.insert((w.start.0, p), w);
+        }
+    }
+}
+
+fn finish(counter: &mut PartitionCounter, topic: &mut BTreeMap<(i64, u32), PartialWindow>, far: i64) {
+    let mut out = Vec::new();
+    counter.advance(Millis(far));
+    counter.drain(&mut out);
+    for w in out {
+        topic.insert((w.start.0, w.partition), w);
+    }
+}
+
+fn merged(topic: &BTreeMap<(i64, u32), PartialWindow>, partitions: u32, far: i64) -> Vec<WindowRecord> {
+    let mut m = Merger::new(partitions, 1_000_000_000);
+    for w in topic.values() {
+        m.apply_partial(w.clone());
+    }
+    for p in 0..partitions {
+        m.apply_watermark(p, Millis(far));
+    }
+    let mut out = Vec::new();
+    m.tick(Millis(far), &mut out);
+    m.range(Millis(T0 - 100_000), Millis(far - 10_000))
+}
+
+fn by_partition(evs: &[Ev]) -> BTreeMap<u32, Vec<(u64, &Ev)>> {
+    let mut parts: BTreeMap<u32, Vec<(u64, &Ev)>> = (0..3).map(|p| (p, Vec::new())).collect();
+    for ev in evs {
+        let v = parts.get_mut(&ev.partition).unwrap();
+        let offset = v.len() as u64;
+        v.push((offset, ev));
+    }
+    parts
+}
+
+fn brute_force(evs: &[Ev], from: i64, to: i64) -> BTreeMap<i64, (u64, u64)> {
+    let mut want: BTreeMap<i64, (u64, u64)> = (from..to).step_by(1_000).map(|s| (s, (0, 0))).collect();
+    for ev in evs.iter().filter(|e| e.counts(&timing())) {
+        let start = ev.time().div_euclid(1_000) * 1_000;
+        let e = want.entry(start).or_default();
+        e.0 += 1;
+        e.1 += u64::from(ev.bot);
+    }
+    want
+}
+
+fn check(got: &[WindowRecord], evs: &[Ev]) -> Result<(), TestCaseError> {
+    let from = got.first().map_or(T0, |w| w.start.0);
+    let to = got.last().map_or(T0, |w| w.end.0);
+    let want = brute_force(evs, from, to);
+    let got_map: BTreeMap<i64, (u64, u64)> = got.iter().map(|w| (w.start.0, (w.count, w.bots))).collect();
+    // Every second of the range is present, in order, without gaps: zeros are published.
+    for pair in got.windows(2) {
+        prop_assert_eq!(pair[0].end, pair[1].start);
+    }
+    prop_assert_eq!(got_map, want);
+    for w in got {
+        prop_assert!(w.is_final);
+        prop_assert_eq!(w.by_type.total(), w.count);
+        prop_assert_eq!(w.bots + w.humans, w.count);
+        prop_assert!(w.top_wikis.iter().map(|(_, n)| n).sum::<u64>() <= w.count);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn merged_totals_equal_a_brute_force_count(evs in events()) {
+        let far = evs.iter().map(|e| e.ingest_ms).max().unwrap() + 200_000;
+        let mut topic = BTreeMap::new();
+        for (p, records) in by_partition(&evs) {
+            let mut c = PartitionCounter::new(p, timing());
+            count_partition(p, &records, &mut c, &mut topic);
+            finish(&mut c, &mut topic, far);
+        }
+        check(&merged(&topic, 3, far), &evs)?;
+    }
+
+    /// A counter killed after any record and restarted from its last commit point republishes
+    /// exactly what an uninterrupted counter publishes: nothing lost, nothing counted twice.
+    #[test]
+    fn a_crash_and_recompute_changes_nothing(evs in events(), crash_at in 0usize..300) {
+        let far = evs.iter().map(|e| e.ingest_ms).max().unwrap() + 200_000;
+        let mut clean = BTreeMap::new();
+        let mut crashed = BTreeMap::new();
+        for (p, records) in by_partition(&evs) {
+            let mut c = PartitionCounter::new(p, timing());
+            count_partition(p, &records, &mut c, &mut clean);
+            finish(&mut c, &mut clean, far);
+
+            let k = crash_at.min(records.len());
+            let mut before = PartitionCounter::new(p, timing());
+            count_partition(p, &records[..k], &mut before, &mut crashed);
+            let resume = before.commit_point().unwrap_or(0) as usize;
+            prop_assert!(resume <= k);
+            let mut after = PartitionCounter::new(p, timing());
+            count_partition(p, &records[resume..], &mut after, &mut crashed);
+            finish(&mut after, &mut crashed, far);
+        }
+        let a = merged(&clean, 3, far);
+        let b = merged(&crashed, 3, far);
+        prop_assert_eq!(&a, &b);
+        check(&b, &evs)?;
+    }
+}
+
+#[test]
+fn an_idle_partition_does_not_hold_windows_open() {
+    let mut m = Merger::new(2, 3_600_000);
+    let mut c = PartitionCounter::new(0, timing());
+    let ev = Ev { partition: 0, lag_ms: 0, ingest_ms: T0 + 500, kind: 0, bot: false, wiki: 1 };
+    c.add(&ev.edit(), Millis(ev.ingest_ms), 0);
+    let mut out = Vec::new();
+    c.advance(Millis(T0 + 4_000 - 2_000));
+    c.drain(&mut out);
+    for w in out {
+        m.apply_partial(w);
+    }
+    m.apply_watermark(0, Millis(T0 + 2_000));
+    let mut published = Vec::new();
+    m.tick(Millis(T0 + 4_000), &mut published);
+    assert!(published.iter().all(|w| !w.is_final), "partition 1 has not reported: nothing is final");
+    // Partition 1 saw nothing, but its counter advances with the wall clock all the same.
+    m.apply_watermark(1, Millis(T0 + 2_000));
+    published.clear();
+    m.tick(Millis(T0 + 4_000), &mut published);
+    let first = published.iter().find(|w| w.start.0 == T0).expect("the first second is published");
+    assert!(first.is_final);
+    assert_eq!(first.count, 1);
+    let second = published.iter().find(|w| w.start.0 == T0 + 1_000).expect("an empty second is published too");
+    assert!(second.is_final);
+    assert_eq!(second.count, 0);
+}
+
+#[test]
+fn a_late_event_revises_a_final_window() {
+    let mut m = Merger::new(1, 3_600_000);
+    let mut c = PartitionCounter::new(0, timing());
+    let mut out = Vec::new();
+    let on_time = Ev { partition: 0, lag_ms: 0, ingest_ms: T0 + 100, kind: 0, bot: true, wiki: 1 };
+    c.add(&on_time.edit(), Millis(on_time.ingest_ms), 0);
+    c.advance(Millis(T0 + 5_000));
+    c.drain(&mut out);
+    out.drain(..).for_each(|w| {
+        m.apply_partial(w);
+    });
+    m.apply_watermark(0, Millis(T0 + 5_000));
+    let mut published = Vec::new();
+    m.tick(Millis(T0 + 7_000), &mut published);
+    let w = published.iter().find(|w| w.start.0 == T0).unwrap();
+    assert_eq!((w.count, w.is_final, w.revision), (1, true, 0));
+
+    let late = Ev { partition: 0, lag_ms: 9_000, ingest_ms: T0 + 9_100, kind: 1, bot: false, wiki: 2 };
+    c.add(&late.edit(), Millis(late.ingest_ms), 1);
+    c.drain(&mut out);
+    let revisions: Vec<WindowRecord> = out.drain(..).filter_map(|w| m.apply_partial(w)).collect();
+    assert_eq!(revisions.len(), 1);
+    assert_eq!((revisions[0].count, revisions[0].revision, revisions[0].humans), (2, 1, 1));
+    assert_eq!(m.range(Millis(T0), Millis(T0 + 1_000))[0], revisions[0]);
+}
