@@ -21,9 +21,18 @@ fn events() -> Vec<Vec<u8>> {
 fn hot_path(c: &mut Criterion) {
     let events = events();
     let bytes: usize = events.iter().map(Vec::len).sum();
-    let timing = Timing { mode: TimeMode::Event, delay_ms: 2_000, lateness_ms: 60_000, max_future_ms: 300_000, slack_ms: 10_000 };
+    let timing = Timing {
+        mode: TimeMode::Event,
+        delay_ms: 2_000,
+        lateness_ms: 60_000,
+        max_future_ms: 300_000,
+        slack_ms: 10_000,
+    };
     // Ingest times a few seconds after each event, as live: every event counts.
-    let ingest: Vec<Millis> = events.iter().map(|e| event::parse(e).unwrap().time.plus(1_500)).collect();
+    let ingest: Vec<Millis> = events
+        .iter()
+        .map(|e| event::parse(e).unwrap().time.plus(1_500))
+        .collect();
 
     let mut g = c.benchmark_group("hot_path");
     g.throughput(Throughput::Elements(events.len() as u64));
@@ -56,7 +65,12 @@ fn hot_path(c: &mut Criterion) {
         })
     });
     g.finish();
-    eprintln!("hot_path input: {} events, {} bytes ({} bytes/event)", events.len(), bytes, bytes / events.len());
+    eprintln!(
+        "hot_path input: {} events, {} bytes ({} bytes/event)",
+        events.len(),
+        bytes,
+        bytes / events.len()
+    );
 }
 
 criterion_group!(benches, hot_path);

@@ -42,7 +42,11 @@ pub struct Config {
     pub input_topic: String,
 
     /// Topic the per-partition window counts are written to.
-    #[arg(long, env = "RELAY_OUTPUT_TOPIC", default_value = "wiki-edits-per-second")]
+    #[arg(
+        long,
+        env = "RELAY_OUTPUT_TOPIC",
+        default_value = "wiki-edits-per-second"
+    )]
     pub output_topic: String,
 
     /// Partitions of the topics created at start-up (and of the embedded bus).

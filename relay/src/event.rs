@@ -8,8 +8,8 @@ use std::borrow::Cow;
 
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use wire::{Millis, TimeError};
 
 /// What a window needs of one event.
@@ -209,7 +209,10 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
         time,
         kind: raw.kind.as_deref().map_or(Kind::Other, Kind::from_name),
         bot: raw.bot.unwrap_or(false),
-        wiki: raw.wiki.or(meta.domain.clone()).unwrap_or(Cow::Borrowed("")),
+        wiki: raw
+            .wiki
+            .or(meta.domain.clone())
+            .unwrap_or(Cow::Borrowed("")),
         id: meta.id,
         canary: meta.domain.as_deref() == Some("canary"),
     })
@@ -232,11 +235,17 @@ mod tests {
             .next()
             .unwrap();
         let e = parse(line.as_bytes()).unwrap();
-        assert_eq!(e.time, Millis::parse_rfc3339("2024-02-06T16:58:10Z").unwrap());
+        assert_eq!(
+            e.time,
+            Millis::parse_rfc3339("2024-02-06T16:58:10Z").unwrap()
+        );
         assert_eq!(e.kind, Kind::Categorize);
         assert!(e.bot);
         assert_eq!(e.wiki, "enwiki");
-        assert_eq!(e.id.as_deref(), Some("ab8f9f18-a974-48f6-a668-988eb66b1536"));
+        assert_eq!(
+            e.id.as_deref(),
+            Some("ab8f9f18-a974-48f6-a668-988eb66b1536")
+        );
         assert!(!e.canary);
     }
 
@@ -270,15 +279,25 @@ mod tests {
             (br#"{"meta":["2026-01-01T00:00:00Z"]}"#, "invalid type"),
             (br#"{"meta":"x"}"#, "invalid type"),
             (br#"{"meta":{"dt":5}}"#, "invalid type"),
-            (br#"{"meta":{"dt":"2026-01-01T00:00:00Z"},"bot":"yes"}"#, "invalid type"),
+            (
+                br#"{"meta":{"dt":"2026-01-01T00:00:00Z"},"bot":"yes"}"#,
+                "invalid type",
+            ),
             (br#"{"meta":{}}"#, "missing meta.dt"),
             (br#"{}"#, "missing meta.dt"),
             (br#"{"meta":{"dt":"yesterday"}}"#, "meta.dt \"yesterday\""),
-            (br#"{"meta":{"dt":"2026-01-01T00:00:00Z"}} {}"#, "trailing characters"),
+            (
+                br#"{"meta":{"dt":"2026-01-01T00:00:00Z"}} {}"#,
+                "trailing characters",
+            ),
         ];
         for (input, want) in cases {
             let err = parse(input).unwrap_err().to_string();
-            assert!(err.contains(want), "{:?}: {err}", String::from_utf8_lossy(input));
+            assert!(
+                err.contains(want),
+                "{:?}: {err}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::watch;
 use wire::stream::HEALTH_EVENT;
-use wire::{BusHealth, ClientsHealth, GatewayHealth, Health, Millis, SourceHealth, Status, WindowsHealth};
+use wire::{
+    BusHealth, ClientsHealth, GatewayHealth, Health, Millis, SourceHealth, Status, WindowsHealth,
+};
 
 use crate::bus::InputProducer;
 use crate::clock;
@@ -28,8 +30,19 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(telemetry: Arc<Telemetry>, published: Arc<Published>, config: Arc<Config>, producer: Option<InputProducer>) -> Self {
-        Reporter { telemetry, published, config, producer, prev: (0, Instant::now()) }
+    pub fn new(
+        telemetry: Arc<Telemetry>,
+        published: Arc<Published>,
+        config: Arc<Config>,
+        producer: Option<InputProducer>,
+    ) -> Self {
+        Reporter {
+            telemetry,
+            published,
+            config,
+            producer,
+            prev: (0, Instant::now()),
+        }
     }
 
     /// Reports once a second; the receiver holds the report and its SSE frame body.
@@ -54,7 +67,11 @@ impl Reporter {
         let t = &self.telemetry;
         let events = get(&t.source.events);
         let elapsed = self.prev.1.elapsed().as_secs_f64();
-        let events_per_sec = if elapsed > 0.0 { (events - self.prev.0.min(events)) as f64 / elapsed } else { 0.0 };
+        let events_per_sec = if elapsed > 0.0 {
+            (events - self.prev.0.min(events)) as f64 / elapsed
+        } else {
+            0.0
+        };
         self.prev = (events, Instant::now());
 
         let mut h = Health {
@@ -84,10 +101,16 @@ impl Reporter {
         if h.gateway.status != Status::Ok {
             reasons.push("gateway: refusing events while the bus is unavailable".into());
         }
-        h.status = [h.source.status, h.gateway.status, h.bus.status, h.windows.status, h.clients.status]
-            .into_iter()
-            .max()
-            .unwrap_or_default();
+        h.status = [
+            h.source.status,
+            h.gateway.status,
+            h.bus.status,
+            h.windows.status,
+            h.clients.status,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or_default();
         h.reasons = reasons;
         h
     }
@@ -101,13 +124,19 @@ impl Reporter {
         let last_error = s.last_error.read().expect("lock").clone();
         let status = match kind.as_str() {
             "upstream" if !connected => Status::Down,
-            "upstream" if last_event_age_ms.is_none_or(|a| a > SILENT_SOURCE.as_millis() as u64) => Status::Degraded,
+            "upstream"
+                if last_event_age_ms.is_none_or(|a| a > SILENT_SOURCE.as_millis() as u64) =>
+            {
+                Status::Degraded
+            }
             "fallback-replay" => Status::Degraded,
             _ if last_error.is_some() && kind != "upstream" => Status::Degraded,
             _ => Status::Ok,
         };
         let last_error = match (kind.as_str(), last_error) {
-            ("upstream", None) if status == Status::Degraded => Some("connected, but no events for 30 s".into()),
+            ("upstream", None) if status == Status::Degraded => {
+                Some("connected, but no events for 30 s".into())
+            }
             ("fallback-replay", e) => Some(format!(
                 "upstream unreachable ({}), replaying the bundled recording",
                 e.unwrap_or_else(|| "no answer".into())
@@ -118,7 +147,11 @@ impl Reporter {
             status,
             kind,
             origin: s.origin.read().expect("lock").clone(),
-            connected: connected || matches!(s.kind.read().expect("lock").as_str(), "replay" | "fallback-replay"),
+            connected: connected
+                || matches!(
+                    s.kind.read().expect("lock").as_str(),
+                    "replay" | "fallback-replay"
+                ),
             last_event_age_ms,
             reconnects: get(&s.reconnects),
             events_per_sec: (events_per_sec * 10.0).round() / 10.0,
@@ -132,10 +165,21 @@ impl Reporter {
 
     fn gateway(&self) -> GatewayHealth {
         let g = &self.telemetry.gateway;
-        let rejected = g.rejected.lock().expect("lock").iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        let bus_down = self.producer.is_some() && !self.telemetry.bus.reachable.load(Ordering::Relaxed);
+        let rejected = g
+            .rejected
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        let bus_down =
+            self.producer.is_some() && !self.telemetry.bus.reachable.load(Ordering::Relaxed);
         GatewayHealth {
-            status: if bus_down { Status::Degraded } else { Status::Ok },
+            status: if bus_down {
+                Status::Degraded
+            } else {
+                Status::Ok
+            },
             accepted: get(&g.accepted),
             rejected,
         }
@@ -146,7 +190,8 @@ impl Reporter {
         let reachable = b.reachable.load(Ordering::Relaxed);
         let kind = b.kind.read().expect("lock").clone();
         let producer_queue = self.producer.as_ref().map_or(0, InputProducer::in_flight);
-        let full = kind == "embedded" && producer_queue as usize >= self.config.embedded_capacity * 9 / 10;
+        let full =
+            kind == "embedded" && producer_queue as usize >= self.config.embedded_capacity * 9 / 10;
         BusHealth {
             status: if !reachable {
                 Status::Down
@@ -158,7 +203,11 @@ impl Reporter {
             kind,
             broker_reachable: reachable,
             producer_queue,
-            last_error: if full { Some("the embedded bus is nearly full".into()) } else { b.last_error.read().expect("lock").clone() },
+            last_error: if full {
+                Some("the embedded bus is nearly full".into())
+            } else {
+                b.last_error.read().expect("lock").clone()
+            },
             group_members: *b.group_members.read().expect("lock"),
             partitions: b.partitions.read().expect("lock").clone(),
         }
@@ -168,9 +217,17 @@ impl Reporter {
         let w = &self.telemetry.windows;
         let merger = self.published.merger.read().expect("merger lock");
         let watermark = merger.watermark().unwrap_or_default();
-        let delay_ms = if watermark.0 > 0 { now.0 - watermark.0 } else { 0 };
+        let delay_ms = if watermark.0 > 0 {
+            now.0 - watermark.0
+        } else {
+            0
+        };
         let expected = self.config.watermark_delay_ms as i64;
-        let status = if watermark.0 == 0 || delay_ms > expected + 5_000 { Status::Degraded } else { Status::Ok };
+        let status = if watermark.0 == 0 || delay_ms > expected + 5_000 {
+            Status::Degraded
+        } else {
+            Status::Ok
+        };
         WindowsHealth {
             status,
             watermark,

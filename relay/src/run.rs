@@ -7,7 +7,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::bus::embedded::{EmbeddedBus, EmbeddedConsumer};
-use crate::bus::kafka::{self, KafkaInput, KafkaInputProducer, KafkaOutputSink, KafkaOutputSource, KafkaSettings};
+use crate::bus::kafka::{
+    self, KafkaInput, KafkaInputProducer, KafkaOutputSink, KafkaOutputSource, KafkaSettings,
+};
 use crate::bus::{BusError, InputConsumer, InputProducer, OutputSink, OutputSource};
 use crate::config::Config;
 use crate::health::Reporter;
@@ -26,7 +28,10 @@ pub enum RelayError {
     #[error("replay: {0}")]
     Replay(#[from] ReplayError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 struct Bus {
@@ -60,19 +65,43 @@ pub async fn run(config: Config) -> Result<(), RelayError> {
     };
     let history_ms = config.history_secs as i64 * 1_000;
     let published = Published::new(Merger::new(bus.partitions, history_ms), config.update_log);
-    let publisher = tokio::spawn(publish::task::run(bus.source, published.clone(), counting_stopped.clone()));
+    let publisher = tokio::spawn(publish::task::run(
+        bus.source,
+        published.clone(),
+        counting_stopped.clone(),
+    ));
     let counter = match (bus.input, bus.sink.clone()) {
-        (Some(input), Some(sink)) => {
-            Some(tokio::spawn(window::task::run(input, sink, timing, telemetry.clone(), counting_stopped.clone())))
-        }
+        (Some(input), Some(sink)) => Some(tokio::spawn(window::task::run(
+            input,
+            sink,
+            timing,
+            telemetry.clone(),
+            counting_stopped.clone(),
+        ))),
         _ => None,
     };
 
-    let ingest = bus.producer.clone().map(|producer| Ingest { producer, telemetry: telemetry.clone(), timing });
-    start_sources(&config, ingest.clone(), replay, fallback, &telemetry, ingest_stopped.clone());
+    let ingest = bus.producer.clone().map(|producer| Ingest {
+        producer,
+        telemetry: telemetry.clone(),
+        timing,
+    });
+    start_sources(
+        &config,
+        ingest.clone(),
+        replay,
+        fallback,
+        &telemetry,
+        ingest_stopped.clone(),
+    );
 
-    let health = Reporter::new(telemetry.clone(), published.clone(), config.clone(), bus.producer.clone())
-        .spawn(counting_stopped.clone());
+    let health = Reporter::new(
+        telemetry.clone(),
+        published.clone(),
+        config.clone(),
+        bus.producer.clone(),
+    )
+    .spawn(counting_stopped.clone());
     let app = http::router(AppState {
         config: config.clone(),
         published,
@@ -83,7 +112,10 @@ pub async fn run(config: Config) -> Result<(), RelayError> {
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| RelayError::Bind { addr: config.listen, source })?;
+        .map_err(|source| RelayError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     tracing::info!(
         url = %format!("http://{}/", listener.local_addr().map_or(config.listen, |a| a)),
         bus = %telemetry.bus.kind.read().expect("lock"),
@@ -135,7 +167,15 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
     let settings = KafkaSettings::new(brokers, &config.kafka_option)?;
     let mut wait = Duration::from_millis(250);
     let partitions = loop {
-        match kafka::ensure_topics(&settings, &config.input_topic, &config.output_topic, config.partitions, 1).await {
+        match kafka::ensure_topics(
+            &settings,
+            &config.input_topic,
+            &config.output_topic,
+            config.partitions,
+            1,
+        )
+        .await
+        {
             Ok(p) => break p,
             Err(e) => {
                 tracing::warn!(%brokers, error = %e, "waiting for the broker");
@@ -148,7 +188,12 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
     telemetry.bus.reachable.store(true, Ordering::Relaxed);
     telemetry.bus_error(None);
     let source = OutputSource::Kafka(
-        KafkaOutputSource::new(&settings, &config.output_topic, Duration::from_secs(config.history_secs)).await?,
+        KafkaOutputSource::new(
+            &settings,
+            &config.output_topic,
+            Duration::from_secs(config.history_secs),
+        )
+        .await?,
     );
     let t = telemetry.clone();
     let on_change = move |error: Option<String>| {
@@ -158,11 +203,25 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
     if config.serve_only {
         let probe = KafkaInputProducer::new(&settings, &config.input_topic)?;
         kafka::spawn_probe(probe.client_producer(), vec![], on_change);
-        return Ok(Bus { producer: None, input: None, sink: None, source, partitions });
+        return Ok(Bus {
+            producer: None,
+            input: None,
+            sink: None,
+            source,
+            partitions,
+        });
     }
     let producer = KafkaInputProducer::new(&settings, &config.input_topic)?;
-    let sink = KafkaOutputSink::new(&settings, &config.output_topic, kafka::topic_partitions(&settings, &config.output_topic).await?)?;
-    kafka::spawn_probe(producer.client_producer(), vec![producer.reachable(), sink.reachable()], on_change);
+    let sink = KafkaOutputSink::new(
+        &settings,
+        &config.output_topic,
+        kafka::topic_partitions(&settings, &config.output_topic).await?,
+    )?;
+    kafka::spawn_probe(
+        producer.client_producer(),
+        vec![producer.reachable(), sink.reachable()],
+        on_change,
+    );
     let input = KafkaInput::new(&settings, &config.input_topic, &config.group_id)?;
     Ok(Bus {
         producer: Some(InputProducer::Kafka(Arc::new(producer))),
@@ -187,7 +246,13 @@ fn start_sources(
     };
     if let Some(rec) = replay {
         telemetry.set_source("replay", rec.name());
-        tokio::spawn(replay::run(Arc::new(rec), config.replay_speed, config.replay_loop, ingest, stop));
+        tokio::spawn(replay::run(
+            Arc::new(rec),
+            config.replay_speed,
+            config.replay_loop,
+            ingest,
+            stop,
+        ));
     } else if config.no_upstream {
         telemetry.set_source("gateway", "POST /v1/events");
     } else {

@@ -85,7 +85,13 @@ impl Telemetry {
     }
 
     pub fn reject(&self, reason: &'static str) {
-        *self.gateway.rejected.lock().expect("lock").entry(reason).or_default() += 1;
+        *self
+            .gateway
+            .rejected
+            .lock()
+            .expect("lock")
+            .entry(reason)
+            .or_default() += 1;
     }
 
     pub fn event_seen(&self, now_ms: i64) {

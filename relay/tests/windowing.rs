@@ -14,7 +14,13 @@ use wire::{Millis, PartialWindow, WindowRecord};
 const T0: i64 = 1_800_000_000_000;
 
 fn timing() -> Timing {
-    Timing { mode: TimeMode::Event, delay_ms: 2_000, lateness_ms: 20_000, max_future_ms: 5_000, slack_ms: 10_000 }
+    Timing {
+        mode: TimeMode::Event,
+        delay_ms: 2_000,
+        lateness_ms: 20_000,
+        max_future_ms: 5_000,
+        slack_ms: 10_000,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -36,7 +42,13 @@ impl Ev {
     fn edit(&self) -> Edit<'static> {
         Edit {
             time: Millis(self.time()),
-            kind: [Kind::Edit, Kind::New, Kind::Log, Kind::Categorize, Kind::Other][self.kind as usize % 5],
+            kind: [
+                Kind::Edit,
+                Kind::New,
+                Kind::Log,
+                Kind::Categorize,
+                Kind::Other,
+            ][self.kind as usize % 5],
             bot: self.bot,
             wiki: Cow::Owned(format!("wiki{}", self.wiki)),
             id: None,
@@ -48,7 +60,8 @@ impl Ev {
     /// second's lateness ran out and is not stamped implausibly far ahead.
     fn counts(&self, t: &Timing) -> bool {
         let start = self.time().div_euclid(1_000) * 1_000;
-        self.time() <= self.ingest_ms + t.max_future_ms && self.ingest_ms < start + 1_000 + t.delay_ms + t.lateness_ms
+        self.time() <= self.ingest_ms + t.max_future_ms
+            && self.ingest_ms < start + 1_000 + t.delay_ms + t.lateness_ms
     }
 }
 
@@ -56,7 +69,15 @@ impl Ev {
 /// and with idle gaps; event times trail them by up to 40 s (some too late) or lead slightly.
 fn events() -> impl Strategy<Value = Vec<Ev>> {
     prop::collection::vec(
-        (0u32..3, -7_000i64..40_000, 0i64..3_000, prop::bool::weighted(0.05), 0u8..5, any::<bool>(), 0u8..12),
+        (
+            0u32..3,
+            -7_000i64..40_000,
+            0i64..3_000,
+            prop::bool::weighted(0.05),
+            0u8..5,
+            any::<bool>(),
+            0u8..12,
+        ),
         1..300,
     )
     .prop_map(|raw| {
@@ -68,8 +89,19 @@ fn events() -> impl Strategy<Value = Vec<Ev>> {
                 // Jitter below the slack: producers' clocks disagree by at most a few seconds.
                 let jitter = (step % 7) * 500;
                 // Heavy lag only sometimes, so most events count.
-                let lag = if lag > 25_000 && step % 3 != 0 { lag / 8 } else { lag };
-                Ev { partition, lag_ms: lag, ingest_ms: *c - jitter, kind, bot, wiki }
+                let lag = if lag > 25_000 && step % 3 != 0 {
+                    lag / 8
+                } else {
+                    lag
+                };
+                Ev {
+                    partition,
+                    lag_ms: lag,
+                    ingest_ms: *c - jitter,
+                    kind,
+                    bot,
+                    wiki,
+                }
             })
             .collect()
     })
@@ -96,7 +128,11 @@ fn count_partition(
     }
 }
 
-fn finish(counter: &mut PartitionCounter, topic: &mut BTreeMap<(i64, u32), PartialWindow>, far: i64) {
+fn finish(
+    counter: &mut PartitionCounter,
+    topic: &mut BTreeMap<(i64, u32), PartialWindow>,
+    far: i64,
+) {
     let mut out = Vec::new();
     counter.advance(Millis(far));
     counter.drain(&mut out);
@@ -105,7 +141,11 @@ fn finish(counter: &mut PartitionCounter, topic: &mut BTreeMap<(i64, u32), Parti
     }
 }
 
-fn merged(topic: &BTreeMap<(i64, u32), PartialWindow>, partitions: u32, far: i64) -> Vec<WindowRecord> {
+fn merged(
+    topic: &BTreeMap<(i64, u32), PartialWindow>,
+    partitions: u32,
+    far: i64,
+) -> Vec<WindowRecord> {
     let mut m = Merger::new(partitions, 1_000_000_000);
     for w in topic.values() {
         m.apply_partial(w.clone());
@@ -129,7 +169,8 @@ fn by_partition(evs: &[Ev]) -> BTreeMap<u32, Vec<(u64, &Ev)>> {
 }
 
 fn brute_force(evs: &[Ev], from: i64, to: i64) -> BTreeMap<i64, (u64, u64)> {
-    let mut want: BTreeMap<i64, (u64, u64)> = (from..to).step_by(1_000).map(|s| (s, (0, 0))).collect();
+    let mut want: BTreeMap<i64, (u64, u64)> =
+        (from..to).step_by(1_000).map(|s| (s, (0, 0))).collect();
     for ev in evs.iter().filter(|e| e.counts(&timing())) {
         let start = ev.time().div_euclid(1_000) * 1_000;
         let e = want.entry(start).or_default();
@@ -143,7 +184,8 @@ fn check(got: &[WindowRecord], evs: &[Ev]) -> Result<(), TestCaseError> {
     let from = got.first().map_or(T0, |w| w.start.0);
     let to = got.last().map_or(T0, |w| w.end.0);
     let want = brute_force(evs, from, to);
-    let got_map: BTreeMap<i64, (u64, u64)> = got.iter().map(|w| (w.start.0, (w.count, w.bots))).collect();
+    let got_map: BTreeMap<i64, (u64, u64)> =
+        got.iter().map(|w| (w.start.0, (w.count, w.bots))).collect();
     // Every second of the range is present, in order, without gaps: zeros are published.
     for pair in got.windows(2) {
         prop_assert_eq!(pair[0].end, pair[1].start);
@@ -205,7 +247,14 @@ proptest! {
 fn an_idle_partition_does_not_hold_windows_open() {
     let mut m = Merger::new(2, 3_600_000);
     let mut c = PartitionCounter::new(0, timing());
-    let ev = Ev { partition: 0, lag_ms: 0, ingest_ms: T0 + 500, kind: 0, bot: false, wiki: 1 };
+    let ev = Ev {
+        partition: 0,
+        lag_ms: 0,
+        ingest_ms: T0 + 500,
+        kind: 0,
+        bot: false,
+        wiki: 1,
+    };
     c.add(&ev.edit(), Millis(ev.ingest_ms), 0);
     let mut out = Vec::new();
     c.advance(Millis(T0 + 4_000 - 2_000));
@@ -216,15 +265,24 @@ fn an_idle_partition_does_not_hold_windows_open() {
     m.apply_watermark(0, Millis(T0 + 2_000));
     let mut published = Vec::new();
     m.tick(Millis(T0 + 4_000), &mut published);
-    assert!(published.iter().all(|w| !w.is_final), "partition 1 has not reported: nothing is final");
+    assert!(
+        published.iter().all(|w| !w.is_final),
+        "partition 1 has not reported: nothing is final"
+    );
     // Partition 1 saw nothing, but its counter advances with the wall clock all the same.
     m.apply_watermark(1, Millis(T0 + 2_000));
     published.clear();
     m.tick(Millis(T0 + 4_000), &mut published);
-    let first = published.iter().find(|w| w.start.0 == T0).expect("the first second is published");
+    let first = published
+        .iter()
+        .find(|w| w.start.0 == T0)
+        .expect("the first second is published");
     assert!(first.is_final);
     assert_eq!(first.count, 1);
-    let second = published.iter().find(|w| w.start.0 == T0 + 1_000).expect("an empty second is published too");
+    let second = published
+        .iter()
+        .find(|w| w.start.0 == T0 + 1_000)
+        .expect("an empty second is published too");
     assert!(second.is_final);
     assert_eq!(second.count, 0);
 }
@@ -234,7 +292,14 @@ fn a_late_event_revises_a_final_window() {
     let mut m = Merger::new(1, 3_600_000);
     let mut c = PartitionCounter::new(0, timing());
     let mut out = Vec::new();
-    let on_time = Ev { partition: 0, lag_ms: 0, ingest_ms: T0 + 100, kind: 0, bot: true, wiki: 1 };
+    let on_time = Ev {
+        partition: 0,
+        lag_ms: 0,
+        ingest_ms: T0 + 100,
+        kind: 0,
+        bot: true,
+        wiki: 1,
+    };
     c.add(&on_time.edit(), Millis(on_time.ingest_ms), 0);
     c.advance(Millis(T0 + 5_000));
     c.drain(&mut out);
@@ -247,11 +312,25 @@ fn a_late_event_revises_a_final_window() {
     let w = published.iter().find(|w| w.start.0 == T0).unwrap();
     assert_eq!((w.count, w.is_final, w.revision), (1, true, 0));
 
-    let late = Ev { partition: 0, lag_ms: 9_000, ingest_ms: T0 + 9_100, kind: 1, bot: false, wiki: 2 };
+    let late = Ev {
+        partition: 0,
+        lag_ms: 9_000,
+        ingest_ms: T0 + 9_100,
+        kind: 1,
+        bot: false,
+        wiki: 2,
+    };
     c.add(&late.edit(), Millis(late.ingest_ms), 1);
     c.drain(&mut out);
     let revisions: Vec<WindowRecord> = out.drain(..).filter_map(|w| m.apply_partial(w)).collect();
     assert_eq!(revisions.len(), 1);
-    assert_eq!((revisions[0].count, revisions[0].revision, revisions[0].humans), (2, 1, 1));
+    assert_eq!(
+        (
+            revisions[0].count,
+            revisions[0].revision,
+            revisions[0].humans
+        ),
+        (2, 1, 1)
+    );
     assert_eq!(m.range(Millis(T0), Millis(T0 + 1_000))[0], revisions[0]);
 }

@@ -4,9 +4,9 @@
 
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -29,7 +29,12 @@ impl EmbeddedBus {
     pub fn new(partitions: u32, capacity: usize) -> Arc<Self> {
         Arc::new(EmbeddedBus {
             partitions: (0..partitions.max(1))
-                .map(|_| Mutex::new(Partition { next_offset: 0, queue: VecDeque::new() }))
+                .map(|_| {
+                    Mutex::new(Partition {
+                        next_offset: 0,
+                        queue: VecDeque::new(),
+                    })
+                })
                 .collect(),
             len: AtomicUsize::new(0),
             capacity,
@@ -62,7 +67,12 @@ impl EmbeddedBus {
             let mut part = self.partitions[p as usize].lock().expect("partition lock");
             let offset = part.next_offset;
             part.next_offset += 1;
-            part.queue.push_back(Delivered { partition: p, offset, ingest: r.ingest, payload: r.payload });
+            part.queue.push_back(Delivered {
+                partition: p,
+                offset,
+                ingest: r.ingest,
+                payload: r.payload,
+            });
         }
         self.ready.notify_one();
         Ok(())
@@ -94,7 +104,10 @@ pub struct EmbeddedConsumer {
 
 impl EmbeddedConsumer {
     pub fn new(bus: Arc<EmbeddedBus>) -> Self {
-        EmbeddedConsumer { bus, announced: false }
+        EmbeddedConsumer {
+            bus,
+            announced: false,
+        }
     }
 
     pub async fn next(&mut self) -> InputEvent {
@@ -107,7 +120,8 @@ impl EmbeddedConsumer {
             if !batch.is_empty() {
                 return InputEvent::Records(batch);
             }
-            let woken = tokio::time::timeout(Duration::from_millis(100), self.bus.ready.notified()).await;
+            let woken =
+                tokio::time::timeout(Duration::from_millis(100), self.bus.ready.notified()).await;
             if woken.is_err() && self.bus.is_empty() {
                 return InputEvent::Idle;
             }
@@ -115,6 +129,10 @@ impl EmbeddedConsumer {
     }
 
     pub fn lag(&self, partition: u32) -> u64 {
-        self.bus.partitions[partition as usize].lock().expect("partition lock").queue.len() as u64
+        self.bus.partitions[partition as usize]
+            .lock()
+            .expect("partition lock")
+            .queue
+            .len() as u64
     }
 }

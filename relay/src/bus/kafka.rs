@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::{FuturesUnordered, StreamExt};
+use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::ClientContext;
 use tokio::sync::mpsc;
 use wire::Millis;
 
@@ -39,10 +41,15 @@ impl KafkaSettings {
             .map(|o| {
                 o.split_once('=')
                     .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                    .ok_or_else(|| BusError::Unreachable(format!("--kafka-option {o:?} is not KEY=VALUE")))
+                    .ok_or_else(|| {
+                        BusError::Unreachable(format!("--kafka-option {o:?} is not KEY=VALUE"))
+                    })
             })
             .collect::<Result<_, _>>()?;
-        Ok(KafkaSettings { brokers: brokers.to_string(), extra })
+        Ok(KafkaSettings {
+            brokers: brokers.to_string(),
+            extra,
+        })
     }
 
     fn config(&self) -> ClientConfig {
@@ -86,15 +93,25 @@ pub async fn ensure_topics(
 ) -> Result<u32, BusError> {
     let admin: AdminClient<DefaultClientContext> = settings.finish(settings.config()).create()?;
     let topics = [
-        NewTopic::new(input, partitions as i32, TopicReplication::Fixed(replication)),
-        NewTopic::new(output, partitions as i32, TopicReplication::Fixed(replication)),
+        NewTopic::new(
+            input,
+            partitions as i32,
+            TopicReplication::Fixed(replication),
+        ),
+        NewTopic::new(
+            output,
+            partitions as i32,
+            TopicReplication::Fixed(replication),
+        ),
     ];
     let opts = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
     for result in admin.create_topics(&topics, &opts).await? {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(BusError::Unreachable(format!("cannot create topic {topic}: {code}")));
+                return Err(BusError::Unreachable(format!(
+                    "cannot create topic {topic}: {code}"
+                )));
             }
         }
     }
@@ -115,7 +132,9 @@ pub async fn topic_partitions(settings: &KafkaSettings, topic: &str) -> Result<u
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(BusError::Unreachable(format!("topic {topic} has no partitions")))
+        Err(BusError::Unreachable(format!(
+            "topic {topic} has no partitions"
+        )))
     })
     .await
     .map_err(|e| BusError::Unreachable(e.to_string()))?
@@ -154,7 +173,9 @@ impl KafkaInputProducer {
 
     pub async fn send(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
         if !self.reachable.load(Ordering::Relaxed) {
-            return Err(BusError::Unreachable("no broker answered the last probe".into()));
+            return Err(BusError::Unreachable(
+                "no broker answered the last probe".into(),
+            ));
         }
         let n = records.len() as u64;
         self.in_flight.fetch_add(n, Ordering::Relaxed);
@@ -166,7 +187,17 @@ impl KafkaInputProducer {
     async fn send_all(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
         let mut pending = FuturesUnordered::new();
         for r in &records {
-            pending.push(enqueue(&self.producer, &self.topic, None, &r.key, &r.payload, r.ingest).await?);
+            pending.push(
+                enqueue(
+                    &self.producer,
+                    &self.topic,
+                    None,
+                    &r.key,
+                    &r.payload,
+                    r.ingest,
+                )
+                .await?,
+            );
         }
         let mut first_error = None;
         while let Some(done) = pending.next().await {
@@ -195,7 +226,10 @@ async fn enqueue(
     ingest: Millis,
 ) -> Result<DeliveryFuture, BusError> {
     loop {
-        let mut record = FutureRecord::to(topic).key(key).payload(payload).timestamp(ingest.0);
+        let mut record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .timestamp(ingest.0);
         if let Some(p) = partition {
             record = record.partition(p);
         }
@@ -209,7 +243,12 @@ async fn enqueue(
     }
 }
 
-fn delivered(done: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, futures::channel::oneshot::Canceled>) -> Result<(), BusError> {
+fn delivered(
+    done: Result<
+        rdkafka::producer::future_producer::OwnedDeliveryResult,
+        futures::channel::oneshot::Canceled,
+    >,
+) -> Result<(), BusError> {
     match done {
         Ok(Ok(_)) => Ok(()),
         Ok(Err((e, _))) => Err(e.into()),
@@ -228,7 +267,9 @@ pub fn spawn_probe(
         loop {
             let p = producer.clone();
             let answer = tokio::task::spawn_blocking(move || {
-                p.client().fetch_metadata(None, Duration::from_millis(1_500)).map(|m| m.brokers().len())
+                p.client()
+                    .fetch_metadata(None, Duration::from_millis(1_500))
+                    .map(|m| m.brokers().len())
             })
             .await;
             let error = match answer {
@@ -258,7 +299,30 @@ pub struct RebalanceForwarder {
     tx: mpsc::UnboundedSender<InputEvent>,
 }
 
-impl ClientContext for RebalanceForwarder {}
+impl ClientContext for RebalanceForwarder {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log_client_error(error, reason);
+    }
+}
+
+/// librdkafka reports reaching the end of a partition as an error; for us it is the signal
+/// that a reader is caught up, not something to log.
+fn log_client_error(error: KafkaError, reason: &str) {
+    if !matches!(error, KafkaError::PartitionEOF(_)) && !reason.contains("PartitionEOF") {
+        tracing::warn!(error = %error, reason, "kafka client");
+    }
+}
+
+/// The context of the output topic's reader: quiet about end-of-partition.
+pub struct QuietContext;
+
+impl ClientContext for QuietContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log_client_error(error, reason);
+    }
+}
+
+impl ConsumerContext for QuietContext {}
 
 impl ConsumerContext for RebalanceForwarder {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -279,7 +343,10 @@ impl ConsumerContext for RebalanceForwarder {
 }
 
 fn partitions_of(tpl: &TopicPartitionList) -> Vec<u32> {
-    tpl.elements().iter().map(|e| e.partition() as u32).collect()
+    tpl.elements()
+        .iter()
+        .map(|e| e.partition() as u32)
+        .collect()
 }
 
 /// A counter's consumer: a member of the relays' consumer group on the input topic.
@@ -307,8 +374,9 @@ impl KafkaInput {
         c.set("session.timeout.ms", "10000");
         c.set("heartbeat.interval.ms", "1000");
         c.set("fetch.wait.max.ms", "50");
-        let consumer: StreamConsumer<RebalanceForwarder> =
-            settings.finish(c).create_with_context(RebalanceForwarder { tx })?;
+        let consumer: StreamConsumer<RebalanceForwarder> = settings
+            .finish(c)
+            .create_with_context(RebalanceForwarder { tx })?;
         consumer.subscribe(&[topic])?;
         Ok(KafkaInput {
             consumer: Arc::new(consumer),
@@ -340,7 +408,11 @@ impl KafkaInput {
                 None => break,
             }
         }
-        if batch.is_empty() { InputEvent::Idle } else { InputEvent::Records(batch) }
+        if batch.is_empty() {
+            InputEvent::Idle
+        } else {
+            InputEvent::Records(batch)
+        }
     }
 
     fn note(&mut self, e: InputEvent) -> InputEvent {
@@ -394,9 +466,14 @@ impl KafkaInput {
         let positions: BTreeMap<u32, u64> = self.positions.clone();
         move || {
             let mut lag = BTreeMap::new();
-            let assigned = consumer.assignment().map(|t| partitions_of(&t)).unwrap_or_default();
+            let assigned = consumer
+                .assignment()
+                .map(|t| partitions_of(&t))
+                .unwrap_or_default();
             for p in assigned {
-                if let Ok((_, high)) = consumer.fetch_watermarks(&topic, p as i32, Duration::from_millis(500)) {
+                if let Ok((_, high)) =
+                    consumer.fetch_watermarks(&topic, p as i32, Duration::from_millis(500))
+                {
                     let pos = positions.get(&p).copied().unwrap_or(0);
                     lag.insert(p, (high.max(0) as u64).saturating_sub(pos));
                 }
@@ -407,9 +484,10 @@ impl KafkaInput {
 
     /// How many members the group has, as the broker last told us.
     pub fn group_members(&self) -> Option<u32> {
-        self.consumer.fetch_group_list(None, Duration::from_millis(500)).ok().and_then(|l| {
-            l.groups().first().map(|g| g.members().len() as u32)
-        })
+        self.consumer
+            .fetch_group_list(None, Duration::from_millis(500))
+            .ok()
+            .and_then(|l| l.groups().first().map(|g| g.members().len() as u32))
     }
 
     pub fn consumer(&self) -> Arc<StreamConsumer<RebalanceForwarder>> {
@@ -418,8 +496,8 @@ impl KafkaInput {
 }
 
 fn take(
-at_end: &mut BTreeSet<u32>,
-positions: &mut BTreeMap<u32, u64>,
+    at_end: &mut BTreeSet<u32>,
+    positions: &mut BTreeMap<u32, u64>,
     m: Result<rdkafka::message::BorrowedMessage<'_>, KafkaError>,
     batch: &mut Vec<Delivered>,
 ) {
@@ -475,7 +553,17 @@ impl KafkaOutputSink {
         for r in records {
             let payload = serde_json::to_vec(r).expect("output records serialize");
             let partition = (r.partition() % self.partitions) as i32;
-            futures.push(enqueue(&self.producer, &self.topic, Some(partition), &r.key(), &payload, now).await?);
+            futures.push(
+                enqueue(
+                    &self.producer,
+                    &self.topic,
+                    Some(partition),
+                    &r.key(),
+                    &payload,
+                    now,
+                )
+                .await?,
+            );
         }
         self.pending.lock().expect("pending lock").extend(futures);
         Ok(())
@@ -484,7 +572,8 @@ impl KafkaOutputSink {
     /// Waits until everything sent so far is acknowledged; input offsets are committed only
     /// after this, so a crash can never commit past a window whose count was not written.
     pub async fn flush(&self) -> Result<(), BusError> {
-        let pending: Vec<DeliveryFuture> = std::mem::take(&mut *self.pending.lock().expect("pending lock"));
+        let pending: Vec<DeliveryFuture> =
+            std::mem::take(&mut *self.pending.lock().expect("pending lock"));
         let mut first_error = None;
         for f in pending {
             if let Err(e) = delivered(f.await)
@@ -500,7 +589,7 @@ impl KafkaOutputSink {
 /// Reads every partial window and watermark from the output topic — every relay reads all of
 /// them, so each can serve the merged totals to its browsers.
 pub struct KafkaOutputSource {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<QuietContext>,
     partitions: u32,
     at_end: BTreeSet<u32>,
     loaded: bool,
@@ -515,21 +604,30 @@ pub enum OutputEvent {
 
 impl KafkaOutputSource {
     /// Starts `history` before now, so a restarted relay serves the last hour again.
-    pub async fn new(settings: &KafkaSettings, topic: &str, history: Duration) -> Result<Self, BusError> {
+    pub async fn new(
+        settings: &KafkaSettings,
+        topic: &str,
+        history: Duration,
+    ) -> Result<Self, BusError> {
         let partitions = topic_partitions(settings, topic).await?;
         let mut c = settings.config();
         // Never committed and never shared: the group id only satisfies librdkafka.
-        c.set("group.id", format!("editpulse-reader-{}", std::process::id()));
+        c.set(
+            "group.id",
+            format!("editpulse-reader-{}", std::process::id()),
+        );
         c.set("enable.auto.commit", "false");
         c.set("enable.partition.eof", "true");
         c.set("fetch.wait.max.ms", "50");
-        let consumer: StreamConsumer = settings.finish(c).create()?;
+        let consumer: StreamConsumer<QuietContext> =
+            settings.finish(c).create_with_context(QuietContext)?;
         let since = crate::clock::now().0 - history.as_millis() as i64;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition_offset(topic, p as i32, Offset::Offset(since))?;
         }
-        let starts = tokio::task::block_in_place(|| consumer.offsets_for_times(tpl, METADATA_TIMEOUT))?;
+        let starts =
+            tokio::task::block_in_place(|| consumer.offsets_for_times(tpl, METADATA_TIMEOUT))?;
         let mut assignment = TopicPartitionList::new();
         for e in starts.elements() {
             let offset = match e.offset() {
@@ -539,7 +637,12 @@ impl KafkaOutputSource {
             assignment.add_partition_offset(topic, e.partition(), offset)?;
         }
         consumer.assign(&assignment)?;
-        Ok(KafkaOutputSource { consumer, partitions, at_end: BTreeSet::new(), loaded: false })
+        Ok(KafkaOutputSource {
+            consumer,
+            partitions,
+            at_end: BTreeSet::new(),
+            loaded: false,
+        })
     }
 
     pub async fn next(&mut self) -> OutputEvent {
@@ -548,7 +651,11 @@ impl KafkaOutputSource {
             Ok(Ok(m)) => match m.payload().map(serde_json::from_slice::<OutputRecord>) {
                 Some(Ok(r)) => OutputEvent::Record(r),
                 _ => {
-                    tracing::warn!(partition = m.partition(), offset = m.offset(), "unreadable output record skipped");
+                    tracing::warn!(
+                        partition = m.partition(),
+                        offset = m.offset(),
+                        "unreadable output record skipped"
+                    );
                     OutputEvent::Idle
                 }
             },

@@ -106,7 +106,11 @@ pub enum OutputSink {
 }
 
 impl OutputSink {
-    pub async fn send(&self, records: Vec<OutputRecord>, now: wire::Millis) -> Result<(), BusError> {
+    pub async fn send(
+        &self,
+        records: Vec<OutputRecord>,
+        now: wire::Millis,
+    ) -> Result<(), BusError> {
         match self {
             OutputSink::Embedded(tx) => {
                 for r in records {
@@ -135,14 +139,16 @@ pub enum OutputSource {
 impl OutputSource {
     pub async fn next(&mut self) -> kafka::OutputEvent {
         match self {
-            OutputSource::Embedded(rx) => match tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await {
-                Ok(Some(r)) => kafka::OutputEvent::Record(r),
-                Ok(None) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    kafka::OutputEvent::Idle
+            OutputSource::Embedded(rx) => {
+                match tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await {
+                    Ok(Some(r)) => kafka::OutputEvent::Record(r),
+                    Ok(None) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        kafka::OutputEvent::Idle
+                    }
+                    Err(_) => kafka::OutputEvent::Idle,
                 }
-                Err(_) => kafka::OutputEvent::Idle,
-            },
+            }
             OutputSource::Kafka(k) => k.next().await,
         }
     }

@@ -28,7 +28,10 @@ pub struct Delivered {
 pub enum OutputRecord {
     Window(PartialWindow),
     /// All of the partition's windows ending at or before `watermark` are final.
-    Watermark { partition: u32, watermark: Millis },
+    Watermark {
+        partition: u32,
+        watermark: Millis,
+    },
 }
 
 impl OutputRecord {

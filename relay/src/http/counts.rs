@@ -14,12 +14,27 @@ pub struct Range {
     to: Option<String>,
 }
 
-pub async fn counts(State(state): State<AppState>, Query(range): Query<Range>) -> Result<Json<Vec<WindowRecord>>, ApiError> {
+pub async fn counts(
+    State(state): State<AppState>,
+    Query(range): Query<Range>,
+) -> Result<Json<Vec<WindowRecord>>, ApiError> {
     let now = clock::now();
-    let to = range.to.as_deref().map(parse_instant).transpose()?.unwrap_or(now.plus(1_000));
-    let from = range.from.as_deref().map(parse_instant).transpose()?.unwrap_or(now.plus(-3_600_000));
+    let to = range
+        .to
+        .as_deref()
+        .map(parse_instant)
+        .transpose()?
+        .unwrap_or(now.plus(1_000));
+    let from = range
+        .from
+        .as_deref()
+        .map(parse_instant)
+        .transpose()?
+        .unwrap_or(now.plus(-3_600_000));
     if from > to {
-        return Err(ApiError::BadQuery(format!("from ({from}) is after to ({to})")));
+        return Err(ApiError::BadQuery(format!(
+            "from ({from}) is after to ({to})"
+        )));
     }
     Ok(Json(state.published.counts(from, to)))
 }
@@ -27,7 +42,10 @@ pub async fn counts(State(state): State<AppState>, Query(range): Query<Range>) -
 /// RFC 3339, or Unix epoch milliseconds.
 pub fn parse_instant(s: &str) -> Result<Millis, ApiError> {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-        return s.parse::<i64>().map(Millis).map_err(|_| ApiError::BadQuery(format!("{s:?} is not epoch milliseconds")));
+        return s
+            .parse::<i64>()
+            .map(Millis)
+            .map_err(|_| ApiError::BadQuery(format!("{s:?} is not epoch milliseconds")));
     }
     Millis::parse_rfc3339(s).map_err(|e| ApiError::BadQuery(format!("{s:?}: {e}")))
 }

@@ -18,13 +18,20 @@ pub enum ApiError {
     #[error("missing or wrong bearer token")]
     Unauthorized,
     #[error("cannot take events now: {reason}")]
-    Unavailable { reason: String, retry_after_secs: u64 },
+    Unavailable {
+        reason: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     BadQuery(String),
     #[error("request body not received within {0} ms")]
     BodyTimeout(u64),
     #[error("reading the request body failed: {0}")]
     BodyRead(String),
+    #[error("no such endpoint: {0}")]
+    NotFound(String),
+    #[error("method {0} not allowed here")]
+    MethodNotAllowed(String),
     #[error("this relay serves only (--serve-only): send events to a relay that ingests")]
     NotIngesting,
 }
@@ -39,12 +46,18 @@ struct ErrorBody<'a> {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadEvent { .. } | ApiError::BadQuery(_) | ApiError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadEvent { .. } | ApiError::BadQuery(_) | ApiError::BodyRead(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::TooLarge { .. } | ApiError::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable { .. } | ApiError::NotIngesting => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::NotIngesting => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -58,6 +71,7 @@ impl ApiError {
             ApiError::Unavailable { .. } | ApiError::NotIngesting => "unavailable",
             ApiError::BadQuery(_) => "bad_query",
             ApiError::BodyTimeout(_) => "timeout",
+            ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "bad_route",
         }
     }
 }
@@ -70,13 +84,24 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let message = self.to_string();
-        let mut resp = (status, Json(ErrorBody { error: &message, line })).into_response();
+        let mut resp = (
+            status,
+            Json(ErrorBody {
+                error: &message,
+                line,
+            }),
+        )
+            .into_response();
         match &self {
-            ApiError::Unavailable { retry_after_secs, .. } => {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            ApiError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             ApiError::Unauthorized => {
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             _ => {}
         }

@@ -42,24 +42,45 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<usi
     authorize(config.ingest_token.as_deref(), headers)?;
     let ingest = state.ingest.as_ref().ok_or(ApiError::NotIngesting)?;
     let format = body_format(headers)?;
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > config.max_body_bytes as u64
     {
-        return Err(ApiError::TooLarge { limit: config.max_body_bytes });
+        return Err(ApiError::TooLarge {
+            limit: config.max_body_bytes,
+        });
     }
-    let body = read_body(body, config.max_body_bytes, Duration::from_millis(config.body_timeout_ms)).await?;
+    let body = read_body(
+        body,
+        config.max_body_bytes,
+        Duration::from_millis(config.body_timeout_ms),
+    )
+    .await?;
 
     let items = ndjson::split(&body, format, config.max_batch_events).map_err(|e| match e {
         SplitError::TooMany(n) => ApiError::TooManyEvents(n),
-        other => ApiError::BadEvent { line: other.line(), reason: other.to_string() },
+        other => ApiError::BadEvent {
+            line: other.line(),
+            reason: other.to_string(),
+        },
     })?;
     let now = clock::now();
     let mut records = Vec::with_capacity(items.len());
     for item in &items {
-        let bad = |reason: String| ApiError::BadEvent { line: Some(item.line), reason: format!("line {}: {reason}", item.line) };
+        let bad = |reason: String| ApiError::BadEvent {
+            line: Some(item.line),
+            reason: format!("line {}: {reason}", item.line),
+        };
         let edit = event::parse(item.bytes).map_err(|e| bad(e.to_string()))?;
-        ingest.check_time(&edit, now).map_err(|e| bad(e.to_string()))?;
-        records.push(crate::source::ingest::Ingest::record(&edit, body.slice_ref(item.bytes), now));
+        ingest
+            .check_time(&edit, now)
+            .map_err(|e| bad(e.to_string()))?;
+        records.push(crate::source::ingest::Ingest::record(
+            &edit,
+            body.slice_ref(item.bytes),
+            now,
+        ));
     }
     let n = records.len();
     ingest.submit(records).await.map_err(unavailable)?;
@@ -72,7 +93,10 @@ fn authorize(token: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .unwrap_or("");
     if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
         Ok(())
@@ -82,12 +106,24 @@ fn authorize(token: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 fn body_format(headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/json" => Ok(BodyFormat::Json),
-        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => Ok(BodyFormat::Ndjson),
-        _ => Err(ApiError::UnsupportedMediaType(ct.chars().take(100).collect())),
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+            Ok(BodyFormat::Ndjson)
+        }
+        _ => Err(ApiError::UnsupportedMediaType(
+            ct.chars().take(100).collect(),
+        )),
     }
 }
 
@@ -97,7 +133,8 @@ async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes,
         Err(_) => Err(ApiError::BodyTimeout(timeout.as_millis() as u64)),
         Ok(Ok(b)) => Ok(b),
         Ok(Err(e)) => {
-            if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
                 || e.to_string().contains("length limit")
             {
                 Err(ApiError::TooLarge { limit })
@@ -109,5 +146,8 @@ async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes,
 }
 
 fn unavailable(e: BusError) -> ApiError {
-    ApiError::Unavailable { reason: e.to_string(), retry_after_secs: 2 }
+    ApiError::Unavailable {
+        reason: e.to_string(),
+        retry_after_secs: 2,
+    }
 }

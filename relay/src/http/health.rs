@@ -9,6 +9,10 @@ use super::AppState;
 
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<wire::Health>) {
     let h = state.health.borrow().0.clone();
-    let status = if h.status == wire::Status::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let status = if h.status == wire::Status::Down {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     (status, Json(h))
 }

@@ -12,8 +12,9 @@ pub mod stream;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::Uri;
 use axum::http::{HeaderValue, Method};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use bytes::Bytes;
 use tokio::sync::watch;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -51,6 +52,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/events", post(events::post_events))
         .merge(api)
+        .route("/v1/{*rest}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(static_files::service(&state.config.static_dir))
         .with_state(state)
 }
@@ -60,6 +63,22 @@ fn cors(config: &Config) -> Option<CorsLayer> {
     if config.cors_origins.is_empty() {
         return None;
     }
-    let origins: Vec<HeaderValue> = config.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
-    Some(CorsLayer::new().allow_origin(AllowOrigin::list(origins)).allow_methods([Method::GET]))
+    let origins: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET]),
+    )
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(uri.path().chars().take(200).collect())
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
 }

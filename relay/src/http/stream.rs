@@ -50,7 +50,11 @@ pub async fn stream(
         .map(str::to_string)
         .or(q.last_event_id)
         .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse::<u64>().map_err(|_| ApiError::BadQuery(format!("Last-Event-ID {s:?} is not a number"))))
+        .map(|s| {
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| ApiError::BadQuery(format!("Last-Event-ID {s:?} is not a number")))
+        })
         .transpose()?;
     let since = q.since.as_deref().map(parse_instant).transpose()?;
 
@@ -76,7 +80,10 @@ pub async fn stream(
     }));
     let mut resp = body.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Tell proxies (nginx) not to buffer the stream.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));

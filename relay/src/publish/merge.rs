@@ -60,7 +60,10 @@ impl Merger {
         if self.partitions == 0 || (self.watermarks.len() as u32) < self.partitions {
             return None;
         }
-        (0..self.partitions).map(|p| self.watermarks.get(&p).copied()).min().flatten()
+        (0..self.partitions)
+            .map(|p| self.watermarks.get(&p).copied())
+            .min()
+            .flatten()
     }
 
     pub fn partition_watermarks(&self) -> &BTreeMap<u32, Millis> {
@@ -84,13 +87,22 @@ impl Merger {
         if is_closed && !self.windows.contains_key(&start) && start < self.oldest_kept() {
             return None; // older than the history we keep: nobody can ask for it any more
         }
-        let m = self.windows.entry(start).or_insert_with(|| Merged::empty(start, is_closed));
+        let m = self
+            .windows
+            .entry(start)
+            .or_insert_with(|| Merged::empty(start, is_closed));
         if m.partials.get(&p.partition) == Some(&p) {
             return None;
         }
         m.partials.insert(p.partition, p);
         let before = m.record.clone();
-        m.record = merge(&m.partials, before.start, before.end, before.is_final, before.revision);
+        m.record = merge(
+            &m.partials,
+            before.start,
+            before.end,
+            before.is_final,
+            before.revision,
+        );
         if m.record == before {
             return None;
         }
@@ -120,11 +132,19 @@ impl Merger {
         if let Some(wm) = self.watermark() {
             let closed_through = Millis(wm.0).floor_second().0;
             let mut from = self.final_through.unwrap_or_else(|| {
-                self.windows.keys().next().copied().unwrap_or(closed_through).min(closed_through)
+                self.windows
+                    .keys()
+                    .next()
+                    .copied()
+                    .unwrap_or(closed_through)
+                    .min(closed_through)
             });
             from = from.max(closed_through - self.history_ms);
             while from + WINDOW_MS <= closed_through {
-                let m = self.windows.entry(from).or_insert_with(|| Merged::empty(from, true));
+                let m = self
+                    .windows
+                    .entry(from)
+                    .or_insert_with(|| Merged::empty(from, true));
                 m.record.is_final = true;
                 m.dirty = false;
                 out.push(m.record.clone());
@@ -134,7 +154,9 @@ impl Merger {
         }
         let open_from = self.final_through.unwrap_or(current);
         if current >= open_from {
-            self.windows.entry(current).or_insert_with(|| Merged::empty(current, false));
+            self.windows
+                .entry(current)
+                .or_insert_with(|| Merged::empty(current, false));
         }
         for (&s, m) in self.windows.range_mut(open_from..) {
             if m.dirty || s == current {
@@ -143,7 +165,11 @@ impl Merger {
             }
         }
         let keep_from = self.oldest_kept_at(now);
-        while self.windows.first_key_value().is_some_and(|(&s, _)| s < keep_from) {
+        while self
+            .windows
+            .first_key_value()
+            .is_some_and(|(&s, _)| s < keep_from)
+        {
             self.windows.pop_first();
         }
     }
@@ -153,11 +179,16 @@ impl Merger {
         if from >= to {
             return Vec::new();
         }
-        self.windows.range(from.floor_second().0..to.0).map(|(_, m)| m.record.clone()).collect()
+        self.windows
+            .range(from.floor_second().0..to.0)
+            .map(|(_, m)| m.record.clone())
+            .collect()
     }
 
     fn oldest_kept(&self) -> i64 {
-        self.final_through.unwrap_or(i64::MIN).saturating_sub(self.history_ms)
+        self.final_through
+            .unwrap_or(i64::MIN)
+            .saturating_sub(self.history_ms)
     }
 
     fn oldest_kept_at(&self, now: Millis) -> i64 {

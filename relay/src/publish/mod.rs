@@ -26,7 +26,11 @@ impl Published {
     pub fn new(merger: Merger, log_capacity: usize) -> Arc<Self> {
         let updates = UpdateLog::new(log_capacity);
         let (latest, _) = watch::channel(updates.last_seq());
-        Arc::new(Published { merger: RwLock::new(merger), updates, latest })
+        Arc::new(Published {
+            merger: RwLock::new(merger),
+            updates,
+            latest,
+        })
     }
 
     pub fn counts(&self, from: Millis, to: Millis) -> Vec<WindowRecord> {

@@ -10,7 +10,11 @@ use crate::bus::{OutputRecord, OutputSource};
 use crate::clock;
 use crate::window::task::TICK;
 
-pub async fn run(mut source: OutputSource, published: Arc<Published>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    mut source: OutputSource,
+    published: Arc<Published>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     // A relay reading Kafka first replays the history the topic holds, silently, so clients
     // see one final total per past second instead of a flurry of provisional ones.
     let mut loading = source.has_history();

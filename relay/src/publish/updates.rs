@@ -40,9 +40,14 @@ impl UpdateLog {
         // Start numbering at the boot time in microseconds, so ids keep growing across restarts
         // and a browser resuming with an id from an earlier run is recognised as "gone", never
         // mistaken for a position in this run.
-        let boot = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        let boot = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
         UpdateLog {
-            inner: RwLock::new(Inner { first_seq: boot + 1, frames: VecDeque::new() }),
+            inner: RwLock::new(Inner {
+                first_seq: boot + 1,
+                frames: VecDeque::new(),
+            }),
             capacity: capacity.max(1),
         }
     }

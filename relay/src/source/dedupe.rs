@@ -13,7 +13,11 @@ pub struct Dedupe {
 
 impl Dedupe {
     pub fn new(capacity: usize) -> Self {
-        Dedupe { seen: HashSet::new(), order: VecDeque::new(), capacity: capacity.max(1) }
+        Dedupe {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
     }
 
     /// True the first time an id is offered.
@@ -33,7 +37,11 @@ impl Dedupe {
 
     /// The most recent ids, oldest first, for persisting across a restart.
     pub fn recent(&self, n: usize) -> Vec<String> {
-        self.order.iter().skip(self.order.len().saturating_sub(n)).cloned().collect()
+        self.order
+            .iter()
+            .skip(self.order.len().saturating_sub(n))
+            .cloned()
+            .collect()
     }
 }
 

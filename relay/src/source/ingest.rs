@@ -46,7 +46,11 @@ impl Ingest {
     }
 
     pub fn record(edit: &Edit<'_>, payload: Bytes, now: Millis) -> InputRecord {
-        InputRecord { key: event::key_of(edit), payload, ingest: now }
+        InputRecord {
+            key: event::key_of(edit),
+            payload,
+            ingest: now,
+        }
     }
 
     pub async fn submit(&self, records: Vec<InputRecord>) -> Result<(), BusError> {

@@ -37,7 +37,11 @@ impl SplitError {
     }
 }
 
-pub fn split(body: &[u8], format: BodyFormat, max_items: usize) -> Result<Vec<Item<'_>>, SplitError> {
+pub fn split(
+    body: &[u8],
+    format: BodyFormat,
+    max_items: usize,
+) -> Result<Vec<Item<'_>>, SplitError> {
     let items = match format {
         BodyFormat::Ndjson => split_lines(body, max_items)?,
         BodyFormat::Json => split_json(body, max_items)?,
@@ -58,25 +62,41 @@ fn split_lines(body: &[u8], max_items: usize) -> Result<Vec<Item<'_>>, SplitErro
         if items.len() == max_items {
             return Err(SplitError::TooMany(max_items));
         }
-        items.push(Item { line: i + 1, bytes: line });
+        items.push(Item {
+            line: i + 1,
+            bytes: line,
+        });
     }
     Ok(items)
 }
 
 fn split_json(body: &[u8], max_items: usize) -> Result<Vec<Item<'_>>, SplitError> {
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = start else { return Ok(Vec::new()) };
+    let Some(start) = start else {
+        return Ok(Vec::new());
+    };
     if body[start] != b'[' {
-        return Ok(vec![Item { line: 1, bytes: body }]);
+        return Ok(vec![Item {
+            line: 1,
+            bytes: body,
+        }]);
     }
-    let elements: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| SplitError::Malformed {
-        line: e.line(),
-        reason: e.to_string(),
-    })?;
+    let elements: Vec<&RawValue> =
+        serde_json::from_slice(body).map_err(|e| SplitError::Malformed {
+            line: e.line(),
+            reason: e.to_string(),
+        })?;
     if elements.len() > max_items {
         return Err(SplitError::TooMany(max_items));
     }
-    Ok(elements.into_iter().enumerate().map(|(i, v)| Item { line: i + 1, bytes: v.get().as_bytes() }).collect())
+    Ok(elements
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Item {
+            line: i + 1,
+            bytes: v.get().as_bytes(),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -87,23 +107,53 @@ mod tests {
     fn ndjson_lines_keep_their_numbers() {
         let body = b"{\"a\":1}\r\n\n  \n{\"b\":2}\n";
         let items = split(body, BodyFormat::Ndjson, 10).unwrap();
-        assert_eq!(items, vec![Item { line: 1, bytes: b"{\"a\":1}" }, Item { line: 4, bytes: b"{\"b\":2}" }]);
+        assert_eq!(
+            items,
+            vec![
+                Item {
+                    line: 1,
+                    bytes: b"{\"a\":1}"
+                },
+                Item {
+                    line: 4,
+                    bytes: b"{\"b\":2}"
+                }
+            ]
+        );
     }
 
     #[test]
     fn json_is_one_object_or_an_array() {
         assert_eq!(split(b" {\"a\":1}", BodyFormat::Json, 10).unwrap().len(), 1);
         let items = split(b"[{\"a\":1}, {\"b\":[2]}]", BodyFormat::Json, 10).unwrap();
-        assert_eq!(items[1], Item { line: 2, bytes: b"{\"b\":[2]}" });
-        assert!(matches!(split(b"[{\"a\":1},", BodyFormat::Json, 10), Err(SplitError::Malformed { .. })));
+        assert_eq!(
+            items[1],
+            Item {
+                line: 2,
+                bytes: b"{\"b\":[2]}"
+            }
+        );
+        assert!(matches!(
+            split(b"[{\"a\":1},", BodyFormat::Json, 10),
+            Err(SplitError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn refuses_empty_and_oversized_batches() {
-        assert_eq!(split(b" \n ", BodyFormat::Ndjson, 10), Err(SplitError::Empty));
+        assert_eq!(
+            split(b" \n ", BodyFormat::Ndjson, 10),
+            Err(SplitError::Empty)
+        );
         assert_eq!(split(b"[]", BodyFormat::Json, 10), Err(SplitError::Empty));
-        assert_eq!(split(b"1\n2\n3\n", BodyFormat::Ndjson, 2), Err(SplitError::TooMany(2)));
-        assert_eq!(split(b"[1,2,3]", BodyFormat::Json, 2), Err(SplitError::TooMany(2)));
+        assert_eq!(
+            split(b"1\n2\n3\n", BodyFormat::Ndjson, 2),
+            Err(SplitError::TooMany(2))
+        );
+        assert_eq!(
+            split(b"[1,2,3]", BodyFormat::Json, 2),
+            Err(SplitError::TooMany(2))
+        );
     }
 
     #[test]
@@ -115,7 +165,11 @@ mod tests {
             Ok(items) => assert!(items.iter().all(|i| crate::event::parse(i.bytes).is_err())),
             Err(other) => panic!("unexpected {other}"),
         }
-        let deep_object = format!("{{\"meta\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_object = format!(
+            "{{\"meta\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         assert!(crate::event::parse(deep_object.as_bytes()).is_err());
     }
 }

@@ -25,9 +25,16 @@ pub const BUNDLED_NAME: &str = "bundled recording (2024-02-06, 218 events, all w
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{name}, line {line}: {source}")]
-    Line { name: String, line: usize, source: EventError },
+    Line {
+        name: String,
+        line: usize,
+        source: EventError,
+    },
     #[error("{name}, line {line}: meta must be a JSON object")]
     NoMeta { name: String, line: usize },
     #[error("{0} holds no events")]
@@ -48,8 +55,10 @@ pub struct Recording {
 
 impl Recording {
     pub fn load(path: &Path) -> Result<Recording, ReplayError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ReplayError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ReplayError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Recording::parse(&path.display().to_string(), &text)
     }
 
@@ -61,18 +70,28 @@ impl Recording {
             if line.trim().is_empty() {
                 continue;
             }
-            let err = |source| ReplayError::Line { name: name.to_string(), line: i + 1, source };
+            let err = |source| ReplayError::Line {
+                name: name.to_string(),
+                line: i + 1,
+                source,
+            };
             let time = event::parse(line.as_bytes()).map_err(err)?.time;
             let json: Value = serde_json::from_str(line).map_err(|e| err(e.into()))?;
             if !json.get("meta").is_some_and(Value::is_object) {
-                return Err(ReplayError::NoMeta { name: name.to_string(), line: i + 1 });
+                return Err(ReplayError::NoMeta {
+                    name: name.to_string(),
+                    line: i + 1,
+                });
             }
             events.push(Recorded { time, json });
         }
         if events.is_empty() {
             return Err(ReplayError::Empty(name.to_string()));
         }
-        Ok(Recording { name: name.to_string(), events })
+        Ok(Recording {
+            name: name.to_string(),
+            events,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -96,7 +115,10 @@ impl Recording {
             if json.get("timestamp").is_some_and(Value::is_number) {
                 json["timestamp"] = Value::from(t.0.div_euclid(1_000));
             }
-            (t, Bytes::from(serde_json::to_vec(&json).expect("a Value serializes")))
+            (
+                t,
+                Bytes::from(serde_json::to_vec(&json).expect("a Value serializes")),
+            )
         })
     }
 
@@ -106,9 +128,25 @@ impl Recording {
 }
 
 /// Plays the recording until it ends (or forever with `looping`), or until `stop` flips.
-pub async fn run(rec: Arc<Recording>, speed: f64, looping: bool, ingest: Ingest, mut stop: watch::Receiver<bool>) {
-    let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
-    tracing::info!(recording = rec.name(), events = rec.len(), speed, looping, "replay starting");
+pub async fn run(
+    rec: Arc<Recording>,
+    speed: f64,
+    looping: bool,
+    ingest: Ingest,
+    mut stop: watch::Receiver<bool>,
+) {
+    let speed = if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
+    };
+    tracing::info!(
+        recording = rec.name(),
+        events = rec.len(),
+        speed,
+        looping,
+        "replay starting"
+    );
     loop {
         // Start when the clock reaches the first event's fraction of a second, so that at
         // speed 1 every event is sent exactly at its shifted time.
@@ -126,10 +164,11 @@ pub async fn run(rec: Arc<Recording>, speed: f64, looping: bool, ingest: Ingest,
         for (t, payload) in rec.shifted(shift) {
             let offset_ms = ((t.0 - shift - first.0) as f64 / speed).max(0.0);
             let at = base + Duration::from_micros((offset_ms * 1_000.0) as u64);
-            if at > due && !pending.is_empty() {
-                if !send(&ingest, std::mem::take(&mut pending), due, &mut stop).await {
-                    return;
-                }
+            if at > due
+                && !pending.is_empty()
+                && !send(&ingest, std::mem::take(&mut pending), due, &mut stop).await
+            {
+                return;
             }
             due = due.max(at);
             pending.push((t, payload));
@@ -146,7 +185,12 @@ pub async fn run(rec: Arc<Recording>, speed: f64, looping: bool, ingest: Ingest,
 
 /// Waits until `at`, then puts the events on the bus, retrying until it takes them: a replay
 /// pauses while the bus is down rather than dropping events. False when stopped.
-async fn send(ingest: &Ingest, events: Vec<(Millis, Bytes)>, at: Instant, stop: &mut watch::Receiver<bool>) -> bool {
+async fn send(
+    ingest: &Ingest,
+    events: Vec<(Millis, Bytes)>,
+    at: Instant,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     tokio::select! {
         _ = tokio::time::sleep_until(at) => {}
         _ = stop.changed() => return false,
@@ -170,7 +214,9 @@ async fn send(ingest: &Ingest, events: Vec<(Millis, Bytes)>, at: Instant, stop: 
                 return true;
             }
             Err(e) => {
-                ingest.telemetry.source_error(Some(format!("replay paused: {e}")));
+                ingest
+                    .telemetry
+                    .source_error(Some(format!("replay paused: {e}")));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = stop.changed() => return false,
@@ -198,7 +244,10 @@ mod tests {
 
     #[test]
     fn names_the_bad_line() {
-        let text = format!("{}\n{{\"meta\":{{\"dt\":\"soon\"}}}}\n", BUNDLED.lines().next().unwrap());
+        let text = format!(
+            "{}\n{{\"meta\":{{\"dt\":\"soon\"}}}}\n",
+            BUNDLED.lines().next().unwrap()
+        );
         let err = Recording::parse("x.jsonl", &text).unwrap_err().to_string();
         assert!(err.starts_with("x.jsonl, line 2: meta.dt"), "{err}");
     }

@@ -33,7 +33,10 @@ impl SseParser {
     /// Lines longer than `max_line` bytes are dropped (with the event they belong to), so a
     /// hostile or broken upstream cannot make the relay buffer without bound.
     pub fn new(max_line: usize) -> Self {
-        SseParser { max_line, ..Default::default() }
+        SseParser {
+            max_line,
+            ..Default::default()
+        }
     }
 
     /// The last `id:` seen, to send back as `Last-Event-ID` when reconnecting.
@@ -136,7 +139,10 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event.as_deref(), Some("message"));
         assert_eq!(events[0].data, "{\"a\":1}");
-        assert_eq!(events[0].id.as_deref(), Some("[{\"topic\":\"t\",\"partition\":0,\"timestamp\":1}]"));
+        assert_eq!(
+            events[0].id.as_deref(),
+            Some("[{\"topic\":\"t\",\"partition\":0,\"timestamp\":1}]")
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub struct UpstreamState {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct StateFile {
@@ -23,7 +26,9 @@ pub struct StateFile {
 
 impl StateFile {
     pub fn new(dir: &Path) -> Self {
-        StateFile { path: dir.join("upstream.json") }
+        StateFile {
+            path: dir.join("upstream.json"),
+        }
     }
 
     /// A missing or unreadable file means a fresh start; an unreadable one is logged.
@@ -39,7 +44,10 @@ impl StateFile {
 
     /// Written to a temporary file and renamed, so a crash mid-write leaves the old state.
     pub fn save(&self, state: &UpstreamState) -> Result<(), StateError> {
-        let err = |source| StateError::Write { path: self.path.clone(), source };
+        let err = |source| StateError::Write {
+            path: self.path.clone(),
+            source,
+        };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }

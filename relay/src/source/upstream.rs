@@ -61,7 +61,11 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
     }
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("EditPulse-relay/", env!("CARGO_PKG_VERSION"), " (live edits-per-second dashboard)"))
+        .user_agent(concat!(
+            "EditPulse-relay/",
+            env!("CARGO_PKG_VERSION"),
+            " (live edits-per-second dashboard)"
+        ))
         .build()
         .expect("the HTTP client builds");
     let mut fallback: Option<watch::Sender<bool>> = None;
@@ -70,7 +74,17 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
     t.set_source("upstream", &opts.url);
     loop {
         let started = Instant::now();
-        let end = connect_and_read(&client, &opts, &ingest, &mut state, &state_file, &mut dedupe, &mut fallback, &mut stop).await;
+        let end = connect_and_read(
+            &client,
+            &opts,
+            &ingest,
+            &mut state,
+            &state_file,
+            &mut dedupe,
+            &mut fallback,
+            &mut stop,
+        )
+        .await;
         t.source.connected.store(false, Ordering::Relaxed);
         if matches!(end, ConnectionEnd::Stopped) {
             break;
@@ -82,10 +96,14 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
             attempt = 0;
         }
         let reachable = !matches!(end, ConnectionEnd::Connect(_) | ConnectionEnd::Status(_));
-        if !reachable && fallback.is_none()
+        if !reachable
+            && fallback.is_none()
             && let Some(rec) = &opts.fallback
         {
-            tracing::warn!(recording = rec.name(), "upstream unreachable: replaying the recording meanwhile");
+            tracing::warn!(
+                recording = rec.name(),
+                "upstream unreachable: replaying the recording meanwhile"
+            );
             t.set_source("fallback-replay", rec.name());
             let (tx, rx) = watch::channel(false);
             tokio::spawn(replay::run(rec.clone(), 1.0, true, ingest.clone(), rx));
@@ -110,7 +128,9 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
 /// Exponential with full jitter, from 0.5 s up to `max`: many relays reconnecting after an
 /// outage must not hit the upstream in lockstep.
 fn backoff(attempt: u32, max: Duration) -> Duration {
-    let ceiling = Duration::from_millis(500).saturating_mul(1 << attempt.min(16)).min(max);
+    let ceiling = Duration::from_millis(500)
+        .saturating_mul(1 << attempt.min(16))
+        .min(max);
     let ms = ceiling.as_millis().max(1) as u64;
     Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
 }
@@ -127,7 +147,9 @@ async fn connect_and_read(
     stop: &mut watch::Receiver<bool>,
 ) -> ConnectionEnd {
     let t = &ingest.telemetry;
-    let mut req = client.get(&opts.url).header(reqwest::header::ACCEPT, "text/event-stream");
+    let mut req = client
+        .get(&opts.url)
+        .header(reqwest::header::ACCEPT, "text/event-stream");
     if let Some(id) = &state.last_event_id {
         req = req.header("Last-Event-ID", id);
     }
@@ -184,7 +206,11 @@ async fn connect_and_read(
 
 /// Turns frames into bus records: malformed frames and canaries are counted, duplicates
 /// dropped.
-fn admit(events: Vec<SseEvent>, ingest: &Ingest, dedupe: &mut Dedupe) -> Vec<crate::bus::InputRecord> {
+fn admit(
+    events: Vec<SseEvent>,
+    ingest: &Ingest,
+    dedupe: &mut Dedupe,
+) -> Vec<crate::bus::InputRecord> {
     let t = &ingest.telemetry;
     let now = clock::now();
     let mut records = Vec::with_capacity(events.len());
@@ -220,7 +246,11 @@ fn admit(events: Vec<SseEvent>, ingest: &Ingest, dedupe: &mut Dedupe) -> Vec<cra
 
 /// The stream is not read while the bus refuses, so nothing is lost: if the upstream gives up
 /// on us meanwhile, the resume id still points before these events.
-async fn submit_until_taken(ingest: &Ingest, records: Vec<crate::bus::InputRecord>, stop: &mut watch::Receiver<bool>) -> bool {
+async fn submit_until_taken(
+    ingest: &Ingest,
+    records: Vec<crate::bus::InputRecord>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     let mut wait = Duration::from_millis(100);
     loop {
         match ingest.submit(records.clone()).await {
@@ -246,7 +276,9 @@ mod tests {
         let max = Duration::from_secs(30);
         for attempt in 0..20 {
             let b = backoff(attempt, max);
-            let ceiling = Duration::from_millis(500).saturating_mul(1 << attempt.min(16)).min(max);
+            let ceiling = Duration::from_millis(500)
+                .saturating_mul(1 << attempt.min(16))
+                .min(max);
             assert!(b >= ceiling / 2 && b <= ceiling, "attempt {attempt}: {b:?}");
         }
     }

@@ -173,7 +173,10 @@ impl PartitionCounter {
             }
             let (start, w) = entry.remove_entry();
             self.dropped_before = self.dropped_before.max(start + WINDOW_MS);
-            self.dropped_max_offset = Some(self.dropped_max_offset.map_or(w.last_offset, |m| m.max(w.last_offset)));
+            self.dropped_max_offset = Some(
+                self.dropped_max_offset
+                    .map_or(w.last_offset, |m| m.max(w.last_offset)),
+            );
         }
         self.update_clean_cut();
     }
@@ -188,7 +191,12 @@ impl PartitionCounter {
 
     fn update_clean_cut(&mut self) {
         let Some(next) = self.next_offset else { return };
-        let candidate = self.windows.values().map(|w| w.first_offset).min().unwrap_or(next);
+        let candidate = self
+            .windows
+            .values()
+            .map(|w| w.first_offset)
+            .min()
+            .unwrap_or(next);
         // Out-of-order event times can interleave a dropped window's records with an open one's;
         // such a cut would split a window, so wait for a later clean one. A clean cut stays clean.
         if self.dropped_max_offset.is_none_or(|m| m < candidate) {

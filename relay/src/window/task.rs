@@ -34,7 +34,12 @@ pub async fn run(
     telemetry: Arc<Telemetry>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut c = Counting { counters: BTreeMap::new(), timing, telemetry, output };
+    let mut c = Counting {
+        counters: BTreeMap::new(),
+        timing,
+        telemetry,
+        output,
+    };
     let mut tick = tokio::time::interval(TICK);
     let mut commit = tokio::time::interval(COMMIT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -58,7 +63,9 @@ impl Counting {
                 let now = clock::now();
                 let w = &self.telemetry.windows;
                 for d in batch {
-                    let Some(counter) = self.counters.get_mut(&d.partition) else { continue };
+                    let Some(counter) = self.counters.get_mut(&d.partition) else {
+                        continue;
+                    };
                     match event::parse(&d.payload) {
                         Ok(edit) => match counter.add(&edit, d.ingest, d.offset) {
                             Admission::Counted => add(&w.counted, 1),
@@ -84,7 +91,9 @@ impl Counting {
             InputEvent::Assigned(partitions) => {
                 tracing::info!(?partitions, "partitions assigned");
                 for p in partitions {
-                    self.counters.entry(p).or_insert_with(|| PartitionCounter::new(p, self.timing));
+                    self.counters
+                        .entry(p)
+                        .or_insert_with(|| PartitionCounter::new(p, self.timing));
                 }
             }
             InputEvent::Revoked(partitions) => {
@@ -110,12 +119,19 @@ impl Counting {
             counter.drain(&mut partials);
             states.push((p, counter.watermark(), counter.open_windows()));
         }
-        let mut records: Vec<OutputRecord> = partials.into_iter().map(OutputRecord::Window).collect();
-        records.extend(states.iter().filter(|(_, wm, _)| wm.0 > i64::MIN / 2).map(|&(partition, watermark, _)| {
-            OutputRecord::Watermark { partition, watermark }
-        }));
+        let mut records: Vec<OutputRecord> =
+            partials.into_iter().map(OutputRecord::Window).collect();
+        records.extend(states.iter().filter(|(_, wm, _)| wm.0 > i64::MIN / 2).map(
+            |&(partition, watermark, _)| OutputRecord::Watermark {
+                partition,
+                watermark,
+            },
+        ));
         let open: usize = states.iter().map(|s| s.2).sum();
-        self.telemetry.windows.open_windows.store(open as u64, Ordering::Relaxed);
+        self.telemetry
+            .windows
+            .open_windows
+            .store(open as u64, Ordering::Relaxed);
         {
             let mut parts = self.telemetry.bus.partitions.write().expect("lock");
             let lags: BTreeMap<u32, u64> = parts.iter().map(|p| (p.partition, p.lag)).collect();
@@ -139,8 +155,11 @@ impl Counting {
             tracing::warn!(error = %e, "window counts not acknowledged; offsets not committed");
             return;
         }
-        let cuts: Vec<(u32, u64)> =
-            self.counters.iter().filter_map(|(&p, c)| c.commit_point().map(|o| (p, o))).collect();
+        let cuts: Vec<(u32, u64)> = self
+            .counters
+            .iter()
+            .filter_map(|(&p, c)| c.commit_point().map(|o| (p, o)))
+            .collect();
         if let Err(e) = input.commit(&cuts, wait) {
             tracing::warn!(error = %e, "offset commit failed");
         }
