@@ -353,6 +353,7 @@ fn partitions_of(tpl: &TopicPartitionList) -> Vec<u32> {
 pub struct KafkaInput {
     consumer: Arc<StreamConsumer<RebalanceForwarder>>,
     topic: String,
+    group: String,
     rebalances: mpsc::UnboundedReceiver<InputEvent>,
     at_end: BTreeSet<u32>,
     /// Next offset to read per owned partition, for the lag in health.
@@ -381,6 +382,7 @@ impl KafkaInput {
         Ok(KafkaInput {
             consumer: Arc::new(consumer),
             topic: topic.to_string(),
+            group: group.to_string(),
             rebalances,
             at_end: BTreeSet::new(),
             positions: BTreeMap::new(),
@@ -459,10 +461,12 @@ impl KafkaInput {
         Ok(())
     }
 
-    /// Records not yet read, per owned partition (asks the broker: call from a blocking thread).
-    pub fn lag_probe(&self) -> impl Fn() -> BTreeMap<u32, u64> + Send + 'static {
+    /// Asks the broker for each owned partition's lag and for the group's size. Returns a
+    /// closure to run on a blocking thread, since librdkafka's metadata calls block.
+    pub fn probe(&self) -> impl FnOnce() -> (BTreeMap<u32, u64>, Option<u32>) + Send + 'static {
         let consumer = self.consumer.clone();
         let topic = self.topic.clone();
+        let group = self.group.clone();
         let positions: BTreeMap<u32, u64> = self.positions.clone();
         move || {
             let mut lag = BTreeMap::new();
@@ -471,23 +475,19 @@ impl KafkaInput {
                 .map(|t| partitions_of(&t))
                 .unwrap_or_default();
             for p in assigned {
-                if let Ok((_, high)) =
+                if let Ok((low, high)) =
                     consumer.fetch_watermarks(&topic, p as i32, Duration::from_millis(500))
                 {
-                    let pos = positions.get(&p).copied().unwrap_or(0);
+                    let pos = positions.get(&p).copied().unwrap_or(low.max(0) as u64);
                     lag.insert(p, (high.max(0) as u64).saturating_sub(pos));
                 }
             }
-            lag
+            let members = consumer
+                .fetch_group_list(Some(&group), Duration::from_millis(500))
+                .ok()
+                .and_then(|l| l.groups().first().map(|g| g.members().len() as u32));
+            (lag, members)
         }
-    }
-
-    /// How many members the group has, as the broker last told us.
-    pub fn group_members(&self) -> Option<u32> {
-        self.consumer
-            .fetch_group_list(None, Duration::from_millis(500))
-            .ok()
-            .and_then(|l| l.groups().first().map(|g| g.members().len() as u32))
     }
 
     pub fn consumer(&self) -> Arc<StreamConsumer<RebalanceForwarder>> {

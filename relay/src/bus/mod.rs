@@ -88,6 +88,25 @@ impl InputConsumer {
         }
     }
 
+    /// Lag per owned partition and the group's size, from the broker (blocking: run it on a
+    /// blocking thread). None on the embedded bus, whose lag is known without asking.
+    pub fn probe(
+        &self,
+    ) -> Option<impl FnOnce() -> (std::collections::BTreeMap<u32, u64>, Option<u32>) + Send + 'static>
+    {
+        match self {
+            InputConsumer::Embedded(_) => None,
+            InputConsumer::Kafka(c) => Some(c.probe()),
+        }
+    }
+
+    pub fn lag(&self, partition: u32) -> Option<u64> {
+        match self {
+            InputConsumer::Embedded(c) => Some(c.lag(partition)),
+            InputConsumer::Kafka(_) => None,
+        }
+    }
+
     pub fn commit(&self, cuts: &[(u32, u64)], wait: bool) -> Result<(), BusError> {
         match self {
             // Nothing to keep: consumed records are already gone from the embedded bus.

@@ -47,5 +47,10 @@ pub fn parse_instant(s: &str) -> Result<Millis, ApiError> {
             .map(Millis)
             .map_err(|_| ApiError::BadQuery(format!("{s:?} is not epoch milliseconds")));
     }
-    Millis::parse_rfc3339(s).map_err(|e| ApiError::BadQuery(format!("{s:?}: {e}")))
+    // An unencoded `+00:00` in a query string arrives as ` 00:00`: take it as meant.
+    let fixed = match s.get(19..).and_then(|tail| tail.find(' ')) {
+        Some(i) => format!("{}+{}", &s[..19 + i], &s[20 + i..]),
+        None => s.to_string(),
+    };
+    Millis::parse_rfc3339(&fixed).map_err(|e| ApiError::BadQuery(format!("{s:?}: {e}")))
 }

@@ -147,6 +147,12 @@ impl PartitionCounter {
         }
     }
 
+    /// Marks every kept window as changed, so the next drain writes them all again: after the
+    /// output did not acknowledge a write, what it lost is rewritten (rewrites are idempotent).
+    pub fn republish_all(&mut self) {
+        self.windows.values_mut().for_each(|w| w.dirty = true);
+    }
+
     /// Moves the watermark forward (never back).
     pub fn advance(&mut self, watermark: Millis) {
         self.watermark = self.watermark.max(watermark);

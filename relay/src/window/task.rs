@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -25,6 +25,8 @@ pub struct Counting {
     timing: Timing,
     telemetry: Arc<Telemetry>,
     output: OutputSink,
+    /// A broker probe is running; with the broker down one takes seconds, so they must not pile up.
+    probing: Arc<AtomicBool>,
 }
 
 pub async fn run(
@@ -39,6 +41,7 @@ pub async fn run(
         timing,
         telemetry,
         output,
+        probing: Arc::default(),
     };
     let mut tick = tokio::time::interval(TICK);
     let mut commit = tokio::time::interval(COMMIT_EVERY);
@@ -139,7 +142,10 @@ impl Counting {
                 .iter()
                 .map(|&(partition, watermark, _)| PartitionState {
                     partition,
-                    lag: lags.get(&partition).copied().unwrap_or(0),
+                    lag: input
+                        .lag(partition)
+                        .or_else(|| lags.get(&partition).copied())
+                        .unwrap_or(0),
                     watermark,
                 })
                 .collect();
@@ -152,7 +158,10 @@ impl Counting {
     async fn commit(&mut self, input: &InputConsumer, wait: bool) {
         // Counts first: an offset is committed only once the windows it fed are written.
         if let Err(e) = self.output.flush().await {
-            tracing::warn!(error = %e, "window counts not acknowledged; offsets not committed");
+            tracing::warn!(error = %e, "window counts not acknowledged; rewriting them, offsets not committed");
+            self.counters
+                .values_mut()
+                .for_each(PartitionCounter::republish_all);
             return;
         }
         let cuts: Vec<(u32, u64)> = self
@@ -162,6 +171,24 @@ impl Counting {
             .collect();
         if let Err(e) = input.commit(&cuts, wait) {
             tracing::warn!(error = %e, "offset commit failed");
+        }
+        if let Some(probe) = input
+            .probe()
+            .filter(|_| !self.probing.swap(true, Ordering::AcqRel))
+        {
+            let t = self.telemetry.clone();
+            let probing = self.probing.clone();
+            // Off the counting loop: these are broker round trips.
+            tokio::task::spawn_blocking(move || {
+                let (lag, members) = probe();
+                for p in t.bus.partitions.write().expect("lock").iter_mut() {
+                    if let Some(l) = lag.get(&p.partition) {
+                        p.lag = *l;
+                    }
+                }
+                *t.bus.group_members.write().expect("lock") = members;
+                probing.store(false, Ordering::Release);
+            });
         }
     }
 }

@@ -1,0 +1,149 @@
+//! A gateway load generator that remembers exactly which events the relay acknowledged.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat};
+
+const WIKIS: [&str; 6] = ["enwiki", "dewiki", "wikidatawiki", "frwiki", "commonswiki", "jawiki"];
+const TYPES: [&str; 4] = ["edit", "new", "log", "categorize"];
+
+/// What the generator saw.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// Per second (Unix ms of its start): acknowledged events.
+    pub acked: BTreeMap<i64, u64>,
+    pub accepted_requests: u64,
+    /// 503 answers, each checked to carry Retry-After.
+    pub unavailable: u64,
+    /// Connection refused or reset (the relay was down).
+    pub unreachable: u64,
+    /// Anything else: a bug.
+    pub unexpected: Vec<String>,
+}
+
+impl Outcome {
+    pub fn total_acked(&self) -> u64 {
+        self.acked.values().sum()
+    }
+}
+
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Outcome>,
+}
+
+impl Load {
+    /// Posts `batch` synthetic events every `every` to `url` until stopped. Each event is stamped
+    /// with the time it is sent; the relay never sees an event that is late.
+    /// Up to 64 requests are in flight at once, so a request held up by the bus does not
+    /// keep the others from seeing how the relay answers meanwhile.
+    pub fn start(url: String, token: Option<String>, batch: usize, every: Duration) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+            let out = Arc::new(std::sync::Mutex::new(Outcome::default()));
+            let slots = Arc::new(tokio::sync::Semaphore::new(64));
+            let mut n: u64 = 0;
+            let mut tick = tokio::time::interval(every);
+            let mut tasks = tokio::task::JoinSet::new();
+            while !flag.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+                let now = chrono::Utc::now().timestamp_millis();
+                let mut body = String::new();
+                for i in 0..batch {
+                    n += 1;
+                    body.push_str(&event(n, now, i));
+                    body.push('\n');
+                }
+                let mut req = client.post(&url).header("content-type", "application/x-ndjson").body(body);
+                if let Some(t) = &token {
+                    req = req.bearer_auth(t);
+                }
+                let out = out.clone();
+                tasks.spawn(async move {
+                    let result = req.send().await;
+                    let mut out = out.lock().unwrap();
+                    match result {
+                        Ok(r) if r.status() == 202 => {
+                            out.accepted_requests += 1;
+                            *out.acked.entry(now.div_euclid(1_000) * 1_000).or_default() += batch as u64;
+                        }
+                        Ok(r) if r.status() == 503 => {
+                            if r.headers().get("retry-after").is_none() {
+                                out.unexpected.push("503 without Retry-After".into());
+                            }
+                            out.unavailable += 1;
+                        }
+                        Ok(r) => out.unexpected.push(format!("HTTP {}", r.status())),
+                        Err(e) if e.is_connect() || e.is_request() => out.unreachable += 1,
+                        Err(e) => out.unexpected.push(e.to_string()),
+                    }
+                    drop(permit);
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+            let out = out.lock().unwrap().clone();
+            out
+        });
+        Load { stop, task }
+    }
+
+    pub async fn stop(self) -> Outcome {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.expect("load generator")
+    }
+}
+
+fn event(n: u64, now_ms: i64, i: usize) -> String {
+    let dt = DateTime::from_timestamp_millis(now_ms).unwrap().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let wiki = WIKIS[(n as usize * 7 + i) % WIKIS.len()];
+    serde_json::json!({
+        "$schema": "/mediawiki/recentchange/1.0.0",
+        "meta": {"dt": dt, "id": format!("load-{}-{n}", std::process::id()), "domain": "test.example"},
+        "type": TYPES[n as usize % TYPES.len()],
+        "bot": n % 3 == 0,
+        "wiki": wiki,
+        "title": format!("Page {n}"),
+    })
+    .to_string()
+}
+
+/// Polls `GET /v1/counts` until every second from the first to the last acknowledged one is
+/// final and equals what was acknowledged (zeros included), or panics after `timeout` with
+/// the differences.
+pub async fn assert_counted(base_url: &str, acked: &BTreeMap<i64, u64>, timeout: Duration) {
+    let (Some(&first), Some(&last)) = (acked.keys().next(), acked.keys().next_back()) else {
+        panic!("nothing was acknowledged");
+    };
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut diffs = Vec::new();
+        match client.get(format!("{base_url}/v1/counts")).send().await {
+            Ok(r) if r.status().is_success() => {
+                let body: serde_json::Value = r.json().await.unwrap();
+                let got = crate::recording::counts_of(&body);
+                for s in (first..=last + 1_000).step_by(1_000) {
+                    let want = acked.get(&s).copied().unwrap_or(0);
+                    match got.get(&s) {
+                        Some((n, true)) if *n == want => {}
+                        other => diffs.push(format!("{}: want {want}, got {other:?}", DateTime::from_timestamp_millis(s).unwrap())),
+                    }
+                }
+            }
+            other => diffs.push(format!("/v1/counts: {other:?}")),
+        }
+        if diffs.is_empty() {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("counts differ from what was acknowledged after {timeout:?}:\n{}", diffs.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
