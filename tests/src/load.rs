@@ -7,7 +7,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat};
 
-const WIKIS: [&str; 6] = ["enwiki", "dewiki", "wikidatawiki", "frwiki", "commonswiki", "jawiki"];
+const WIKIS: [&str; 6] = [
+    "enwiki",
+    "dewiki",
+    "wikidatawiki",
+    "frwiki",
+    "commonswiki",
+    "jawiki",
+];
 const TYPES: [&str; 4] = ["edit", "new", "log", "categorize"];
 
 /// What the generator saw.
@@ -44,7 +51,10 @@ impl Load {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let task = tokio::spawn(async move {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
             let out = Arc::new(std::sync::Mutex::new(Outcome::default()));
             let slots = Arc::new(tokio::sync::Semaphore::new(64));
             let mut n: u64 = 0;
@@ -52,7 +62,9 @@ impl Load {
             let mut tasks = tokio::task::JoinSet::new();
             while !flag.load(Ordering::Relaxed) {
                 tick.tick().await;
-                let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    continue;
+                };
                 let now = chrono::Utc::now().timestamp_millis();
                 let mut body = String::new();
                 for i in 0..batch {
@@ -60,7 +72,10 @@ impl Load {
                     body.push_str(&event(n, now, i));
                     body.push('\n');
                 }
-                let mut req = client.post(&url).header("content-type", "application/x-ndjson").body(body);
+                let mut req = client
+                    .post(&url)
+                    .header("content-type", "application/x-ndjson")
+                    .body(body);
                 if let Some(t) = &token {
                     req = req.bearer_auth(t);
                 }
@@ -71,7 +86,8 @@ impl Load {
                     match result {
                         Ok(r) if r.status() == 202 => {
                             out.accepted_requests += 1;
-                            *out.acked.entry(now.div_euclid(1_000) * 1_000).or_default() += batch as u64;
+                            *out.acked.entry(now.div_euclid(1_000) * 1_000).or_default() +=
+                                batch as u64;
                         }
                         Ok(r) if r.status() == 503 => {
                             if r.headers().get("retry-after").is_none() {
@@ -87,8 +103,7 @@ impl Load {
                 });
             }
             while tasks.join_next().await.is_some() {}
-            let out = out.lock().unwrap().clone();
-            out
+            out.lock().unwrap().clone()
         });
         Load { stop, task }
     }
@@ -100,13 +115,15 @@ impl Load {
 }
 
 fn event(n: u64, now_ms: i64, i: usize) -> String {
-    let dt = DateTime::from_timestamp_millis(now_ms).unwrap().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let dt = DateTime::from_timestamp_millis(now_ms)
+        .unwrap()
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
     let wiki = WIKIS[(n as usize * 7 + i) % WIKIS.len()];
     serde_json::json!({
         "$schema": "/mediawiki/recentchange/1.0.0",
         "meta": {"dt": dt, "id": format!("load-{}-{n}", std::process::id()), "domain": "test.example"},
         "type": TYPES[n as usize % TYPES.len()],
-        "bot": n % 3 == 0,
+        "bot": n.is_multiple_of(3),
         "wiki": wiki,
         "title": format!("Page {n}"),
     })
@@ -132,7 +149,10 @@ pub async fn assert_counted(base_url: &str, acked: &BTreeMap<i64, u64>, timeout:
                     let want = acked.get(&s).copied().unwrap_or(0);
                     match got.get(&s) {
                         Some((n, true)) if *n == want => {}
-                        other => diffs.push(format!("{}: want {want}, got {other:?}", DateTime::from_timestamp_millis(s).unwrap())),
+                        other => diffs.push(format!(
+                            "{}: want {want}, got {other:?}",
+                            DateTime::from_timestamp_millis(s).unwrap()
+                        )),
                     }
                 }
             }
@@ -142,7 +162,10 @@ pub async fn assert_counted(base_url: &str, acked: &BTreeMap<i64, u64>, timeout:
             return;
         }
         if tokio::time::Instant::now() > deadline {
-            panic!("counts differ from what was acknowledged after {timeout:?}:\n{}", diffs.join("\n"));
+            panic!(
+                "counts differ from what was acknowledged after {timeout:?}:\n{}",
+                diffs.join("\n")
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

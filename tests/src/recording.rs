@@ -19,7 +19,9 @@ pub fn load(path: &Path) -> Vec<Value> {
 /// An event's `meta.dt` in Unix milliseconds.
 pub fn event_ms(e: &Value) -> i64 {
     let dt = e["meta"]["dt"].as_str().expect("meta.dt");
-    DateTime::parse_from_rfc3339(dt).unwrap_or_else(|err| panic!("{dt}: {err}")).timestamp_millis()
+    DateTime::parse_from_rfc3339(dt)
+        .unwrap_or_else(|err| panic!("{dt}: {err}"))
+        .timestamp_millis()
 }
 
 /// Events per whole second (start in Unix ms), including the zeros between the first and the
@@ -27,7 +29,9 @@ pub fn event_ms(e: &Value) -> i64 {
 pub fn per_second(events: &[Value]) -> BTreeMap<i64, u64> {
     let mut counts = BTreeMap::new();
     for e in events {
-        *counts.entry(event_ms(e).div_euclid(1_000) * 1_000).or_insert(0) += 1;
+        *counts
+            .entry(event_ms(e).div_euclid(1_000) * 1_000)
+            .or_insert(0) += 1;
     }
     if let (Some(&first), Some(&last)) = (counts.keys().next(), counts.keys().next_back()) {
         for s in (first..=last).step_by(1_000) {
@@ -61,8 +65,13 @@ pub fn counts_of(body: &Value) -> BTreeMap<i64, (u64, bool)> {
         .expect("/v1/counts is an array")
         .iter()
         .map(|w| {
-            let start = DateTime::parse_from_rfc3339(w["start"].as_str().unwrap()).unwrap().timestamp_millis();
-            (start, (w["count"].as_u64().unwrap(), w["final"].as_bool().unwrap()))
+            let start = DateTime::parse_from_rfc3339(w["start"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis();
+            (
+                start,
+                (w["count"].as_u64().unwrap(), w["final"].as_bool().unwrap()),
+            )
         })
         .collect()
 }
@@ -70,7 +79,10 @@ pub fn counts_of(body: &Value) -> BTreeMap<i64, (u64, bool)> {
 /// Asserts that the relay's counts hold the recording's per-second counts shifted by a whole
 /// number of seconds — every second of it, zeros included, every one final — with nothing
 /// counted in the seconds just before and after. Returns the shift found.
-pub fn assert_counts_match(relay: &BTreeMap<i64, (u64, bool)>, expected: &BTreeMap<i64, u64>) -> i64 {
+pub fn assert_counts_match(
+    relay: &BTreeMap<i64, (u64, bool)>,
+    expected: &BTreeMap<i64, u64>,
+) -> i64 {
     let first_expected = *expected.keys().next().expect("expected counts");
     let first_relay = relay
         .iter()
@@ -83,7 +95,10 @@ pub fn assert_counts_match(relay: &BTreeMap<i64, (u64, bool)>, expected: &BTreeM
     for (s, want) in expected {
         match relay.get(&(s + shift)) {
             Some((got, true)) if got == want => {}
-            other => mismatches.push(format!("second {}: want {want}, relay has {other:?}", s + shift)),
+            other => mismatches.push(format!(
+                "second {}: want {want}, relay has {other:?}",
+                s + shift
+            )),
         }
     }
     let last = *expected.keys().next_back().unwrap();
@@ -91,9 +106,16 @@ pub fn assert_counts_match(relay: &BTreeMap<i64, (u64, bool)>, expected: &BTreeM
         if let Some((n, _)) = relay.get(&(s + shift))
             && *n != 0
         {
-            mismatches.push(format!("second {} outside the recording has {n}", s + shift));
+            mismatches.push(format!(
+                "second {} outside the recording has {n}",
+                s + shift
+            ));
         }
     }
-    assert!(mismatches.is_empty(), "counts differ from the recording:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "counts differ from the recording:\n{}",
+        mismatches.join("\n")
+    );
     shift
 }

@@ -18,15 +18,28 @@ pub struct SseStream {
 
 impl SseStream {
     pub async fn connect(url: &str, last_event_id: Option<&str>) -> SseStream {
-        let mut req = reqwest::Client::new().get(url).header("accept", "text/event-stream");
+        let mut req = reqwest::Client::new()
+            .get(url)
+            .header("accept", "text/event-stream");
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
         assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
-        let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         assert!(ct.starts_with("text/event-stream"), "content type {ct}");
-        SseStream { body: resp.bytes_stream().boxed(), buf: String::new() }
+        SseStream {
+            body: resp.bytes_stream().boxed(),
+            buf: String::new(),
+        }
     }
 
     /// The next event, or None if none came within `timeout` or the stream ended.
@@ -35,7 +48,11 @@ impl SseStream {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let frame: String = self.buf.drain(..end + 2).collect();
-                let mut ev = Event { id: None, event: "message".into(), data: String::new() };
+                let mut ev = Event {
+                    id: None,
+                    event: "message".into(),
+                    data: String::new(),
+                };
                 for line in frame.lines() {
                     if let Some(v) = line.strip_prefix("id: ") {
                         ev.id = Some(v.to_string());
@@ -47,8 +64,12 @@ impl SseStream {
                 }
                 return Some(ev);
             }
-            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await.ok()??.ok()?;
-            self.buf.push_str(std::str::from_utf8(&chunk).expect("SSE is UTF-8"));
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .ok()??
+                .ok()?;
+            self.buf
+                .push_str(std::str::from_utf8(&chunk).expect("SSE is UTF-8"));
         }
     }
 

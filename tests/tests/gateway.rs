@@ -13,14 +13,21 @@ const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 const TOKEN: &str = "s3cret-token";
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
     let file = recording::data_file(FILE);
     let events = recording::load(&file);
     let expected = recording::per_second(&events);
-    let mut relay = RelayProcess::spawn(name, &["--no-upstream", "--watermark-delay-ms", "1000"], envs);
+    let mut relay = RelayProcess::spawn(
+        name,
+        &["--no-upstream", "--watermark-delay-ms", "1000"],
+        envs,
+    );
     relay.wait_healthy().await;
 
     // Move the recording to start two seconds from now, then post it in three batches.
@@ -48,7 +55,14 @@ async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
     let total: u64 = expected.values().sum();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
-        let body: Value = client.get(relay.url("/v1/counts")).send().await.unwrap().json().await.unwrap();
+        let body: Value = client
+            .get(relay.url("/v1/counts"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let counts = counts_of(&body);
         let last = *expected.keys().next_back().unwrap() + shift;
         let done = counts.get(&(last + 2_000)).is_some_and(|(_, f)| *f);
@@ -57,7 +71,10 @@ async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
             assert_eq!(assert_counts_match(&counts, &expected), shift);
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not final in time: {counts:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not final in time: {counts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -107,21 +124,105 @@ fn corpus() -> Vec<Case> {
     bad_last.push(r#"{"meta":{"dt":"not a date"}}"#.into());
     let tiny_lines = "{}\n".repeat(1_000_000);
     let deep = format!("[{}{}]", "[".repeat(50_000), "]".repeat(50_000));
-    let c = |name, content_type, body: &[u8], status, line| Case { name, content_type, body: body.to_vec(), status, line };
+    let c = |name, content_type, body: &[u8], status, line| Case {
+        name,
+        content_type,
+        body: body.to_vec(),
+        status,
+        line,
+    };
     vec![
-        c("malformed JSON", "application/json", b"{\"meta\":", 400, Some(1)),
-        c("invalid UTF-8", "application/x-ndjson", b"{\"meta\":{\"dt\":\"\xff\xfe\"}}", 400, Some(1)),
-        c("NUL byte", "application/x-ndjson", b"{\"meta\":{\"dt\":\"2026-01-01T00:00:00Z\"}}\0", 400, Some(1)),
-        c("meta a string", "application/json", br#"{"meta":"2026-01-01T00:00:00Z"}"#, 400, Some(1)),
-        c("meta.dt a number", "application/json", br#"{"meta":{"dt":1767225600}}"#, 400, Some(1)),
-        c("bot a string", "application/x-ndjson", format!("{}\n{}", ok, ok.replace("\"bot\":false", "\"bot\":\"no\"")).as_bytes(), 400, Some(2)),
-        c("missing meta.dt", "application/json", br#"{"meta":{"id":"x"},"type":"edit"}"#, 400, Some(1)),
-        c("far past", "application/json", good_event(-10 * 365 * 86_400_000).as_bytes(), 400, Some(1)),
-        c("far future", "application/json", good_event(365 * 86_400_000).as_bytes(), 400, Some(1)),
-        c("only the last line bad", "application/x-ndjson", bad_last.join("\n").as_bytes(), 400, Some(100)),
-        c("array with a non-object", "application/json", format!("[{ok},{ok},5]").as_bytes(), 400, Some(3)),
-        c("deeply nested arrays", "application/json", deep.as_bytes(), 400, None),
-        c("a million tiny lines", "application/x-ndjson", tiny_lines.as_bytes(), 413, None),
+        c(
+            "malformed JSON",
+            "application/json",
+            b"{\"meta\":",
+            400,
+            Some(1),
+        ),
+        c(
+            "invalid UTF-8",
+            "application/x-ndjson",
+            b"{\"meta\":{\"dt\":\"\xff\xfe\"}}",
+            400,
+            Some(1),
+        ),
+        c(
+            "NUL byte",
+            "application/x-ndjson",
+            b"{\"meta\":{\"dt\":\"2026-01-01T00:00:00Z\"}}\0",
+            400,
+            Some(1),
+        ),
+        c(
+            "meta a string",
+            "application/json",
+            br#"{"meta":"2026-01-01T00:00:00Z"}"#,
+            400,
+            Some(1),
+        ),
+        c(
+            "meta.dt a number",
+            "application/json",
+            br#"{"meta":{"dt":1767225600}}"#,
+            400,
+            Some(1),
+        ),
+        c(
+            "bot a string",
+            "application/x-ndjson",
+            format!("{}\n{}", ok, ok.replace("\"bot\":false", "\"bot\":\"no\"")).as_bytes(),
+            400,
+            Some(2),
+        ),
+        c(
+            "missing meta.dt",
+            "application/json",
+            br#"{"meta":{"id":"x"},"type":"edit"}"#,
+            400,
+            Some(1),
+        ),
+        c(
+            "far past",
+            "application/json",
+            good_event(-10 * 365 * 86_400_000).as_bytes(),
+            400,
+            Some(1),
+        ),
+        c(
+            "far future",
+            "application/json",
+            good_event(365 * 86_400_000).as_bytes(),
+            400,
+            Some(1),
+        ),
+        c(
+            "only the last line bad",
+            "application/x-ndjson",
+            bad_last.join("\n").as_bytes(),
+            400,
+            Some(100),
+        ),
+        c(
+            "array with a non-object",
+            "application/json",
+            format!("[{ok},{ok},5]").as_bytes(),
+            400,
+            Some(3),
+        ),
+        c(
+            "deeply nested arrays",
+            "application/json",
+            deep.as_bytes(),
+            400,
+            None,
+        ),
+        c(
+            "a million tiny lines",
+            "application/x-ndjson",
+            tiny_lines.as_bytes(),
+            413,
+            None,
+        ),
         c("empty body", "application/json", b"", 400, None),
         c("wrong content type", "text/plain", ok.as_bytes(), 415, None),
         c("no content type", "", ok.as_bytes(), 415, None),
@@ -129,7 +230,14 @@ fn corpus() -> Vec<Case> {
 }
 
 async fn metric(client: &reqwest::Client, relay: &RelayProcess, name: &str) -> f64 {
-    let text = client.get(relay.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(relay.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
         .unwrap_or_else(|| panic!("metric {name} missing"))
@@ -139,13 +247,22 @@ async fn metric(client: &reqwest::Client, relay: &RelayProcess, name: &str) -> f
 async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
     let mut relay = RelayProcess::spawn(
         "gateway-hostile",
-        &["--no-upstream", "--max-body-bytes", "4194304", "--header-timeout-ms", "1500"],
+        &[
+            "--no-upstream",
+            "--max-body-bytes",
+            "4194304",
+            "--header-timeout-ms",
+            "1500",
+        ],
         &[("RELAY_INGEST_TOKEN", TOKEN)],
     );
     relay.wait_healthy().await;
     // No pooled connections: the relay closes idle ones after the header timeout (1.5 s here),
     // and a request racing that close would fail for reasons this test is not about.
-    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let url = relay.url("/v1/events");
 
     for case in corpus() {
@@ -153,11 +270,21 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
         if !case.content_type.is_empty() {
             req = req.header("content-type", case.content_type);
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let status = resp.status().as_u16();
-        let body: Value = resp.json().await.unwrap_or_else(|e| panic!("{}: error body is not JSON: {e}", case.name));
+        let body: Value = resp
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{}: error body is not JSON: {e}", case.name));
         assert_eq!(status, case.status, "{}: {body}", case.name);
-        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{}: {body}", case.name);
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{}: {body}",
+            case.name
+        );
         if let Some(line) = case.line {
             assert_eq!(body["line"].as_u64(), Some(line), "{}: {body}", case.name);
         }
@@ -166,7 +293,10 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
     // Authentication: missing and wrong tokens.
     let ok = good_event(0);
     for auth in [None, Some("Bearer wrong"), Some("Basic czNjcmV0LXRva2Vu")] {
-        let mut req = client.post(&url).header("content-type", "application/json").body(ok.clone());
+        let mut req = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(ok.clone());
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
@@ -186,9 +316,15 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
     .into_bytes();
     head.extend_from_slice(&big[..64 * 1024]);
     let answer = raw_request(relay.port(), &head);
-    assert!(answer.starts_with("HTTP/1.1 413"), "honest Content-Length over the limit: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "honest Content-Length over the limit: {answer}"
+    );
     let answer = chunked_request(relay.port(), &big);
-    assert!(answer.starts_with("HTTP/1.1 413"), "chunked body over the limit: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "chunked body over the limit: {answer}"
+    );
     let answer = raw_request(
         relay.port(),
         format!(
@@ -196,27 +332,70 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
         )
         .as_bytes(),
     );
-    assert!(answer.starts_with("HTTP/1.1 413"), "lying Content-Length: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "lying Content-Length: {answer}"
+    );
 
     // Unknown routes and methods.
-    assert_eq!(client.get(relay.url("/v1/nope")).send().await.unwrap().status(), 404);
-    assert_eq!(client.delete(relay.url("/v1/events")).send().await.unwrap().status(), 405);
-    assert_eq!(client.put(relay.url("/v1/counts")).send().await.unwrap().status(), 405);
+    assert_eq!(
+        client
+            .get(relay.url("/v1/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        client
+            .delete(relay.url("/v1/events"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
+    assert_eq!(
+        client
+            .put(relay.url("/v1/counts"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
 
     // Slowloris: headers one byte at a time, slower than the header timeout.
     let started = std::time::Instant::now();
     let closed = slowloris(relay.port(), Duration::from_secs(6));
-    assert!(closed, "the relay kept a connection whose headers never finished");
+    assert!(
+        closed,
+        "the relay kept a connection whose headers never finished"
+    );
     assert!(started.elapsed() < Duration::from_secs(6));
 
     // Nothing reached the bus, and the relay is healthy and still accepts good events.
-    assert_eq!(metric(&client, &relay, "editpulse_bus_produced_total").await, 0.0);
+    assert_eq!(
+        metric(&client, &relay, "editpulse_bus_produced_total").await,
+        0.0
+    );
     let health = relay.wait_healthy().await;
     assert_eq!(health["gateway"]["accepted"], 0);
     assert!(health["gateway"]["rejected"]["bad_event"].as_u64().unwrap() >= 10);
-    let resp = client.post(&url).bearer_auth(TOKEN).header("content-type", "application/json").body(ok).send().await.unwrap();
+    let resp = client
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(ok)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 202);
-    assert_eq!(metric(&client, &relay, "editpulse_bus_produced_total").await, 1.0);
+    assert_eq!(
+        metric(&client, &relay, "editpulse_bus_produced_total").await,
+        1.0
+    );
 }
 
 fn raw_request(port: u16, bytes: &[u8]) -> String {
@@ -265,7 +444,9 @@ fn slowloris(port: u16, budget: Duration) -> bool {
         match s.read(&mut buf) {
             Ok(0) => return true,
             Ok(_) => return true, // answered (408) and closing
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
             Err(_) => return true,
         }
         std::thread::sleep(Duration::from_millis(300));

@@ -20,7 +20,10 @@ fn kafka_env(brokers: &str, tag: &str) -> Vec<(String, String)> {
         ("RELAY_INGEST_TOKEN".into(), TOKEN.into()),
         ("RELAY_WATERMARK_DELAY_MS".into(), "1000".into()),
         // A dead member must leave the group quickly for the test to be short.
-        ("RELAY_KAFKA_OPTION".into(), "session.timeout.ms=6000".into()),
+        (
+            "RELAY_KAFKA_OPTION".into(),
+            "session.timeout.ms=6000".into(),
+        ),
     ]
 }
 
@@ -29,7 +32,9 @@ fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 async fn health(relay: &RelayProcess) -> serde_json::Value {
-    let r = reqwest::get(relay.url("/v1/health")).await.expect("health answers");
+    let r = reqwest::get(relay.url("/v1/health"))
+        .await
+        .expect("health answers");
     r.json().await.expect("health is JSON")
 }
 
@@ -40,7 +45,12 @@ async fn broker_killed_and_restarted_mid_stream() {
     let mut relay = RelayProcess::spawn("broker-kill", &["--no-upstream"], &env_refs(&env));
     relay.wait_healthy().await;
 
-    let load = Load::start(relay.url("/v1/events"), Some(TOKEN.into()), 10, Duration::from_millis(50));
+    let load = Load::start(
+        relay.url("/v1/events"),
+        Some(TOKEN.into()),
+        10,
+        Duration::from_millis(50),
+    );
     tokio::time::sleep(Duration::from_secs(4)).await;
     broker.kill();
 
@@ -51,16 +61,29 @@ async fn broker_killed_and_restarted_mid_stream() {
         if h["bus"]["broker_reachable"] == false {
             break h;
         }
-        assert!(Instant::now() < deadline, "health never noticed the broker was gone: {h}");
+        assert!(
+            Instant::now() < deadline,
+            "health never noticed the broker was gone: {h}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_ne!(down["status"], "ok", "{down}");
-    assert!(down["reasons"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().starts_with("bus")), "{down}");
+    assert!(
+        down["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("bus")),
+        "{down}"
+    );
     let resp = reqwest::Client::new()
         .post(relay.url("/v1/events"))
         .bearer_auth(TOKEN)
         .header("content-type", "application/json")
-        .body(format!(r#"{{"meta":{{"dt":"{}"}}}}"#, chrono::Utc::now().to_rfc3339()))
+        .body(format!(
+            r#"{{"meta":{{"dt":"{}"}}}}"#,
+            chrono::Utc::now().to_rfc3339()
+        ))
         .send()
         .await
         .unwrap();
@@ -72,7 +95,10 @@ async fn broker_killed_and_restarted_mid_stream() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let outcome = load.stop().await;
     assert!(outcome.unexpected.is_empty(), "{:?}", outcome.unexpected);
-    assert!(outcome.unavailable > 0, "the gateway never refused while the broker was down");
+    assert!(
+        outcome.unavailable > 0,
+        "the gateway never refused while the broker was down"
+    );
     assert!(outcome.total_acked() > 500, "{outcome:?}");
     // The relay was never restarted: it recovers on its own.
     load::assert_counted(&relay.base_url(), &outcome.acked, Duration::from_secs(60)).await;
@@ -92,7 +118,12 @@ async fn relay_sigkilled_mid_stream_recomputes_exactly() {
     let mut relay = RelayProcess::spawn("relay-kill", &["--no-upstream"], &env_refs(&env));
     relay.wait_healthy().await;
 
-    let load = Load::start(relay.url("/v1/events"), Some(TOKEN.into()), 10, Duration::from_millis(50));
+    let load = Load::start(
+        relay.url("/v1/events"),
+        Some(TOKEN.into()),
+        10,
+        Duration::from_millis(50),
+    );
     tokio::time::sleep(Duration::from_secs(4)).await;
     relay.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -106,17 +137,28 @@ async fn relay_sigkilled_mid_stream_recomputes_exactly() {
 
     // A browser reconnecting after the restart sees the same history over SSE.
     let first = *outcome.acked.keys().next().unwrap();
-    let since = chrono::DateTime::from_timestamp_millis(first).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let since = chrono::DateTime::from_timestamp_millis(first)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut s = SseStream::connect(&relay.url(&format!("/v1/stream?since={since}")), None).await;
     let mut seen = std::collections::BTreeMap::new();
     let last = *outcome.acked.keys().next_back().unwrap();
-    while seen.len() < outcome.acked.len() || !(first..=last).step_by(1_000).all(|t| seen.contains_key(&t)) {
-        let ev = s.next_named("count", Duration::from_secs(5)).await.expect("history arrives over SSE");
+    while seen.len() < outcome.acked.len()
+        || !(first..=last).step_by(1_000).all(|t| seen.contains_key(&t))
+    {
+        let ev = s
+            .next_named("count", Duration::from_secs(5))
+            .await
+            .expect("history arrives over SSE");
         let w: wire::WindowRecord = serde_json::from_str(&ev.data).unwrap();
         seen.insert(w.start.0, w.count);
     }
     for t in (first..=last).step_by(1_000) {
-        assert_eq!(seen[&t], outcome.acked.get(&t).copied().unwrap_or(0), "SSE history at {t}");
+        assert_eq!(
+            seen[&t],
+            outcome.acked.get(&t).copied().unwrap_or(0),
+            "SSE history at {t}"
+        );
     }
     eprintln!(
         "relay kill: {} events acknowledged, {} requests refused while it was down",
@@ -134,12 +176,19 @@ async fn graceful_shutdown_under_load_loses_nothing() {
     for _ in 0..20 {
         streams.push(SseStream::connect(&relay.url("/v1/stream"), None).await);
     }
-    let load = Load::start(relay.url("/v1/events"), Some(TOKEN.into()), 50, Duration::from_millis(20));
+    let load = Load::start(
+        relay.url("/v1/events"),
+        Some(TOKEN.into()),
+        50,
+        Duration::from_millis(20),
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let started = Instant::now();
     relay.terminate();
-    let status = relay.wait_exit(Duration::from_secs(15)).expect("the relay exits after SIGTERM");
+    let status = relay
+        .wait_exit(Duration::from_secs(15))
+        .expect("the relay exits after SIGTERM");
     let took = started.elapsed();
     assert!(status.success(), "exit status {status}");
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
@@ -154,5 +203,8 @@ async fn graceful_shutdown_under_load_loses_nothing() {
     relay.restart();
     relay.wait_healthy().await;
     load::assert_counted(&relay.base_url(), &outcome.acked, Duration::from_secs(60)).await;
-    eprintln!("graceful shutdown took {took:?}; {} events acknowledged before it", outcome.total_acked());
+    eprintln!(
+        "graceful shutdown took {took:?}; {} events acknowledged before it",
+        outcome.total_acked()
+    );
 }

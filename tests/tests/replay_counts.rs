@@ -20,22 +20,33 @@ async fn replay_and_check(name: &str, extra: &[&str], envs: &[(&str, &str)]) {
     // The recording spans 10 s; wait until its last second is final (watermark delay 1 s).
     let client = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
-    let mut last = None;
     loop {
-        let body: serde_json::Value = client.get(relay.url("/v1/counts")).send().await.unwrap().json().await.unwrap();
+        let body: serde_json::Value = client
+            .get(relay.url("/v1/counts"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let counts = counts_of(&body);
         let total_final: u64 = counts.values().filter(|(_, f)| *f).map(|(n, _)| n).sum();
         let total: u64 = expected.values().sum();
-        let tail_final = counts.iter().rev().find(|(_, (n, _))| *n > 0).is_some_and(|(s, _)| {
-            counts.get(&(s + 2_000)).is_some_and(|(_, f)| *f)
-        });
+        let tail_final = counts
+            .iter()
+            .rev()
+            .find(|(_, (n, _))| *n > 0)
+            .is_some_and(|(s, _)| counts.get(&(s + 2_000)).is_some_and(|(_, f)| *f));
         if total_final == total && tail_final {
             assert_counts_match(&counts, &expected);
             return;
         }
         last = Some(counts);
         if tokio::time::Instant::now() > deadline {
-            panic!("replay not fully counted in time; last counts {last:?}\n{}", relay.log_tail(40));
+            panic!(
+                "replay not fully counted in time; last counts {last:?}\n{}",
+                relay.log_tail(40)
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

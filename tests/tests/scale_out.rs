@@ -11,11 +11,21 @@ use editpulse_e2e::{RelayProcess, brokers, unique};
 const TOKEN: &str = "scale-token";
 
 fn owned(h: &serde_json::Value) -> BTreeSet<u64> {
-    h["bus"]["partitions"].as_array().unwrap().iter().map(|p| p["partition"].as_u64().unwrap()).collect()
+    h["bus"]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["partition"].as_u64().unwrap())
+        .collect()
 }
 
 async fn health(relay: &RelayProcess) -> serde_json::Value {
-    reqwest::get(relay.url("/v1/health")).await.unwrap().json().await.unwrap()
+    reqwest::get(relay.url("/v1/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Waits until the relays own disjoint sets of partitions that together are all four.
@@ -31,7 +41,10 @@ async fn wait_split(relays: &[&RelayProcess]) -> Vec<BTreeSet<u64>> {
         if all == (0..4).collect() && total == 4 && sets.iter().all(|s| !s.is_empty()) {
             return sets;
         }
-        assert!(Instant::now() < deadline, "partitions never split between the relays: {sets:?}");
+        assert!(
+            Instant::now() < deadline,
+            "partitions never split between the relays: {sets:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -46,7 +59,10 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
         ("RELAY_PARTITIONS".into(), "4".into()),
         ("RELAY_INGEST_TOKEN".into(), TOKEN.into()),
         ("RELAY_WATERMARK_DELAY_MS".into(), "1000".into()),
-        ("RELAY_KAFKA_OPTION".into(), "session.timeout.ms=6000".into()),
+        (
+            "RELAY_KAFKA_OPTION".into(),
+            "session.timeout.ms=6000".into(),
+        ),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut a = RelayProcess::spawn("scale-a", &["--no-upstream"], &env);
@@ -57,7 +73,12 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
     eprintln!("two relays own {split:?}");
 
     // Steady state with two relays.
-    let steady = Load::start(a.url("/v1/events"), Some(TOKEN.into()), 10, Duration::from_millis(50));
+    let steady = Load::start(
+        a.url("/v1/events"),
+        Some(TOKEN.into()),
+        10,
+        Duration::from_millis(50),
+    );
     tokio::time::sleep(Duration::from_secs(4)).await;
     let steady = steady.stop().await;
     assert!(steady.unexpected.is_empty(), "{:?}", steady.unexpected);
@@ -65,7 +86,12 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
     load::assert_counted(&b.base_url(), &steady.acked, Duration::from_secs(30)).await;
 
     // A third relay joins mid-stream; a serve-only relay adds SSE capacity.
-    let joined = Load::start(b.url("/v1/events"), Some(TOKEN.into()), 10, Duration::from_millis(50));
+    let joined = Load::start(
+        b.url("/v1/events"),
+        Some(TOKEN.into()),
+        10,
+        Duration::from_millis(50),
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut c = RelayProcess::spawn("scale-c", &["--no-upstream"], &env);
     c.wait_healthy().await;
@@ -73,7 +99,10 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
     serve.wait_healthy().await;
     let split = wait_split(&[&a, &b, &c]).await;
     eprintln!("three relays own {split:?}");
-    assert!(owned(&health(&serve).await).is_empty(), "a serve-only relay counts nothing");
+    assert!(
+        owned(&health(&serve).await).is_empty(),
+        "a serve-only relay counts nothing"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let joined = joined.stop().await;
     assert!(joined.unexpected.is_empty(), "{:?}", joined.unexpected);
@@ -82,7 +111,12 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
     }
 
     // One relay is SIGKILLed mid-stream: the others take its partitions over.
-    let killed = Load::start(a.url("/v1/events"), Some(TOKEN.into()), 10, Duration::from_millis(50));
+    let killed = Load::start(
+        a.url("/v1/events"),
+        Some(TOKEN.into()),
+        10,
+        Duration::from_millis(50),
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     b.kill();
     let split = wait_split(&[&a, &c]).await;
@@ -94,7 +128,10 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
         load::assert_counted(&r.base_url(), &killed.acked, Duration::from_secs(60)).await;
     }
     let h = health(&a).await;
-    assert!(h["bus"]["group_members"].as_u64().is_some(), "health shows the group's size: {h}");
+    assert!(
+        h["bus"]["group_members"].as_u64().is_some(),
+        "health shows the group's size: {h}"
+    );
     eprintln!(
         "scale-out: {} + {} + {} events acknowledged and counted exactly",
         steady.total_acked(),

@@ -39,6 +39,8 @@ enum ConnectionEnd {
     Connect(reqwest::Error),
     #[error("upstream answered {0}")]
     Status(reqwest::StatusCode),
+    #[error("no response for {0:?}: upstream presumed unreachable")]
+    NoResponse(Duration),
     #[error("no bytes for {0:?}: connection presumed dead")]
     Stalled(Duration),
     #[error("read failed: {0}")]
@@ -95,7 +97,10 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
         if started.elapsed() > Duration::from_secs(30) {
             attempt = 0;
         }
-        let reachable = !matches!(end, ConnectionEnd::Connect(_) | ConnectionEnd::Status(_));
+        let reachable = !matches!(
+            end,
+            ConnectionEnd::Connect(_) | ConnectionEnd::Status(_) | ConnectionEnd::NoResponse(_)
+        );
         if !reachable
             && fallback.is_none()
             && let Some(rec) = &opts.fallback
@@ -153,8 +158,13 @@ async fn connect_and_read(
     if let Some(id) = &state.last_event_id {
         req = req.header("Last-Event-ID", id);
     }
+    // The watchdog covers the wait for the response too: a server that accepts the connection
+    // but never answers must not hold the relay forever.
     let resp = tokio::select! {
-        r = req.send() => r,
+        r = tokio::time::timeout(opts.stall, req.send()) => match r {
+            Ok(r) => r,
+            Err(_) => return ConnectionEnd::NoResponse(opts.stall),
+        },
         _ = stop.changed() => return ConnectionEnd::Stopped,
     };
     let resp = match resp {
