@@ -41,10 +41,9 @@ async fn replay_and_check(name: &str, extra: &[&str], envs: &[(&str, &str)]) {
             assert_counts_match(&counts, &expected);
             return;
         }
-        last = Some(counts);
         if tokio::time::Instant::now() > deadline {
             panic!(
-                "replay not fully counted in time; last counts {last:?}\n{}",
+                "replay not fully counted in time; last counts {counts:?}\n{}",
                 relay.log_tail(40)
             );
         }

@@ -98,7 +98,10 @@ impl Millis {
                         Err(TimeError::Syntax)
                     }
                 };
-                let (h, m) = (digit(*h1)? * 10 + digit(*h2)?, digit(*m1)? * 10 + digit(*m2)?);
+                let (h, m) = (
+                    digit(*h1)? * 10 + digit(*h2)?,
+                    digit(*m1)? * 10 + digit(*m2)?,
+                );
                 if h > 23 || m > 59 {
                     return Err(TimeError::Range);
                 }
@@ -179,7 +182,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]
@@ -192,9 +203,18 @@ mod tests {
         let want = Millis(1_707_238_690_000);
         assert_eq!(Millis::parse_rfc3339("2024-02-06T16:58:10Z"), Ok(want));
         assert_eq!(Millis::parse_rfc3339("2024-02-06T16:58:10+00:00"), Ok(want));
-        assert_eq!(Millis::parse_rfc3339("2024-02-06T16:58:10.724Z"), Ok(want.plus(724)));
-        assert_eq!(Millis::parse_rfc3339("2024-02-06T16:58:10.7Z"), Ok(want.plus(700)));
-        assert_eq!(Millis::parse_rfc3339("2024-02-06T16:58:10.123456Z"), Ok(want.plus(123)));
+        assert_eq!(
+            Millis::parse_rfc3339("2024-02-06T16:58:10.724Z"),
+            Ok(want.plus(724))
+        );
+        assert_eq!(
+            Millis::parse_rfc3339("2024-02-06T16:58:10.7Z"),
+            Ok(want.plus(700))
+        );
+        assert_eq!(
+            Millis::parse_rfc3339("2024-02-06T16:58:10.123456Z"),
+            Ok(want.plus(123))
+        );
         assert_eq!(Millis::parse_rfc3339("2024-02-06T18:58:10+02:00"), Ok(want));
         assert_eq!(Millis::parse_rfc3339("2024-02-06T15:58:10-01:00"), Ok(want));
     }
@@ -212,7 +232,11 @@ mod tests {
             "2024-02-06T16:58:10+0000",
             "2024-02-06T16:58:10.123+00:00junk",
         ] {
-            assert_eq!(Millis::parse_rfc3339(bad), Err(TimeError::Syntax), "{bad:?}");
+            assert_eq!(
+                Millis::parse_rfc3339(bad),
+                Err(TimeError::Syntax),
+                "{bad:?}"
+            );
         }
         for bad in [
             "2024-13-06T16:58:10Z",
@@ -228,7 +252,10 @@ mod tests {
     #[test]
     fn formats_utc_with_milliseconds() {
         assert_eq!(Millis(0).to_string(), "1970-01-01T00:00:00.000Z");
-        assert_eq!(Millis(1_707_238_690_724).to_string(), "2024-02-06T16:58:10.724Z");
+        assert_eq!(
+            Millis(1_707_238_690_724).to_string(),
+            "2024-02-06T16:58:10.724Z"
+        );
         assert_eq!(Millis(-1).to_string(), "1969-12-31T23:59:59.999Z");
         assert_eq!(Millis(-1).floor_second(), Millis(-1_000));
     }

@@ -1,0 +1,342 @@
+//! Drawing the edits-per-second chart onto a canvas with plotters.
+//!
+//! The canvas is drawn in device pixels (the caller sizes its backing store to CSS size ×
+//! `devicePixelRatio`), so every length here is scaled by `dpr` to look the same on any
+//! screen and stay sharp on HiDPI ones.
+
+use plotters::coord::combinators::BindKeyPoints;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use wire::WindowRecord;
+
+use crate::envelope::{self, Pixel};
+use crate::error::AppError;
+use crate::local_time;
+use crate::theme::Theme;
+use crate::time_axis;
+
+/// One second, reduced to what the chart draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Point {
+    pub start: i64,
+    pub total: u64,
+    pub humans: u64,
+    pub bots: u64,
+    pub is_final: bool,
+}
+
+impl From<&WindowRecord> for Point {
+    fn from(w: &WindowRecord) -> Self {
+        Point {
+            start: w.start.0,
+            total: w.count,
+            humans: w.humans,
+            bots: w.bots,
+            is_final: w.is_final,
+        }
+    }
+}
+
+/// What one redraw shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Oldest first, one per second the relay sent.
+    pub points: &'a [Point],
+    /// The visible time range, UTC ms.
+    pub from: i64,
+    pub to: i64,
+    /// Humans and bots stacked instead of the total.
+    pub split: bool,
+}
+
+/// The y-axis top: the highest value plus ~15 % headroom, rounded up to 1, 1.5, 2, 2.5, 3, 4,
+/// 5, 6 or 8 × 10ⁿ, so the axis labels stay round and the line never touches the top edge.
+pub fn y_top(points: &[Point], split: bool) -> u64 {
+    let max = points
+        .iter()
+        .map(|p| if split { p.humans + p.bots } else { p.total })
+        .max()
+        .unwrap_or(0);
+    let wanted = (max as f64 * 1.15).ceil().max(5.0);
+    let magnitude = 10f64.powf(wanted.log10().floor());
+    let nice = [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|&v| v >= wanted)
+        .unwrap_or(10.0 * magnitude);
+    nice as u64
+}
+
+/// Labels for the y-axis from zero to `top` (a [`y_top`] value): 4 to 7 round numbers
+/// including both ends, so the top gridline is labelled. (Plotters' own integer key points
+/// need not end at the top, and its search overflows when asked for no minor lines.)
+pub fn y_ticks(top: u64) -> Vec<u64> {
+    let top = top.max(1);
+    let mut magnitude = 1u64;
+    let step = loop {
+        if magnitude > top {
+            break top;
+        }
+        let fit = [1, 2, 5]
+            .iter()
+            .map(|m| m * magnitude)
+            .chain((magnitude >= 10).then_some(magnitude / 4 * 10))
+            .filter(|&s| top.is_multiple_of(s) && top / s <= 6)
+            .min();
+        if let Some(step) = fit {
+            break step;
+        }
+        magnitude *= 10;
+    };
+    (0..=top / step).map(|i| i * step).collect()
+}
+
+/// Splits `points` where a second is missing, so a line is never drawn across seconds the
+/// relay did not send.
+pub fn runs(points: &[Point]) -> Vec<&[Point]> {
+    let mut out = Vec::new();
+    let mut begin = 0;
+    for i in 1..=points.len() {
+        if i == points.len() || points[i].start - points[i - 1].start != 1_000 {
+            if begin < i {
+                out.push(&points[begin..i]);
+            }
+            begin = i;
+        }
+    }
+    out
+}
+
+const RIGHT_MARGIN_CSS: f64 = 16.0;
+/// Below this many CSS pixels per second the line is drawn as pixel columns (see
+/// [`crate::envelope`]); above it, as a stroked polyline, whose slopes look better up close.
+const DENSE_BELOW_CSS_PX_PER_SECOND: f64 = 2.0;
+/// Column count cap for the dense drawing (see where `column_width` is chosen).
+const MAX_COLUMNS: i32 = 2_000;
+/// Vertices per stroked piece of the polyline.
+const STROKE_PIECE: usize = 50;
+
+fn chart_error(e: impl std::fmt::Display) -> AppError {
+    AppError::Chart(e.to_string())
+}
+
+fn css_colour(c: RGBAColor) -> String {
+    let RGBAColor(r, g, b, a) = c;
+    format!("rgba({r},{g},{b},{a})")
+}
+
+fn px(v: f64, dpr: f64) -> u32 {
+    (v * dpr).round().max(1.0) as u32
+}
+
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    frame: &Frame,
+    theme: &Theme,
+    dpr: f64,
+) -> Result<(), AppError> {
+    let (w, h) = (canvas.width(), canvas.height());
+    if w == 0 || h == 0 {
+        return Ok(());
+    }
+    // plotters cannot clear to transparent (it skips fully transparent fills), and the card
+    // behind the canvas supplies the background colour.
+    let ctx: CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or_else(|| chart_error("no 2d context"))?;
+    ctx.clear_rect(0.0, 0.0, f64::from(w), f64::from(h));
+
+    let backend = CanvasBackend::with_canvas_object(canvas.clone())
+        .ok_or_else(|| chart_error("canvas has no 2d context"))?;
+    let root = backend.into_drawing_area();
+
+    let y_label_area = px(44.0, dpr);
+    let plot_width_css = (f64::from(w) / dpr - 44.0 - 4.0 - RIGHT_MARGIN_CSS).max(1.0);
+    // Labels with seconds ("18:20:30") need ~100 CSS px each, minute labels ~70; prefer the
+    // denser minute labels whenever they suffice.
+    let fit = |spacing: f64| {
+        let max_labels = (plot_width_css / spacing).floor().max(2.0) as usize;
+        time_axis::ticks(frame.from, frame.to, max_labels, local_time::offset_minutes)
+    };
+    let mut ticks = match fit(70.0) {
+        t if t.with_seconds => fit(100.0),
+        t => t,
+    };
+    let with_seconds = ticks.with_seconds;
+    // A label centred on a tick near the right end would be cut off by the canvas edge: keep
+    // only ticks whose half label fits into the right margin.
+    let half_label_css = if with_seconds { 28.0 } else { 18.0 };
+    let ms_per_css = (frame.to - frame.from) as f64 / plot_width_css;
+    let last_tick = frame.to - ((half_label_css - RIGHT_MARGIN_CSS).max(0.0) * ms_per_css) as i64;
+    ticks.at.retain(|&t| t <= last_tick);
+    let top = y_top(frame.points, frame.split);
+
+    let mut chart = ChartBuilder::on(&root)
+        .margin_top(px(10.0, dpr))
+        .margin_right(px(RIGHT_MARGIN_CSS, dpr))
+        .margin_left(px(4.0, dpr))
+        .x_label_area_size(px(24.0, dpr))
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(
+            (frame.from..frame.to).with_key_points(ticks.at),
+            (0u64..top).with_key_points(y_ticks(top)),
+        )
+        .map_err(chart_error)?;
+
+    let font = ("sans-serif", 12.0 * dpr).into_font().color(&theme.text);
+    let x_fmt = move |t: &i64| local_time::clock(*t, with_seconds);
+    let y_fmt = |v: &u64| v.to_string();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .bold_line_style(theme.grid.stroke_width(px(1.0, dpr)))
+        .axis_style(theme.axis.stroke_width(px(1.0, dpr)))
+        .set_all_tick_mark_size(px(4.0, dpr))
+        .label_style(font)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()
+        .map_err(chart_error)?;
+
+    let line_width = px(2.0, dpr);
+    let finals: Vec<Point> = frame
+        .points
+        .iter()
+        .copied()
+        .filter(|p| p.is_final)
+        .collect();
+    // Stacked mode draws bots from zero to humans+bots first, then humans over the lower part.
+    type Layer = (fn(&Point) -> u64, RGBAColor, f64);
+    let layers: &[Layer] = if frame.split {
+        &[
+            (|p| p.humans + p.bots, theme.bots, 0.35),
+            (|p| p.humans, theme.humans, 0.45),
+        ]
+    } else {
+        &[(|p| p.total, theme.total, 0.12)]
+    };
+    let (x_pixels, _) = chart.plotting_area().get_pixel_range();
+    // At least one CSS pixel per column (finer columns on HiDPI screens only multiply the
+    // rasteriser's work, edges stay on whole device pixels and sharp either way), and no more
+    // than ~2000 columns, which is already finer than an hour of seconds on a 4K screen.
+    let column_width = (dpr.round() as i32)
+        .max((x_pixels.len() as i32 + MAX_COLUMNS - 1) / MAX_COLUMNS)
+        .max(1);
+    let seconds = ((frame.to - frame.from) / 1_000).max(1) as f64;
+    let dense = plot_width_css / seconds < DENSE_BELOW_CSS_PX_PER_SECOND;
+    for &(value, colour, fill_alpha) in layers {
+        if dense {
+            let pixels = finals.iter().enumerate().map(|(i, p)| {
+                let (x, y) = chart.backend_coord(&(p.start, value(p)));
+                let joined = i > 0 && p.start - finals[i - 1].start == 1_000;
+                Pixel { x, y, joined }
+            });
+            let cols = envelope::columns(pixels, x_pixels.start, column_width);
+            let baseline = chart.backend_coord(&(frame.from, 0)).1;
+            ctx.set_fill_style_str(&css_colour(colour.mix(fill_alpha)));
+            envelope::fill_below(&ctx, &cols, column_width, baseline);
+            ctx.set_fill_style_str(&css_colour(colour));
+            envelope::stroke(&ctx, &cols, column_width, f64::from(line_width));
+            continue;
+        }
+        for run in runs(&finals) {
+            if let [lone] = run {
+                // A second with no neighbour has no segment to stroke; a dot keeps it visible.
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (lone.start, value(lone)),
+                        px(1.5, dpr),
+                        colour.filled(),
+                    )))
+                    .map_err(chart_error)?;
+                continue;
+            }
+            chart
+                .draw_series(AreaSeries::new(
+                    run.iter().map(|p| (p.start, value(p))),
+                    0,
+                    colour.mix(fill_alpha),
+                ))
+                .map_err(chart_error)?;
+            // Stroked in short pieces: the canvas' cost of stroking one path grows much faster
+            // than its length (in Chromium's software raster a 3600-vertex path at 4K takes
+            // ~60 ms, the same vertices in pieces of 50 ~5 ms).
+            for piece in (0..run.len().saturating_sub(1)).step_by(STROKE_PIECE) {
+                let piece = &run[piece..(piece + STROKE_PIECE + 1).min(run.len())];
+                chart
+                    .draw_series(LineSeries::new(
+                        piece.iter().map(|p| (p.start, value(p))),
+                        colour.stroke_width(line_width),
+                    ))
+                    .map_err(chart_error)?;
+            }
+        }
+    }
+
+    let values = |p: &Point| -> [Option<u64>; 2] {
+        if frame.split {
+            [Some(p.humans + p.bots), Some(p.humans)]
+        } else {
+            [Some(p.total), None]
+        }
+    };
+    let colours = if frame.split {
+        [theme.bots, theme.humans]
+    } else {
+        [theme.provisional; 2]
+    };
+    for (k, colour) in colours.into_iter().enumerate() {
+        // Each segment touching a provisional second once, as one dashed polyline per
+        // stretch of consecutive seconds so the dash pattern runs on unbroken.
+        let mut stretch: Vec<(i64, u64)> = Vec::new();
+        let mut flush = |stretch: &mut Vec<(i64, u64)>| -> Result<(), AppError> {
+            let points = std::mem::take(stretch);
+            if points.len() > 1 {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        points,
+                        px(4.0, dpr),
+                        px(3.0, dpr),
+                        colour.stroke_width(line_width),
+                    ))
+                    .map_err(chart_error)?;
+            }
+            Ok(())
+        };
+        for pair in frame.points.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let touches = !(a.is_final && b.is_final) && b.start - a.start == 1_000;
+            let (Some(av), Some(bv)) = (values(a)[k], values(b)[k]) else {
+                continue;
+            };
+            if !touches {
+                flush(&mut stretch)?;
+                continue;
+            }
+            if stretch.last() != Some(&(a.start, av)) {
+                flush(&mut stretch)?;
+                stretch.push((a.start, av));
+            }
+            stretch.push((b.start, bv));
+        }
+        flush(&mut stretch)?;
+        for p in frame.points.iter().filter(|p| !p.is_final) {
+            let Some(value) = values(p)[k] else { continue };
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (p.start, value),
+                    px(3.5, dpr),
+                    colour.stroke_width(px(1.5, dpr)),
+                )))
+                .map_err(chart_error)?;
+        }
+    }
+
+    root.present().map_err(chart_error)?;
+    Ok(())
+}

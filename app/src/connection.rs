@@ -1,0 +1,187 @@
+//! Reconnect bookkeeping for the live stream: when to retry, where to resume, and what the
+//! badge says. No browser types here, so every decision can be tested without a relay.
+//!
+//! The browser's own `EventSource` retry is not relied on: it retries at a fixed interval,
+//! forever, and never notices a connection that stays open but goes silent. The driver closes
+//! the source on any error or silence and asks this module when to try again.
+
+use wire::Millis;
+
+/// First retry delay; doubles per consecutive failure.
+pub const BACKOFF_BASE_MS: f64 = 500.0;
+/// No wait grows beyond this: a relay that comes back is picked up within ~10 s.
+pub const BACKOFF_CAP_MS: f64 = 10_000.0;
+/// The relay sends `health` every second and `ping` as keep-alive; this long without either
+/// means it is gone even if the TCP connection looks open.
+pub const SILENCE_MS: f64 = 5_000.0;
+/// After this many consecutive failures (4 to 8 s of trying) the badge stops saying
+/// "reconnecting" and admits "offline"; retries continue at the cap.
+pub const OFFLINE_AFTER_FAILURES: u32 = 5;
+
+/// What the connection badge shows; also its `data-state` for end-to-end tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkState {
+    Live,
+    #[default]
+    Reconnecting,
+    Offline,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Live => "live",
+            LinkState::Reconnecting => "reconnecting",
+            LinkState::Offline => "offline",
+        }
+    }
+}
+
+/// The wait before retry number `failures` (1 = first retry): exponential, capped, with
+/// "equal jitter" (between half and all of the step) so that many dashboards dropped by the
+/// same relay restart do not all come back in the same millisecond. `jitter` is in `[0, 1)`.
+pub fn backoff_ms(failures: u32, jitter: f64) -> f64 {
+    let exp = failures.saturating_sub(1).min(30);
+    let step = (BACKOFF_BASE_MS * f64::from(1u32 << exp)).min(BACKOFF_CAP_MS);
+    step * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Connection {
+    /// Consecutive attempts that ended without the stream delivering anything.
+    failures: u32,
+    /// The SSE id of the newest event seen; where a reconnect resumes.
+    last_event_id: Option<u64>,
+    /// Start of the newest backfilled second, used until the stream has given an id.
+    since: Option<Millis>,
+    /// When (on the caller's clock, ms) the relay was last heard from.
+    last_heard: Option<f64>,
+    /// When the current attempt started; silence is measured from here until it delivers.
+    attempt_began: Option<f64>,
+    /// When the first attempt started: "unreachable" before anything was ever heard.
+    first_attempt: Option<f64>,
+    /// The current attempt has delivered an event.
+    heard_this_attempt: bool,
+    /// An attempt is running (the source is open or opening).
+    attempting: bool,
+    ever_live: bool,
+    browser_offline: bool,
+}
+
+impl Connection {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    pub fn last_event_id(&self) -> Option<u64> {
+        self.last_event_id
+    }
+
+    pub fn ever_live(&self) -> bool {
+        self.ever_live
+    }
+
+    pub fn state(&self) -> LinkState {
+        if self.browser_offline || self.failures >= OFFLINE_AFTER_FAILURES {
+            LinkState::Offline
+        } else if self.attempting && self.heard_this_attempt {
+            LinkState::Live
+        } else {
+            LinkState::Reconnecting
+        }
+    }
+
+    /// Records where the backfill ended, so the first stream can start there instead of
+    /// replaying the whole hour.
+    pub fn backfilled_until(&mut self, newest_start: Millis) {
+        self.since = Some(newest_start);
+    }
+
+    /// Whether the next attempt needs history from `/v1/counts` first: only when no event id
+    /// is known, since an id resumes exactly.
+    pub fn needs_backfill(&self) -> bool {
+        self.last_event_id.is_none()
+    }
+
+    /// The URL of the next attempt: resume by id when one is known, else from the backfill.
+    pub fn stream_url(&self) -> String {
+        match (self.last_event_id, self.since) {
+            (Some(id), _) => format!("/v1/stream?last_event_id={id}"),
+            (None, Some(since)) => format!("/v1/stream?since={since}"),
+            (None, None) => "/v1/stream".to_owned(),
+        }
+    }
+
+    pub fn attempt_started(&mut self, now: f64) {
+        self.attempting = true;
+        self.heard_this_attempt = false;
+        self.attempt_began = Some(now);
+        self.first_attempt.get_or_insert(now);
+    }
+
+    /// Any event from the relay. Returns true if this made the link live.
+    pub fn heard(&mut self, now: f64, id: Option<u64>) -> bool {
+        if let Some(id) = id {
+            self.last_event_id = Some(id);
+        }
+        self.last_heard = Some(now);
+        let became_live = self.attempting && !self.heard_this_attempt;
+        if became_live {
+            // Success is an event, not the `open` callback: a relay that accepts and then
+            // drops at once would otherwise reset the backoff on every attempt.
+            self.failures = 0;
+            self.heard_this_attempt = true;
+            self.ever_live = true;
+        }
+        became_live
+    }
+
+    /// The attempt failed (error, close, or silence). Returns how long to wait before the
+    /// next one; `jitter` in `[0, 1)`.
+    pub fn failed(&mut self, jitter: f64) -> f64 {
+        self.attempting = false;
+        self.heard_this_attempt = false;
+        self.failures = self.failures.saturating_add(1);
+        backoff_ms(self.failures, jitter)
+    }
+
+    /// The relay said this client fell too far behind: history must be reloaded and the
+    /// stream resumed from `id`.
+    pub fn resync(&mut self, id: u64) {
+        self.attempting = false;
+        self.heard_this_attempt = false;
+        self.last_event_id = Some(id);
+    }
+
+    /// True when the running attempt has been silent for [`SILENCE_MS`]: the watchdog then
+    /// abandons it, because an open but silent connection never raises an error.
+    pub fn is_silent(&self, now: f64) -> bool {
+        let since = self
+            .last_heard
+            .into_iter()
+            .chain(self.attempt_began)
+            .reduce(f64::max);
+        self.attempting && since.is_some_and(|t| now - t >= SILENCE_MS)
+    }
+
+    /// Milliseconds since the relay was last heard from (since the first attempt if never).
+    pub fn silence_ms(&self, now: f64) -> Option<f64> {
+        self.last_heard
+            .or(self.first_attempt)
+            .map(|t| (now - t).max(0.0))
+    }
+
+    /// What the page calls "relay unreachable": nothing heard for [`SILENCE_MS`], across
+    /// reconnect attempts (a fresh attempt does not make the relay any more reachable).
+    pub fn unreachable(&self, now: f64) -> bool {
+        self.silence_ms(now).is_some_and(|s| s >= SILENCE_MS)
+    }
+
+    pub fn set_browser_offline(&mut self, offline: bool) {
+        self.browser_offline = offline;
+    }
+}

@@ -1,0 +1,156 @@
+//! Dense ranges (less than two CSS pixels per second, e.g. an hour on any screen short of a
+//! wall) drawn as one vertical span per pixel column instead of a stroked polyline.
+//!
+//! Stroking a 3600-vertex zig-zag is the slowest thing a canvas can be asked to do (50–70 ms
+//! at 4K in software raster, every vertex a join), yet at one or more seconds per pixel it
+//! rasterises to exactly this: in each column, the span from the lowest to the highest value
+//! the line passes through there. Filled as two stepped polygons with only horizontal and
+//! vertical edges, that costs a millisecond or two, and no peak is lost the way averaging or
+//! sampling would lose it.
+
+use web_sys::CanvasRenderingContext2d;
+
+/// A point already mapped to device pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pixel {
+    pub x: i32,
+    pub y: i32,
+    /// Follows the previous pixel's second directly (no gap), so the two must be joined.
+    pub joined: bool,
+}
+
+/// One pixel column of the line. `top` is the smallest y (the highest value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub x: i32,
+    pub top: i32,
+    pub bottom: i32,
+    /// Starts a new run (a gap precedes it), so area fills restart here.
+    pub run_start: bool,
+}
+
+impl Column {
+    fn cover(&mut self, y: i32) {
+        self.top = self.top.min(y);
+        self.bottom = self.bottom.max(y);
+    }
+}
+
+/// Folds mapped points (ascending x) into columns `width` pixels wide starting at `left`.
+/// Between two joined points every column the segment crosses gets the span the segment
+/// covers inside it, which is what the stroked polyline would have covered.
+pub fn columns(pixels: impl IntoIterator<Item = Pixel>, left: i32, width: i32) -> Vec<Column> {
+    let width = width.max(1);
+    let column_of = |x: i32| left + (x - left).div_euclid(width) * width;
+    let mut out: Vec<Column> = Vec::new();
+    let mut prev: Option<Pixel> = None;
+    for p in pixels {
+        let col = column_of(p.x);
+        match (prev, out.last_mut()) {
+            (Some(q), Some(last)) if p.joined => {
+                // y of the segment q→p at x, rounded to whole pixels.
+                let at = |x: i32| {
+                    let t = f64::from(x - q.x) / f64::from((p.x - q.x).max(1));
+                    (f64::from(q.y) + t * f64::from(p.y - q.y)).round() as i32
+                };
+                if last.x == col {
+                    last.cover(p.y);
+                } else {
+                    last.cover(at(last.x + width));
+                    let mut x = last.x + width;
+                    while x < col {
+                        let (a, b) = (at(x), at(x + width));
+                        out.push(Column {
+                            x,
+                            top: a.min(b),
+                            bottom: a.max(b),
+                            run_start: false,
+                        });
+                        x += width;
+                    }
+                    let edge = at(col);
+                    out.push(Column {
+                        x: col,
+                        top: p.y.min(edge),
+                        bottom: p.y.max(edge),
+                        run_start: false,
+                    });
+                }
+            }
+            _ => out.push(Column {
+                x: col,
+                top: p.y,
+                bottom: p.y,
+                run_start: true,
+            }),
+        }
+        prev = Some(p);
+    }
+    out
+}
+
+/// Strokes columns `column_width` device pixels wide as a line `thickness` device pixels
+/// thick, in the current fill style: per run, one polygon whose upper edge steps along the
+/// columns' tops and whose lower edge steps back along their bottoms.
+pub fn stroke(ctx: &CanvasRenderingContext2d, cols: &[Column], column_width: i32, thickness: f64) {
+    let (w, half) = (f64::from(column_width), thickness / 2.0);
+    ctx.begin_path();
+    let mut begin = 0;
+    for end in 1..=cols.len() {
+        if end < cols.len() && !cols[end].run_start {
+            continue;
+        }
+        let run = &cols[begin..end];
+        for (i, c) in run.iter().enumerate() {
+            let (x, top) = (f64::from(c.x), f64::from(c.top) - half);
+            if i == 0 {
+                ctx.move_to(x, top);
+            } else {
+                ctx.line_to(x, top);
+            }
+            ctx.line_to(x + w, top);
+        }
+        for c in run.iter().rev() {
+            let (x, bottom) = (f64::from(c.x), f64::from(c.bottom) + half);
+            ctx.line_to(x + w, bottom);
+            ctx.line_to(x, bottom);
+        }
+        ctx.close_path();
+        begin = end;
+    }
+    ctx.fill();
+}
+
+/// Fills from each column's top down to `baseline`, run by run, in the current fill style.
+/// One stepped polygon per run: far cheaper to rasterise than a rectangle per column.
+pub fn fill_below(
+    ctx: &CanvasRenderingContext2d,
+    cols: &[Column],
+    column_width: i32,
+    baseline: i32,
+) {
+    let w = f64::from(column_width);
+    let base = f64::from(baseline);
+    ctx.begin_path();
+    let mut open: Option<f64> = None;
+    for c in cols {
+        let (x, top) = (f64::from(c.x), f64::from(c.top));
+        if c.run_start
+            && let Some(end) = open.take()
+        {
+            ctx.line_to(end, base);
+            ctx.close_path();
+        }
+        if open.is_none() {
+            ctx.move_to(x, base);
+        }
+        ctx.line_to(x, top);
+        ctx.line_to(x + w, top);
+        open = Some(x + w);
+    }
+    if let Some(end) = open {
+        ctx.line_to(end, base);
+        ctx.close_path();
+    }
+    ctx.fill();
+}

@@ -1,0 +1,146 @@
+//! The headline numbers: edits per second now, the last minute's average, the peak of the
+//! visible range, and the busiest wikis of the last minute.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use wire::WindowRecord;
+
+use crate::local_time;
+use crate::range::Range;
+use crate::series::Series;
+use crate::store::Store;
+
+/// How many final seconds "the last minute" is.
+const MINUTE_WINDOWS: usize = 60;
+const TOP_WIKIS_SHOWN: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stats {
+    /// The latest final second.
+    pub now: Option<u64>,
+    /// Mean of the final seconds of the last minute (up to 60).
+    pub avg_minute: Option<f64>,
+    /// The busiest second in range (provisional seconds count: they only grow) and its start.
+    pub peak: Option<(u64, i64)>,
+}
+
+/// The final windows of the last minute: the newest 60 final seconds within 60 s of the
+/// newest final one. Provisional seconds are left out because their count is still growing.
+fn last_minute_finals(series: &Series) -> Vec<&WindowRecord> {
+    let Some(newest) = series.newest_final() else {
+        return Vec::new();
+    };
+    let from = newest.start.0 - (MINUTE_WINDOWS as i64 - 1) * 1_000;
+    series
+        .iter()
+        .rev()
+        .filter(|w| w.is_final)
+        .take_while(|w| w.start.0 >= from)
+        .take(MINUTE_WINDOWS)
+        .collect()
+}
+
+pub fn stats(series: &Series, range: Range) -> Stats {
+    let minute = last_minute_finals(series);
+    let avg_minute = (!minute.is_empty())
+        .then(|| minute.iter().map(|w| w.count as f64).sum::<f64>() / minute.len() as f64);
+    let peak = series
+        .in_range(range)
+        // On a tie the latest second is the more useful one to point at.
+        .max_by_key(|w| (w.count, w.start))
+        .map(|w| (w.count, w.start.0));
+    Stats {
+        now: series.newest_final().map(|w| w.count),
+        avg_minute,
+        peak,
+    }
+}
+
+/// The busiest wikis of the last minute, summed over each second's top ten, most edits first
+/// and ties by name. A wiki that fell out of some second's top ten is undercounted there,
+/// hence "approximate" on screen.
+pub fn top_wikis(series: &Series, n: usize) -> Vec<(String, u64)> {
+    let mut sums: HashMap<&str, u64> = HashMap::new();
+    for w in last_minute_finals(series) {
+        for (wiki, count) in &w.top_wikis {
+            *sums.entry(wiki.as_str()).or_default() += count;
+        }
+    }
+    let mut out: Vec<(String, u64)> = sums.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.truncate(n);
+    out
+}
+
+fn dash_or(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "–".to_owned())
+}
+
+#[component]
+pub fn Headline(store: Store) -> impl IntoView {
+    let stats = Memo::new(move |_| store.series.with(|s| stats(s, store.range.get())));
+    let now = move || dash_or(stats.with(|s| s.now.map(|v| v.to_string())));
+    let avg = move || dash_or(stats.with(|s| s.avg_minute.map(|v| format!("{v:.1}"))));
+    let peak = move || dash_or(stats.with(|s| s.peak.map(|(v, _)| v.to_string())));
+    let peak_at = move || {
+        stats.with(|s| {
+            s.peak
+                .map(|(_, at)| format!("at {}", local_time::clock(at, true)))
+                .unwrap_or_default()
+        })
+    };
+    let range_label = move || store.range.get().long_label();
+    view! {
+        <section class="card headline" aria-label="Edits per second">
+            <div class="stat stat-now">
+                <span class="stat-label" id="now-label">"edits/s now"</span>
+                <span class="stat-value" id="now-value">{now}</span>
+            </div>
+            <div class="stat">
+                <span class="stat-label" id="avg-label">"1-minute average"</span>
+                <span class="stat-value" id="avg-value">{avg}</span>
+            </div>
+            <div class="stat">
+                <span class="stat-label" id="peak-label">"peak, " {range_label}</span>
+                <span class="stat-value" id="peak-value">{peak}</span>
+                <span class="stat-note">{peak_at}</span>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn TopWikis(store: Store) -> impl IntoView {
+    let wikis = Memo::new(move |_| store.series.with(|s| top_wikis(s, TOP_WIKIS_SHOWN)));
+    let max = move || wikis.with(|w| w.first().map_or(1, |(_, c)| (*c).max(1)));
+    view! {
+        <section class="card top-wikis" aria-labelledby="top-wikis-title">
+            <h2 id="top-wikis-title">"Top wikis, last minute"</h2>
+            <Show
+                when=move || wikis.with(|w| !w.is_empty())
+                fallback=|| view! { <p class="muted">"No edits counted yet."</p> }
+            >
+                <ol id="top-wikis" class="bars">
+                    <For
+                        each=move || wikis.get()
+                        key=|(wiki, count)| (wiki.clone(), *count)
+                        children=move |(wiki, count)| {
+                            let share = move || (count as f64 / max() as f64 * 100.0).round() as u32;
+                            view! {
+                                <li data-wiki=wiki.clone() data-count=count>
+                                    <span class="bar-label">{wiki.clone()}</span>
+                                    <span class="bar-value">{count}</span>
+                                    <meter class="bar" min="0" max="100" value=share aria-hidden="true"></meter>
+                                </li>
+                            }
+                        }
+                    />
+                </ol>
+            </Show>
+            <p class="muted small">
+                "Approximate: summed from each second's ten busiest wikis."
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,39 @@
+//! Wall-clock labels in the viewer's time zone.
+//!
+//! The relay speaks UTC; people read their own clock. The zone offset is asked per instant
+//! (not once) so a range that crosses a daylight-saving switch labels both sides right.
+
+/// Minutes to add to UTC to get local time at `ms` (e.g. +60 for CET in winter).
+#[cfg(target_arch = "wasm32")]
+pub fn offset_minutes(ms: i64) -> i64 {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    // getTimezoneOffset is UTC minus local, hence the sign.
+    -(date.get_timezone_offset() as i64)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn offset_minutes(_ms: i64) -> i64 {
+    0
+}
+
+/// UTC epoch ms shifted by the zone offset, so wall-clock arithmetic (whole minutes,
+/// midnight) can be done on it with plain division.
+pub fn to_local(ms: i64, offset_minutes: impl Fn(i64) -> i64) -> i64 {
+    ms + offset_minutes(ms) * 60_000
+}
+
+/// `HH:MM:SS` (or `HH:MM` when `seconds` is false) of a local-shifted instant.
+pub fn format_clock(local_ms: i64, seconds: bool) -> String {
+    let sod = local_ms.div_euclid(1_000).rem_euclid(86_400);
+    let (h, m, s) = (sod / 3_600, sod % 3_600 / 60, sod % 60);
+    if seconds {
+        format!("{h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}")
+    }
+}
+
+/// The local clock time of a UTC instant, as the viewer's browser sees it.
+pub fn clock(ms: i64, seconds: bool) -> String {
+    format_clock(to_local(ms, offset_minutes), seconds)
+}

@@ -1,0 +1,85 @@
+//! The dashboard's reactive state: what the relay told us and what the user picked.
+//!
+//! Components only read it and the relay client only writes it, so component tests can fill
+//! a store by hand and mount the dashboard without any network.
+
+use leptos::prelude::*;
+use wire::{Health, WindowRecord};
+
+use crate::connection::Connection;
+use crate::error::AppError;
+use crate::range::Range;
+use crate::series::{Merge, Series};
+use crate::stream_event::StreamEvent;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Store {
+    pub series: RwSignal<Series>,
+    pub health: RwSignal<Option<Health>>,
+    pub connection: RwSignal<Connection>,
+    /// `performance.now()` as of the last watchdog tick; staleness is measured against it.
+    pub clock: RwSignal<f64>,
+    pub range: RwSignal<Range>,
+    /// Humans and bots stacked instead of the total.
+    pub split: RwSignal<bool>,
+    pub error: RwSignal<Option<AppError>>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Store {
+            series: RwSignal::new(Series::new()),
+            health: RwSignal::new(None),
+            connection: RwSignal::new(Connection::new()),
+            clock: RwSignal::new(0.0),
+            range: RwSignal::new(Range::default()),
+            split: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Merges one window; subscribers are only woken if the chart would change.
+    pub fn merge(&self, rec: WindowRecord) -> Merge {
+        let mut outcome = Merge::Stale;
+        self.series.maybe_update(|s| {
+            outcome = s.merge(rec);
+            matches!(outcome, Merge::Inserted | Merge::Replaced)
+        });
+        outcome
+    }
+
+    pub fn merge_all(&self, recs: Vec<WindowRecord>) -> usize {
+        let mut changed = 0;
+        self.series.maybe_update(|s| {
+            changed = s.merge_all(recs);
+            changed > 0
+        });
+        changed
+    }
+
+    /// Applies a decoded stream event that arrived at `now` with SSE id `id`. Returns the
+    /// resume id if the relay asked for a resync, which the caller must act on.
+    pub fn apply(&self, event: StreamEvent, id: Option<u64>, now: f64) -> Option<u64> {
+        self.connection.update(|c| {
+            c.heard(now, id);
+        });
+        match event {
+            StreamEvent::Count(rec) => {
+                self.merge(rec);
+                None
+            }
+            StreamEvent::Health(h) => {
+                self.health.set(Some(*h));
+                None
+            }
+            StreamEvent::Ping => None,
+            StreamEvent::Resync(resume) => Some(resume),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Metric 5: fan-out. N raw-TCP SSE clients (one tokio task each) on one relay; every client
+//! must receive every `count` update (consecutive ids), the delivery skew is the time between
+//! the first and the last client receiving the same update, and the relay's RSS is read from
+//! /proc. The relay replays a real recording at its recorded pace (so updates carry real top-ten
+//! lists) on the embedded bus.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use tokio::sync::{Semaphore, watch};
+
+use crate::Ctx;
+use crate::procs::{Relay, nofile_limit, rss_kb};
+use crate::report::{Metric, Target};
+use crate::sse::{SseConn, frames};
+use crate::stats::percentile;
+
+#[derive(Default)]
+struct ClientLog {
+    got: Vec<(u64, Instant)>,
+    /// Ids skipped or repeated between consecutive count updates.
+    gaps: u64,
+}
+
+pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
+    let sizes: &[usize] = if ctx.quick { &[100] } else { &[1_000, 10_000] };
+    let limit = crate::procs::raise_nofile(65_536)?;
+    for &n in sizes {
+        if (limit as usize) < n + 512 {
+            bail!("open-files limit {limit} is too low for {n} clients");
+        }
+        one(ctx, out, n).await?;
+    }
+    Ok(())
+}
+
+async fn one(ctx: &Ctx, out: &mut Vec<Metric>, n: usize) -> anyhow::Result<()> {
+    let recording = ctx.data.join(crate::events::RECORDINGS[0]);
+    let mut relay = Relay::start(
+        &ctx.relay_bin,
+        &format!("fanout-{n}"),
+        &[
+            "--replay".into(),
+            recording.display().to_string(),
+            "--replay-loop".into(),
+        ],
+        &ctx.logs,
+    )
+    .await?;
+    let relay_nofile = nofile_limit(relay.pid());
+    let (stop, stopped) = watch::channel(false);
+    let connected = Arc::new(AtomicUsize::new(0));
+    let connecting = Arc::new(Semaphore::new(256));
+    let mut tasks = Vec::with_capacity(n);
+    let port = relay.port();
+    let connect_start = Instant::now();
+    for _ in 0..n {
+        let (connected, connecting, mut stopped) =
+            (connected.clone(), connecting.clone(), stopped.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = connecting.acquire_owned().await?;
+            let mut conn = SseConn::open(port, "/v1/stream").await?;
+            drop(permit);
+            connected.fetch_add(1, Ordering::Relaxed);
+            let mut log = ClientLog::default();
+            let mut last: Option<u64> = None;
+            loop {
+                tokio::select! {
+                    more = conn.read_more() => if !more? { bail!("stream ended") },
+                    _ = stopped.changed() => return Ok::<ClientLog, anyhow::Error>(log),
+                }
+                let at = Instant::now();
+                frames(&mut conn.body, |f| {
+                    if f.event != "count" {
+                        return;
+                    }
+                    let Some(id) = f.id else { return };
+                    if let Some(prev) = last
+                        && id != prev + 1
+                    {
+                        log.gaps += 1;
+                    }
+                    last = Some(id);
+                    log.got.push((id, at));
+                });
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while connected.load(Ordering::Relaxed) < n {
+        if Instant::now() > deadline || tasks.iter().any(|t| t.is_finished()) {
+            let _ = stop.send(true);
+            let failed = tasks.iter().filter(|t| t.is_finished()).count();
+            let first_error = match tasks.into_iter().find(|t| t.is_finished()) {
+                Some(t) => format!("{:?}", t.await.map(|r| r.err())),
+                None => "timeout".into(),
+            };
+            bail!(
+                "only {} of {n} clients connected ({failed} ended): {first_error}",
+                connected.load(Ordering::Relaxed)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let connect_secs = connect_start.elapsed().as_secs_f64();
+    let measure = Duration::from_secs(if ctx.quick { 3 } else { 10 });
+    let pid = relay.pid();
+    let mut max_rss = 0u64;
+    let until = Instant::now() + measure;
+    while Instant::now() < until {
+        if let Some((rss, _)) = rss_kb(pid) {
+            max_rss = max_rss.max(rss);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let hwm = rss_kb(pid).map_or(0, |(_, h)| h);
+    let _ = stop.send(true);
+    let mut logs = Vec::with_capacity(n);
+    for t in tasks {
+        logs.push(t.await??);
+    }
+    relay.check_alive()?;
+    drop(relay);
+
+    // The updates every client was connected for: after the last one's first, up to the
+    // earliest one's last.
+    let lo = logs.iter().filter_map(|l| l.got.first().map(|g| g.0)).max();
+    let hi = logs.iter().filter_map(|l| l.got.last().map(|g| g.0)).min();
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        bail!("some of the {n} clients received no count update");
+    };
+    if hi < lo {
+        bail!("no update reached all {n} clients (ids {lo}..{hi})");
+    }
+    let span = (hi - lo + 1) as usize;
+    let mut first = vec![None::<Instant>; span];
+    let mut last = vec![None::<Instant>; span];
+    let mut delivered = 0u64;
+    for l in &logs {
+        for &(id, at) in &l.got {
+            if id < lo || id > hi {
+                continue;
+            }
+            let i = (id - lo) as usize;
+            delivered += 1;
+            first[i] = Some(first[i].map_or(at, |f| f.min(at)));
+            last[i] = Some(last[i].map_or(at, |f| f.max(at)));
+        }
+    }
+    let skews: Vec<f64> = first
+        .iter()
+        .zip(&last)
+        .filter_map(|(f, l)| Some(l.as_ref()?.duration_since(*f.as_ref()?).as_secs_f64() * 1e3))
+        .collect();
+    let gaps: u64 = logs.iter().map(|l| l.gaps).sum();
+    let fraction = delivered as f64 / (n as f64 * span as f64);
+    let note = format!(
+        "{n} clients (connected in {connect_secs:.1} s), {span} updates over {} s, embedded bus, \
+         replay at speed 1; relay open-files limit {}",
+        measure.as_secs(),
+        relay_nofile.map_or("?".into(), |l| l.to_string())
+    );
+    out.push(
+        Metric::new(&format!("fanout_{n}_skew_p99_ms"), percentile(&skews, 99.0), "ms")
+            .target(Target::AtMost(200.0))
+            .note(note),
+    );
+    out.push(Metric::new(&format!("fanout_{n}_skew_p50_ms"), percentile(&skews, 50.0), "ms"));
+    out.push(
+        Metric::new(&format!("fanout_{n}_delivered_fraction"), fraction, "ratio")
+            .target(Target::AtLeast(1.0))
+            .note(format!("{gaps} id gaps seen by clients")),
+    );
+    out.push(
+        Metric::new(&format!("fanout_{n}_relay_rss_mb"), max_rss as f64 / 1024.0, "MB")
+            .target(Target::AtMost(300.0))
+            .note(format!("max VmRSS while serving; VmHWM {:.1} MB", hwm as f64 / 1024.0)),
+    );
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Metric 3: gateway ingest. Events acknowledged (202) through `POST /v1/events` — NDJSON
+//! batches, several connections at once — on a relay in Kafka mode, next to a bare rdkafka
+//! producer (idempotent, acks=all) writing the same events to the same broker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+
+use crate::Ctx;
+use crate::events::{Generator, fresh_now, ndjson_bodies};
+use crate::procs::{Nisshi, Relay, Storage, unique};
+use crate::report::{Metric, Target};
+use crate::stats::median;
+
+pub const BATCH: usize = 1_000;
+pub const CONNECTIONS: usize = 8;
+
+pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
+    let broker = Nisshi::start(ctx.nisshi()?, Storage::Memory, "0s", &ctx.logs)?;
+    let brokers = broker.brokers();
+    let relay = Relay::start(
+        &ctx.relay_bin,
+        "gateway",
+        &[
+            "--brokers".into(),
+            brokers.clone(),
+            "--no-upstream".into(),
+            "--input-topic".into(),
+            "bench-gw-in".into(),
+            "--output-topic".into(),
+            "bench-gw-out".into(),
+        ],
+        &ctx.logs,
+    )
+    .await?;
+    let client = http_client(CONNECTIONS)?;
+    let n = if ctx.quick { 20_000 } else { 200_000 };
+    let mut g = Generator::new(&ctx.data, &unique("gw"))?;
+    // Warm up: the first request opens the relay's producer connection.
+    let warm = ndjson_bodies(&fresh_now(&mut g, 100), 100);
+    post_all(&client, &relay.url("/v1/events"), warm, 1).await?;
+    let bare_topic = "bench-gw-bare";
+    let settings =
+        relay::bus::kafka::KafkaSettings::new(&brokers, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    relay::bus::kafka::ensure_topics(&settings, bare_topic, "bench-gw-bare-out", 4, 1)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let producer = crate::kafka::producer(&brokers)?;
+
+    let (mut gw, mut bare, mut ratio) = (vec![], vec![], vec![]);
+    for rep in 0..ctx.reps(3) {
+        // Made before the clock starts, stamped now: well within the relay's lateness.
+        let events = fresh_now(&mut g, n);
+        let bodies = ndjson_bodies(&events, BATCH);
+        let r = post_all(&client, &relay.url("/v1/events"), bodies, CONNECTIONS).await?;
+        let b = crate::kafka::produce_all(&producer, bare_topic, &events, None).await?;
+        eprintln!("[bench] gateway rep {rep}: relay {r:.0}/s, bare producer {b:.0}/s");
+        gw.push(r);
+        bare.push(b);
+        ratio.push(r / b);
+    }
+    let note = format!(
+        "{n} real events per run, NDJSON batches of {BATCH}, {CONNECTIONS} connections, \
+         Kafka mode, nisshi memory storage"
+    );
+    out.push(Metric::median_of("gateway_ingest_events_per_s", gw, "events/s").note(note));
+    out.push(
+        Metric::median_of("gateway_bare_producer_events_per_s", bare, "events/s")
+            .note("rdkafka FutureProducer, idempotent, acks=all, the relay's linger/batch settings"),
+    );
+    let mut m = Metric::new("gateway_ratio_to_bare", median(&ratio), "ratio")
+        .target(Target::AtLeast(0.7));
+    m.samples = ratio;
+    out.push(m);
+    drop(relay);
+    drop(broker);
+    Ok(())
+}
+
+pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .timeout(Duration::from_secs(60))
+        .build()?)
+}
+
+/// Posts every body over `connections` concurrent requests; events acknowledged per second
+/// from the first request to the last 202. Anything but 202 fails the run.
+pub async fn post_all(
+    client: &reqwest::Client,
+    url: &str,
+    bodies: Vec<Bytes>,
+    connections: usize,
+) -> anyhow::Result<f64> {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (client, url, bodies, next) =
+            (client.clone(), url.to_string(), bodies.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut acked = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else {
+                    return Ok::<usize, anyhow::Error>(acked);
+                };
+                let resp = client
+                    .post(&url)
+                    .header("content-type", "application/x-ndjson")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .context("POST /v1/events")?;
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                if status != reqwest::StatusCode::ACCEPTED {
+                    bail!("POST /v1/events answered {status}: {}", &text[..text.len().min(300)]);
+                }
+                let v: serde_json::Value = serde_json::from_str(&text)?;
+                acked += v["accepted"].as_u64().unwrap_or(0) as usize;
+            }
+        });
+    }
+    let mut acked = 0;
+    while let Some(r) = tasks.join_next().await {
+        acked += r??;
+    }
+    Ok(acked as f64 / start.elapsed().as_secs_f64())
+}

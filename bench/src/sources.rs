@@ -1,0 +1,204 @@
+//! Issue 2's note: the events/s the relay sustains through each source, on this machine.
+//!
+//! Each source is driven as hard as it goes for a few seconds on a fresh relay, and the rates
+//! come from the relay's own `/metrics` counters between two samples after a warm-up:
+//! `bus_produced_total` (acknowledged by the bus) and `windows_counted_total` (counted).
+//! - replay: `--replay <recording> --replay-speed 1000000 --replay-loop`,
+//! - gateway: NDJSON batches of 1000 over 8 connections, posted in a loop,
+//! - upstream: a local fake EventStreams server (this process) writing Wikimedia-framed events
+//!   with fresh ids as fast as the relay reads them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::Ctx;
+use crate::events::{Generator, fresh_now, ndjson_bodies};
+use crate::procs::{Nisshi, Relay, Storage, unique};
+use crate::report::Metric;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Replay,
+    Gateway,
+    Upstream,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Replay => "replay",
+            Source::Gateway => "gateway",
+            Source::Upstream => "upstream",
+        }
+    }
+}
+
+pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
+    let buses: &[bool] = if ctx.quick { &[true] } else { &[true, false] };
+    for &kafka in buses {
+        for source in [Source::Replay, Source::Gateway, Source::Upstream] {
+            one(ctx, out, source, kafka).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> anyhow::Result<()> {
+    let broker = if kafka {
+        Some(Nisshi::start(ctx.nisshi()?, Storage::Memory, "0s", &ctx.logs)?)
+    } else {
+        None
+    };
+    let bus = if kafka { "kafka" } else { "embedded" };
+    let mut args: Vec<String> = Vec::new();
+    if let Some(b) = &broker {
+        args.extend(["--brokers".into(), b.brokers()]);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = None;
+    match source {
+        Source::Replay => {
+            let rec = ctx.data.join(crate::events::RECORDINGS[0]);
+            args.extend([
+                "--replay".into(),
+                rec.display().to_string(),
+                "--replay-speed".into(),
+                "1000000".into(),
+                "--replay-loop".into(),
+            ]);
+        }
+        Source::Gateway => args.push("--no-upstream".into()),
+        Source::Upstream => {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let port = listener.local_addr()?.port();
+            args.extend([
+                "--upstream".into(),
+                format!("http://127.0.0.1:{port}/v2/stream/recentchange"),
+                "--no-fallback".into(),
+            ]);
+            let g = Generator::new(&ctx.data, &unique("up"))?;
+            load = Some(tokio::spawn(fake_upstream(listener, g, stop.clone())));
+        }
+    }
+    let relay = Relay::start(
+        &ctx.relay_bin,
+        &format!("source-{}-{bus}", source.name()),
+        &args,
+        &ctx.logs,
+    )
+    .await?;
+    if source == Source::Gateway {
+        let mut g = Generator::new(&ctx.data, &unique("src-gw"))?;
+        let bodies = ndjson_bodies(&fresh_now(&mut g, if ctx.quick { 20_000 } else { 100_000 }), 1_000);
+        let client = crate::gateway::http_client(8)?;
+        let url = relay.url("/v1/events");
+        let stop = stop.clone();
+        load = Some(tokio::spawn(async move {
+            // The same bodies again and again: the gateway does not deduplicate, and their
+            // times stay well within the allowed lateness for a run this short.
+            while !stop.load(Ordering::Relaxed) {
+                crate::gateway::post_all(&client, &url, bodies.clone(), 8).await?;
+            }
+            Ok(())
+        }));
+    }
+
+    let client = reqwest::Client::new();
+    // Warm-up: until the bus has taken something, then one more second.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = relay.metrics(&client).await?;
+        if m.get("bus_produced_total").copied().unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("{}: nothing produced within 30 s; log {}", source.name(), relay.log().display());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(if ctx.quick { 300 } else { 1_000 })).await;
+    let m0 = relay.metrics(&client).await?;
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(if ctx.quick { 1 } else { 5 })).await;
+    let m1 = relay.metrics(&client).await?;
+    let secs = t0.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let rate = |k: &str| (m1.get(k).copied().unwrap_or(0.0) - m0.get(k).copied().unwrap_or(0.0)) / secs;
+    let produced = rate("bus_produced_total");
+    let counted = rate("windows_counted_total");
+    let errors = rate("bus_produce_errors_total");
+    eprintln!(
+        "[bench] source {} ({bus}): produced {produced:.0}/s, counted {counted:.0}/s",
+        source.name()
+    );
+    let base = format!("source_{}_{bus}", source.name());
+    out.push(
+        Metric::new(&format!("{base}_produced_events_per_s"), produced, "events/s").note(format!(
+            "bus_produced_total over {secs:.1} s; produce errors {errors:.0}/s"
+        )),
+    );
+    out.push(Metric::new(&format!("{base}_counted_events_per_s"), counted, "events/s"));
+    drop(relay);
+    if let Some(l) = load {
+        l.abort();
+        let _ = l.await;
+    }
+    drop(broker);
+    Ok(())
+}
+
+/// Serves `GET` with an endless Wikimedia-style SSE stream (`event: message`, a Kafka-position
+/// `id:`, one `data:` line) of fresh events, as fast as the client reads.
+async fn fake_upstream(
+    listener: TcpListener,
+    g: Generator,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    loop {
+        let (mut sock, _) = listener.accept().await?;
+        let mut g = g.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut req = [0u8; 4096];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match sock.read(&mut req).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&req[..n]),
+                }
+            }
+            let hdr = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
+                       Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if sock.write_all(hdr.as_bytes()).await.is_err() {
+                return;
+            }
+            let mut offset = 0u64;
+            let mut chunk = Vec::with_capacity(96 * 1024);
+            while !stop.load(Ordering::Relaxed) {
+                chunk.clear();
+                let now = relay::clock::now();
+                let mut frames = Vec::with_capacity(80 * 1024);
+                for _ in 0..50 {
+                    let e = g.next_at(now);
+                    offset += 1;
+                    frames.extend_from_slice(b"event: message\nid: [{\"topic\":\"eqiad.mediawiki.recentchange\",\"partition\":0,\"offset\":");
+                    frames.extend_from_slice(offset.to_string().as_bytes());
+                    frames.extend_from_slice(b"}]\ndata: ");
+                    frames.extend_from_slice(&e.json);
+                    frames.extend_from_slice(b"\n\n");
+                }
+                chunk.extend_from_slice(format!("{:x}\r\n", frames.len()).as_bytes());
+                chunk.extend_from_slice(&frames);
+                chunk.extend_from_slice(b"\r\n");
+                if sock.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,12 @@
+//! The relay's parsers, compiled on their own: they need only serde_json and the wire crate,
+//! so a sanitizer build does not have to build librdkafka, tokio and axum as well.
+
+#[path = "../../relay/src/event.rs"]
+pub mod event;
+
+pub mod source {
+    #[path = "../../relay/src/source/ndjson.rs"]
+    pub mod ndjson;
+    #[path = "../../relay/src/source/sse_frame.rs"]
+    pub mod sse_frame;
+}
