@@ -154,8 +154,8 @@ pub fn summary(series: &Series, range: Range) -> String {
     format!(
         "Edits per second, {} ({} to {}): average {avg:.1}, lowest {low}, highest {} at {}.",
         range.long_label(),
-        local_time::clock(first.start.0, false),
-        local_time::clock(last.end.0, false),
+        local_time::clock(first.start.0, true),
+        local_time::clock(last.end.0, true),
         high.count,
         local_time::clock(high.start.0, true),
     )
@@ -196,12 +196,13 @@ pub fn Chart(store: Store) -> impl IntoView {
         }
     });
 
-    // Recomputed when the minute (or the range) changes, not every second: a description
-    // that changes four times a second is noise.
+    // Recomputed every ten seconds of data (or when the range changes), not every second: a
+    // description that changes four times a second is noise. It names the interval it covers,
+    // to the second, so it is exact for what it says even between updates.
     let minute = Memo::new(move |_| {
         let newest = store
             .series
-            .with(|s| s.newest_final().map(|w| w.start.0 / 60_000));
+            .with(|s| s.newest_final().map(|w| w.start.0 / 10_000));
         (newest, store.range.get())
     });
     let described = Memo::new(move |_| {

@@ -179,11 +179,20 @@ async fn relay_count(
     let total = || telemetry.iter().map(|t| processed(t)).sum::<u64>();
     let deadline = Instant::now() + timeout;
     let mut first: Option<(Instant, u64)> = None;
+    // The longest time the count stood still once started, for the progress log.
+    let (mut last_change, mut last_c, mut longest_stall) = (Instant::now(), 0u64, Duration::ZERO);
     let end = loop {
         let now = Instant::now();
         let c = total();
         if c > 0 && first.is_none() {
             first = Some((now, c));
+        }
+        if c != last_c {
+            if first.is_some() && last_c > 0 {
+                longest_stall = longest_stall.max(now - last_change);
+            }
+            last_change = now;
+            last_c = c;
         }
         if c >= n {
             break now;
@@ -206,6 +215,11 @@ async fn relay_count(
         bail!("the relay counted {counted} of {n} records (the rest refused as late or unreadable)");
     }
     let (t0, c0) = first.expect("records were seen");
+    eprintln!(
+        "[bench]   x{k}: {n} records in {:.3} s, longest stall {:.0} ms",
+        end.duration_since(t0).as_secs_f64(),
+        longest_stall.as_secs_f64() * 1e3
+    );
     let secs = end.duration_since(t0).as_secs_f64().max(1e-6);
     Ok(((n - c0) as f64 / secs, extra))
 }

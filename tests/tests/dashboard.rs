@@ -1,0 +1,173 @@
+//! The dashboard end to end: the relay (embedded bus, replaying a real recording) serving the
+//! release build to Debian's Chromium. The page goes live, draws its chart, shows the relay's
+//! exact numbers, and recovers on its own when the relay restarts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use editpulse_e2e::webdriver::Browser;
+use editpulse_e2e::{RelayProcess, artifacts_dir, dist_dir, recording};
+use serde_json::{Value, json};
+
+const LIVE: &str = "return document.querySelector('#connection-badge')?.dataset.state === 'live'";
+
+/// Painted pixels of the chart canvas, and how many distinct colours they use.
+const CANVAS_INK: &str = r#"
+const c = document.getElementById('chart');
+if (!c || c.width === 0) return null;
+const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+let painted = 0; const colours = new Set();
+for (let i = 0; i < d.length; i += 4) {
+  if (d[i + 3] > 0) { painted++; if (colours.size < 64) colours.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]); }
+}
+return {painted, colours: colours.size, width: c.width, height: c.height,
+        cssWidth: c.getBoundingClientRect().width, dpr: window.devicePixelRatio};
+"#;
+
+/// The final seconds the page lists in its hidden table.
+const SHOWN: &str = r#"
+return [...document.querySelectorAll('#recent-values tr[data-start]')]
+  .filter(r => r.dataset.final === 'true')
+  .map(r => [r.dataset.start, Number(r.dataset.count)]);
+"#;
+
+async fn relay_counts(relay: &RelayProcess) -> BTreeMap<String, u64> {
+    let body: Value = reqwest::get(relay.url("/v1/counts"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body.as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["final"] == true)
+        .map(|w| {
+            (
+                w["start"].as_str().unwrap().to_string(),
+                w["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Every final second the page shows equals the relay's value for it. A late revision may
+/// land between the two reads, so a mismatch is re-read a few times before it counts. After a
+/// restart of the embedded relay (which keeps no history) only the seconds it knows are compared.
+async fn assert_page_matches_relay(
+    browser: &Browser,
+    relay: &RelayProcess,
+    only_known: bool,
+) -> usize {
+    let mut last = String::new();
+    for _ in 0..10 {
+        let shown = browser.eval(SHOWN, json!([])).await;
+        let shown: Vec<(String, u64)> = serde_json::from_value(shown).unwrap();
+        let truth = relay_counts(relay).await;
+        let shown: Vec<(String, u64)> = shown
+            .into_iter()
+            .filter(|(s, _)| !only_known || truth.contains_key(s))
+            .collect();
+        let wrong: Vec<_> = shown
+            .iter()
+            .filter(|(s, n)| truth.get(s) != Some(n))
+            .collect();
+        if shown.len() >= 5 && wrong.is_empty() {
+            return shown.len();
+        }
+        last = format!("shown {shown:?}\nwrong {wrong:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("the page's numbers differ from /v1/counts:\n{last}");
+}
+
+#[tokio::test]
+async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
+    let dist = dist_dir();
+    let file = recording::data_file("recentchange-2024-02-06-all-wikis.jsonl")
+        .display()
+        .to_string();
+    let dist_arg = dist.display().to_string();
+    let mut relay = RelayProcess::spawn(
+        "dashboard",
+        &[
+            "--replay",
+            &file,
+            "--replay-loop",
+            "--static-dir",
+            &dist_arg,
+        ],
+        &[],
+    );
+    relay.wait_healthy().await;
+
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&relay.base_url()).await;
+    browser
+        .wait_for("the badge to say live", LIVE, Duration::from_secs(20))
+        .await;
+
+    // The chart is drawn: a HiDPI backing store with real ink in several colours.
+    let ink = browser
+        .wait_for(
+            "the chart to be drawn",
+            &format!("const r = (() => {{ {CANVAS_INK} }})(); return r && r.painted > 2000 && r.colours > 3 ? r : null;"),
+            Duration::from_secs(20),
+        )
+        .await;
+    eprintln!("canvas: {ink}");
+    assert_eq!(ink["dpr"], 2);
+    assert!(
+        ink["width"].as_f64().unwrap() >= ink["cssWidth"].as_f64().unwrap() * 1.9,
+        "backing store follows devicePixelRatio: {ink}"
+    );
+
+    // Wait for the whole recording to be counted, then compare every second shown.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let compared = assert_page_matches_relay(&browser, &relay, false).await;
+    assert!(compared >= 10, "only {compared} seconds were on the page");
+    let headline = browser
+        .eval("return ['now-value','avg-value','peak-value'].map(id => document.getElementById(id)?.textContent)", json!([]))
+        .await;
+    eprintln!("headline: {headline}");
+    let peak: f64 = headline[2]
+        .as_str()
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("peak is a number");
+    let truth = relay_counts(&relay).await;
+    assert!(
+        truth.values().any(|&n| n as f64 == peak),
+        "peak {peak} is one of the relay's seconds"
+    );
+
+    let png = browser.screenshot_png().await;
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    let shot = artifacts_dir().join("dashboard.png");
+    std::fs::write(&shot, &png).unwrap();
+    eprintln!("screenshot: {} ({} bytes)", shot.display(), png.len());
+
+    // The relay goes away and comes back on the same port: the page notices and recovers.
+    relay.kill();
+    browser
+        .wait_for(
+            "the badge to leave live",
+            "return document.querySelector('#connection-badge')?.dataset.state !== 'live'",
+            Duration::from_secs(15),
+        )
+        .await;
+    relay.restart();
+    relay.wait_healthy().await;
+    browser
+        .wait_for("the badge to be live again", LIVE, Duration::from_secs(40))
+        .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_page_matches_relay(&browser, &relay, true).await;
+    std::fs::write(
+        artifacts_dir().join("dashboard-after-restart.png"),
+        browser.screenshot_png().await,
+    )
+    .unwrap();
+    browser.quit().await;
+}
