@@ -6,8 +6,9 @@
 #   need_browser      Debian chromium + chromium-driver (app component tests, e2e dashboard tests)
 #   need_compose      Debian docker-compose 1.29 (validates docker-compose.yml; brings python3-yaml)
 #   need_broker       rustup toolchain NISSHI_RUST + nisshi (Kafka-protocol broker for tests)
+#   need_fuzz         a nightly toolchain + cargo-fuzz (fuzz smoke runs)
 #   need_all          all of the above
-# or run it: `bash scripts/setup.sh [wasm|browser|compose|broker|all]` (default: all).
+# or run it: `bash scripts/setup.sh [wasm|browser|compose|broker|fuzz|all]` (default: all).
 #
 # Progress lines start with "[setup]" and go to stdout, and also to fd $SETUP_SAY_FD when that
 # is set (scripts/test.sh points it at the console while the full output goes to a log).
@@ -17,6 +18,9 @@ TRUNK_VERSION="${TRUNK_VERSION:-0.21.14}"
 NISSHI_VERSION="${NISSHI_VERSION:-0.8.1}"
 NISSHI_RUST="${NISSHI_RUST:-1.96.1}"
 NISSHI_FEATURES="dynostore,libsql"
+CARGO_FUZZ_VERSION="${CARGO_FUZZ_VERSION:-0.13.2}"
+# The nightly fuzzing builds with: the machine's own `nightly` when it has one, else this one.
+FUZZ_NIGHTLY_PINNED="${FUZZ_NIGHTLY_PINNED:-nightly-2026-05-19}"
 
 SETUP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 case ":$PATH:" in
@@ -134,6 +138,30 @@ need_broker() {
   fi
 }
 
+# The nightly toolchain name fuzzing uses (printed), installing the pinned one if none is there.
+fuzz_toolchain() {
+  if rustup run nightly rustc --version >/dev/null 2>&1; then
+    printf 'nightly\n'
+  elif rustup run "$FUZZ_NIGHTLY_PINNED" rustc --version >/dev/null 2>&1; then
+    printf '%s\n' "$FUZZ_NIGHTLY_PINNED"
+  else
+    timed "rust toolchain $FUZZ_NIGHTLY_PINNED" rustup toolchain install "$FUZZ_NIGHTLY_PINNED" \
+      --profile minimal >&2 || return 1
+    printf '%s\n' "$FUZZ_NIGHTLY_PINNED"
+  fi
+}
+
+need_fuzz() {
+  local tc
+  tc=$(fuzz_toolchain) || return 1
+  say "fuzzing toolchain: $tc ($(rustup run "$tc" rustc --version))"
+  if cargo install --list 2>/dev/null | grep -q "^cargo-fuzz v$CARGO_FUZZ_VERSION:"; then
+    say "cargo-fuzz $CARGO_FUZZ_VERSION present"
+  else
+    timed "cargo-fuzz $CARGO_FUZZ_VERSION" cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION" || return 1
+  fi
+}
+
 need_all() {
   local start rc=0
   start=$(date +%s)
@@ -141,6 +169,7 @@ need_all() {
   need_browser || rc=1
   need_compose || rc=1
   need_broker || rc=1
+  need_fuzz || rc=1
   say "set-up finished in $(( $(date +%s) - start ))s$([[ $rc -ne 0 ]] && echo ' WITH FAILURES')"
   return "$rc"
 }
@@ -152,7 +181,8 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     browser) need_browser ;;
     compose) need_compose ;;
     broker) need_broker ;;
+    fuzz) need_fuzz ;;
     all) need_all ;;
-    *) echo "usage: $0 [wasm|browser|compose|broker|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [wasm|browser|compose|broker|fuzz|all]" >&2; exit 2 ;;
   esac
 fi

@@ -262,6 +262,9 @@ PY
   fi
 }
 
+# Each parser fuzzed for 10 s: enough to catch a regression that crashes on common shapes.
+step_fuzz_smoke() { bash "$ROOT/scripts/fuzz.sh" 10; }
+
 # Quick benchmark run; the lead writes scripts/bench.sh. Exit 77 = skipped.
 step_bench_quick() {
   if [[ -f "$ROOT/scripts/bench.sh" ]]; then
@@ -323,6 +326,19 @@ run_step() {
   CURRENT_STEP_PID=$!
   wait "$CURRENT_STEP_PID"
   rc=$?
+  # timeout ran the step in its own process group (id = its pid): stop whatever the step left
+  # running there (an orphaned browser, say) so it cannot disturb the next steps.
+  local leftover=""
+  if kill -0 -- "-$CURRENT_STEP_PID" 2>/dev/null; then
+    leftover=1
+    {
+      echo "[test.sh] step $name left processes running; stopping them:"
+      ps -eo pid,pgid,args | awk -v g="$CURRENT_STEP_PID" '$2 == g'
+    } >>"$log" 2>&1
+    kill -TERM -- "-$CURRENT_STEP_PID" 2>/dev/null
+    sleep 1
+    kill -KILL -- "-$CURRENT_STEP_PID" 2>/dev/null
+  fi
   CURRENT_STEP_PID=""
   secs=$(( $(date +%s) - start ))
   case $rc in
@@ -333,6 +349,7 @@ run_step() {
   esac
   [[ "$name" == setup ]] && printf '==> %-16s ' "$name"
   echo "$result (${secs}s)"
+  [[ -n "$leftover" ]] && echo "    note: $name left processes running; stopped them (listed in its log)"
   [[ "$result" == FAIL || "$result" == TIMEOUT ]] && show_failure "$name" "$log"
   record "$name" "$result" "$secs"
 }
@@ -368,6 +385,7 @@ run_step test step_test 45
 run_step app-wasm-test step_app_wasm_test 20
 run_step compose-config step_compose_config 2
 run_step compose-relay step_compose_relay 3
+run_step fuzz-smoke step_fuzz_smoke 15
 run_step bench-quick step_bench_quick 15
 
 # ---------------------------------------------------------------------------------------------

@@ -72,16 +72,25 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             eprintln!("[bench] counter rep {rep}: bare {b:.0}/s, relay x{k} {rate:.0}/s");
         }
     }
-    let note = format!("{n} real events, {PARTITIONS} partitions, nisshi memory storage, from the first record");
+    let note = format!(
+        "{n} real events, {PARTITIONS} partitions, nisshi memory storage, from the first record"
+    );
     out.push(
-        Metric::median_of("counter_bare_rdkafka_events_per_s", bare.clone(), "events/s")
-            .note(format!("{note}; rdkafka StreamConsumer with the relay's settings")),
+        Metric::median_of(
+            "counter_bare_rdkafka_events_per_s",
+            bare.clone(),
+            "events/s",
+        )
+        .note(format!(
+            "{note}; rdkafka StreamConsumer with the relay's settings"
+        )),
     );
     let [one, two, three] = by_instances;
     let relay1 = median(&one);
     out.push(
-        Metric::median_of("counter_relay_events_per_s", one, "events/s")
-            .note(format!("{note}; relay::window::task::run, Kafka output sink")),
+        Metric::median_of("counter_relay_events_per_s", one, "events/s").note(format!(
+            "{note}; relay::window::task::run, Kafka output sink"
+        )),
     );
     let mut m = Metric::new("counter_relay_ratio_to_bare", median(&ratio), "ratio")
         .target(Target::AtLeast(0.9));
@@ -99,7 +108,11 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     );
 
     if ctx.skips("quix") {
-        out.push(Metric::missing("counter_quix_events_per_s", "events/s", "skipped"));
+        out.push(Metric::missing(
+            "counter_quix_events_per_s",
+            "events/s",
+            "skipped",
+        ));
         return Ok(());
     }
     let Some(python) = ctx.quix_python.as_deref() else {
@@ -166,6 +179,21 @@ async fn relay_count(
             KafkaInput::new(settings, input, &group).map_err(|e| anyhow::anyhow!("{e}"))?;
         let sink = KafkaOutputSink::new(settings, output, PARTITIONS)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let warm = Instant::now();
+        sink.send(
+            &[relay::bus::OutputRecord::Watermark {
+                partition: 0,
+                watermark: wire::Millis(0),
+            }],
+            relay::clock::now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        sink.flush().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!(
+            "[bench]   output sink warm-up {:.0} ms",
+            warm.elapsed().as_secs_f64() * 1e3
+        );
         let t = Arc::new(Telemetry::default());
         tasks.push(tokio::spawn(relay::window::task::run(
             InputConsumer::Kafka(consumer),
@@ -188,8 +216,15 @@ async fn relay_count(
             first = Some((now, c));
         }
         if c != last_c {
-            if first.is_some() && last_c > 0 {
-                longest_stall = longest_stall.max(now - last_change);
+            if first.is_some() && last_c > 0 && now - last_change > longest_stall {
+                longest_stall = now - last_change;
+                if std::env::var_os("BENCH_DEBUG").is_some() {
+                    eprintln!(
+                        "[bench]     stall {:.0} ms at count {last_c}, {:.0} ms after the first record",
+                        longest_stall.as_secs_f64() * 1e3,
+                        (last_change - first.map_or(now, |f| f.0)).as_secs_f64() * 1e3
+                    );
+                }
             }
             last_change = now;
             last_c = c;
@@ -212,7 +247,9 @@ async fn relay_count(
         let _ = tokio::time::timeout(Duration::from_secs(15), t).await;
     }
     if counted < n {
-        bail!("the relay counted {counted} of {n} records (the rest refused as late or unreadable)");
+        bail!(
+            "the relay counted {counted} of {n} records (the rest refused as late or unreadable)"
+        );
     }
     let (t0, c0) = first.expect("records were seen");
     eprintln!(
@@ -239,7 +276,10 @@ async fn quix_count(
 ) -> anyhow::Result<f64> {
     let state = crate::procs::TempDir::new("editpulse-bench-quix")?;
     let log = ctx.logs.join("bench-quix.log");
-    let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)?;
     let child = tokio::process::Command::new(python)
         .arg(&ctx.quix_script)
         .args(["--brokers", brokers, "--topic", topic])

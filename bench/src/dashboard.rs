@@ -30,14 +30,21 @@ pub fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             let bytes = std::fs::read(p)?;
             raw += bytes.len() as u64;
             gz += gzip_len(&bytes)?;
-            names.push(p.file_name().unwrap_or_default().to_string_lossy().to_string());
+            names.push(
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string(),
+            );
         }
         let note = names.join(", ");
         out.push(Metric::new("dashboard_wasm_bytes", raw as f64, "bytes").note(note.clone()));
         out.push(
             Metric::new("dashboard_wasm_gzip_bytes", gz as f64, "bytes")
                 .target(Target::AtMost(400_000.0))
-                .note(format!("gzip -9 of {note}; budget 400 KB from BENCHMARKS.md")),
+                .note(format!(
+                    "gzip -9 of {note}; budget 400 KB from BENCHMARKS.md"
+                )),
         );
     }
     let md = std::fs::read_to_string(ctx.root.join("BENCHMARKS.md")).unwrap_or_default();
@@ -71,7 +78,9 @@ fn gzip_len(bytes: &[u8]) -> anyhow::Result<u64> {
     let data = bytes.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&data));
     let output = child.wait_with_output()?;
-    writer.join().map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
     if !output.status.success() {
         bail!("gzip exited {}", output.status);
     }
@@ -96,7 +105,11 @@ pub fn redraw_ms(md: &str) -> Option<Redraw> {
     let section = &md[start..];
     let end = section[3..].find("\n## ").map_or(section.len(), |i| i + 3);
     let cells = |l: &str| -> Vec<String> {
-        l.trim().trim_matches('|').split('|').map(|c| c.trim().to_string()).collect()
+        l.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
     };
     let mut cols: Option<(usize, usize)> = None;
     let mut best: Option<Redraw> = None;
@@ -118,7 +131,9 @@ pub fn redraw_ms(md: &str) -> Option<Redraw> {
         if c.get(p).map(String::as_str) != Some("3600") {
             continue;
         }
-        let Some(v) = c.get(m).and_then(|v| to_ms(v)) else { continue };
+        let Some(v) = c.get(m).and_then(|v| to_ms(v)) else {
+            continue;
+        };
         let rows = best.as_ref().map_or(0, |b| b.rows) + 1;
         match &mut best {
             Some(b) if b.worst >= v => b.rows = rows,
@@ -158,6 +173,9 @@ mod tests {
         assert_eq!(r.worst, 4.9);
         assert_eq!(r.rows, 3);
         assert!(r.case.contains("| b |"));
-        assert_eq!(redraw_ms("## Other\n| points | median |\n| 3600 | 9 ms |\n"), None);
+        assert_eq!(
+            redraw_ms("## Other\n| points | median |\n| 3600 | 9 ms |\n"),
+            None
+        );
     }
 }

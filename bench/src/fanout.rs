@@ -163,20 +163,35 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, n: usize) -> anyhow::Result<()> {
         relay_nofile.map_or("?".into(), |l| l.to_string())
     );
     out.push(
-        Metric::new(&format!("fanout_{n}_skew_p99_ms"), percentile(&skews, 99.0), "ms")
-            .target(Target::AtMost(200.0))
-            .note(note),
+        Metric::new(
+            &format!("fanout_{n}_skew_p99_ms"),
+            percentile(&skews, 99.0),
+            "ms",
+        )
+        .target(Target::AtMost(200.0))
+        .note(note),
     );
-    out.push(Metric::new(&format!("fanout_{n}_skew_p50_ms"), percentile(&skews, 50.0), "ms"));
+    out.push(Metric::new(
+        &format!("fanout_{n}_skew_p50_ms"),
+        percentile(&skews, 50.0),
+        "ms",
+    ));
     out.push(
         Metric::new(&format!("fanout_{n}_delivered_fraction"), fraction, "ratio")
             .target(Target::AtLeast(1.0))
             .note(format!("{gaps} id gaps seen by clients")),
     );
     out.push(
-        Metric::new(&format!("fanout_{n}_relay_rss_mb"), max_rss as f64 / 1024.0, "MB")
-            .target(Target::AtMost(300.0))
-            .note(format!("max VmRSS while serving; VmHWM {:.1} MB", hwm as f64 / 1024.0)),
+        Metric::new(
+            &format!("fanout_{n}_relay_rss_mb"),
+            max_rss as f64 / 1024.0,
+            "MB",
+        )
+        .target(Target::AtMost(300.0))
+        .note(format!(
+            "max VmRSS while serving; VmHWM {:.1} MB",
+            hwm as f64 / 1024.0
+        )),
     );
     Ok(())
 }

@@ -68,11 +68,12 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     );
     out.push(Metric::median_of("gateway_ingest_events_per_s", gw, "events/s").note(note));
     out.push(
-        Metric::median_of("gateway_bare_producer_events_per_s", bare, "events/s")
-            .note("rdkafka FutureProducer, idempotent, acks=all, the relay's linger/batch settings"),
+        Metric::median_of("gateway_bare_producer_events_per_s", bare, "events/s").note(
+            "rdkafka FutureProducer, idempotent, acks=all, the relay's linger/batch settings",
+        ),
     );
-    let mut m = Metric::new("gateway_ratio_to_bare", median(&ratio), "ratio")
-        .target(Target::AtLeast(0.7));
+    let mut m =
+        Metric::new("gateway_ratio_to_bare", median(&ratio), "ratio").target(Target::AtLeast(0.7));
     m.samples = ratio;
     out.push(m);
     drop(relay);
@@ -100,8 +101,12 @@ pub async fn post_all(
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..connections {
-        let (client, url, bodies, next) =
-            (client.clone(), url.to_string(), bodies.clone(), next.clone());
+        let (client, url, bodies, next) = (
+            client.clone(),
+            url.to_string(),
+            bodies.clone(),
+            next.clone(),
+        );
         tasks.spawn(async move {
             let mut acked = 0usize;
             loop {
@@ -119,7 +124,10 @@ pub async fn post_all(
                 let status = resp.status();
                 let text = resp.text().await.unwrap_or_default();
                 if status != reqwest::StatusCode::ACCEPTED {
-                    bail!("POST /v1/events answered {status}: {}", &text[..text.len().min(300)]);
+                    bail!(
+                        "POST /v1/events answered {status}: {}",
+                        &text[..text.len().min(300)]
+                    );
                 }
                 let v: serde_json::Value = serde_json::from_str(&text)?;
                 acked += v["accepted"].as_u64().unwrap_or(0) as usize;

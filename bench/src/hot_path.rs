@@ -79,10 +79,13 @@ pub fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
         Metric::median_of("hot_path_parse_window_events_per_s", window, "events/s")
             .note(note.clone()),
     );
-    out.push(Metric::median_of("hot_path_parse_only_events_per_s", parse, "events/s"));
+    out.push(Metric::median_of(
+        "hot_path_parse_only_events_per_s",
+        parse,
+        "events/s",
+    ));
     out.push(
-        Metric::median_of("hot_path_limit_ignored_any_events_per_s", limit, "events/s")
-            .note(note),
+        Metric::median_of("hot_path_limit_ignored_any_events_per_s", limit, "events/s").note(note),
     );
     let r = median(&ratio);
     let mut m = Metric::new("hot_path_ratio_to_limit", r, "ratio").target(Target::AtLeast(0.6));

@@ -84,7 +84,11 @@ pub async fn produce_all(
     }
     let secs = start.elapsed().as_secs_f64();
     if let Some(e) = first_error {
-        bail!("{} of {} events not acknowledged: {e}", events.len() - acked, events.len());
+        bail!(
+            "{} of {} events not acknowledged: {e}",
+            events.len() - acked,
+            events.len()
+        );
     }
     Ok(acked as f64 / secs)
 }
@@ -104,7 +108,12 @@ pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<StreamConsumer> {
 
 /// A bare consumer reading `n` records of `topic` in a fresh group: records per second from
 /// the first record on (the group join before it is not timed).
-pub async fn consume_n(brokers: &str, topic: &str, n: u64, timeout: Duration) -> anyhow::Result<f64> {
+pub async fn consume_n(
+    brokers: &str,
+    topic: &str,
+    n: u64,
+    timeout: Duration,
+) -> anyhow::Result<f64> {
     let consumer = consumer(brokers, &crate::procs::unique("bench-bare"))?;
     consumer.subscribe(&[topic])?;
     let deadline = tokio::time::Instant::now() + timeout;

@@ -37,7 +37,12 @@ struct Seen {
 
 pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Result<()> {
     let broker = if kafka {
-        Some(Nisshi::start(ctx.nisshi()?, Storage::Memory, "0s", &ctx.logs)?)
+        Some(Nisshi::start(
+            ctx.nisshi()?,
+            Storage::Memory,
+            "0s",
+            &ctx.logs,
+        )?)
     } else {
         None
     };
@@ -53,7 +58,8 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
         ]);
     }
     let bus = if kafka { "kafka" } else { "embedded" };
-    let mut relay = Relay::start(&ctx.relay_bin, &format!("latency-{bus}"), &args, &ctx.logs).await?;
+    let mut relay =
+        Relay::start(&ctx.relay_bin, &format!("latency-{bus}"), &args, &ctx.logs).await?;
 
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let (stop, stopped) = watch::channel(false);
@@ -102,7 +108,10 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Start on a second boundary so the first and last seconds are whole.
     let now = relay::clock::now().0;
-    tokio::time::sleep(Duration::from_millis((1_000 - now.rem_euclid(1_000)) as u64)).await;
+    tokio::time::sleep(Duration::from_millis(
+        (1_000 - now.rem_euclid(1_000)) as u64,
+    ))
+    .await;
     let begin = relay::clock::now().0;
     let posting_ends = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < posting_ends {
@@ -170,31 +179,47 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
     );
     let p = |v: &[f64], q| percentile(v, q);
     out.push(
-        Metric::new(&format!("latency_{bus}_provisional_p50_ms"), p(&provisional, 50.0), "ms")
-            .note(note.clone()),
+        Metric::new(
+            &format!("latency_{bus}_provisional_p50_ms"),
+            p(&provisional, 50.0),
+            "ms",
+        )
+        .note(note.clone()),
     );
     out.push(
-        Metric::new(&format!("latency_{bus}_provisional_p99_ms"), p(&provisional, 99.0), "ms")
-            .target(Target::AtMost(100.0))
-            .note(if never > 0 {
-                format!("{note}; {never} events never seen counted")
+        Metric::new(
+            &format!("latency_{bus}_provisional_p99_ms"),
+            p(&provisional, 99.0),
+            "ms",
+        )
+        .target(Target::AtMost(100.0))
+        .note(if never > 0 {
+            format!("{note}; {never} events never seen counted")
+        } else {
+            note.clone()
+        }),
+    );
+    out.push(Metric::new(
+        &format!("latency_{bus}_final_after_end_p50_ms"),
+        p(&finals, 50.0),
+        "ms",
+    ));
+    out.push(
+        Metric::new(
+            &format!("latency_{bus}_final_after_end_p99_ms"),
+            p(&finals, 99.0),
+            "ms",
+        )
+        .target(Target::AtMost(WATERMARK_DELAY_MS + 50.0))
+        .note(format!(
+            "{} seconds; from the second's end; watermark delay {WATERMARK_DELAY_MS} ms{}",
+            finals.len(),
+            if wrong.is_empty() {
+                String::new()
             } else {
-                note.clone()
-            }),
-    );
-    out.push(Metric::new(&format!("latency_{bus}_final_after_end_p50_ms"), p(&finals, 50.0), "ms"));
-    out.push(
-        Metric::new(&format!("latency_{bus}_final_after_end_p99_ms"), p(&finals, 99.0), "ms")
-            .target(Target::AtMost(WATERMARK_DELAY_MS + 50.0))
-            .note(format!(
-                "{} seconds; from the second's end; watermark delay {WATERMARK_DELAY_MS} ms{}",
-                finals.len(),
-                if wrong.is_empty() {
-                    String::new()
-                } else {
-                    format!("; WRONG: {}", wrong.join(", "))
-                }
-            )),
+                format!("; WRONG: {}", wrong.join(", "))
+            }
+        )),
     );
     if !wrong.is_empty() || never > 0 {
         bail!(

@@ -27,11 +27,21 @@ use clap::Parser;
 use report::{Failure, Machine, Metric, PartTime, Report};
 
 const PARTS: [&str; 8] = [
-    "hot_path", "counter", "gateway", "latency", "fanout", "sources", "dashboard", "quix",
+    "hot_path",
+    "counter",
+    "gateway",
+    "latency",
+    "fanout",
+    "sources",
+    "dashboard",
+    "quix",
 ];
 
 #[derive(Debug, Parser)]
-#[command(name = "editpulse-bench", about = "EditPulse benchmarks (see BENCHMARKS.md)")]
+#[command(
+    name = "editpulse-bench",
+    about = "EditPulse benchmarks (see BENCHMARKS.md)"
+)]
 struct Args {
     /// Tiny sizes, one repetition: exercises every part in well under a minute.
     #[arg(long)]
@@ -100,7 +110,9 @@ fn find_nisshi(given: Option<PathBuf>) -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".cargo/bin"));
     }
-    dirs.into_iter().map(|d| d.join("nisshi")).find(|p| p.is_file())
+    dirs.into_iter()
+        .map(|d| d.join("nisshi"))
+        .find(|p| p.is_file())
 }
 
 fn main() -> std::process::ExitCode {
@@ -137,7 +149,8 @@ fn main() -> std::process::ExitCode {
     } else {
         args.json.clone()
     };
-    let wanted = |p: &str| (args.only.is_empty() || args.only.iter().any(|o| o == p)) && !ctx.skips(p);
+    let wanted =
+        |p: &str| (args.only.is_empty() || args.only.iter().any(|o| o == p)) && !ctx.skips(p);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -223,12 +236,21 @@ fn main() -> std::process::ExitCode {
             Some(false) => "MISS",
             None => "n/a",
         };
-        eprintln!("[bench]   {:<44} {:>10} {:<8} target {:<10} {verdict}", m.name,
-            m.value.map_or("missing".into(), report::fmt_value), m.unit, t.describe());
+        eprintln!(
+            "[bench]   {:<44} {:>10} {:<8} target {:<10} {verdict}",
+            m.name,
+            m.value.map_or("missing".into(), report::fmt_value),
+            m.unit,
+            t.describe()
+        );
     }
     let mut code = if report.failures.is_empty() { 0 } else { 1 };
     match report.write_json(&json) {
-        Ok(()) => eprintln!("[bench] wrote {} ({:.1} s)", json.display(), report.total_seconds),
+        Ok(()) => eprintln!(
+            "[bench] wrote {} ({:.1} s)",
+            json.display(),
+            report.total_seconds
+        ),
         Err(e) => {
             eprintln!("[bench] cannot write {}: {e:#}", json.display());
             code = 1;

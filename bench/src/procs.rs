@@ -307,7 +307,10 @@ impl Relay {
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| {
                 let (k, v) = l.split_once(' ')?;
-                Some((k.trim_start_matches("editpulse_").to_string(), v.trim().parse().ok()?))
+                Some((
+                    k.trim_start_matches("editpulse_").to_string(),
+                    v.trim().parse().ok()?,
+                ))
             })
             .collect())
     }

@@ -50,7 +50,12 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
 
 async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> anyhow::Result<()> {
     let broker = if kafka {
-        Some(Nisshi::start(ctx.nisshi()?, Storage::Memory, "0s", &ctx.logs)?)
+        Some(Nisshi::start(
+            ctx.nisshi()?,
+            Storage::Memory,
+            "0s",
+            &ctx.logs,
+        )?)
     } else {
         None
     };
@@ -94,7 +99,10 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
     .await?;
     if source == Source::Gateway {
         let mut g = Generator::new(&ctx.data, &unique("src-gw"))?;
-        let bodies = ndjson_bodies(&fresh_now(&mut g, if ctx.quick { 20_000 } else { 100_000 }), 1_000);
+        let bodies = ndjson_bodies(
+            &fresh_now(&mut g, if ctx.quick { 20_000 } else { 100_000 }),
+            1_000,
+        );
         let client = crate::gateway::http_client(8)?;
         let url = relay.url("/v1/events");
         let stop = stop.clone();
@@ -117,7 +125,11 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
             break;
         }
         if Instant::now() > deadline {
-            bail!("{}: nothing produced within 30 s; log {}", source.name(), relay.log().display());
+            bail!(
+                "{}: nothing produced within 30 s; log {}",
+                source.name(),
+                relay.log().display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -128,7 +140,8 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
     let m1 = relay.metrics(&client).await?;
     let secs = t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let rate = |k: &str| (m1.get(k).copied().unwrap_or(0.0) - m0.get(k).copied().unwrap_or(0.0)) / secs;
+    let rate =
+        |k: &str| (m1.get(k).copied().unwrap_or(0.0) - m0.get(k).copied().unwrap_or(0.0)) / secs;
     let produced = rate("bus_produced_total");
     let counted = rate("windows_counted_total");
     let errors = rate("bus_produce_errors_total");
@@ -138,11 +151,20 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
     );
     let base = format!("source_{}_{bus}", source.name());
     out.push(
-        Metric::new(&format!("{base}_produced_events_per_s"), produced, "events/s").note(format!(
+        Metric::new(
+            &format!("{base}_produced_events_per_s"),
+            produced,
+            "events/s",
+        )
+        .note(format!(
             "bus_produced_total over {secs:.1} s; produce errors {errors:.0}/s"
         )),
     );
-    out.push(Metric::new(&format!("{base}_counted_events_per_s"), counted, "events/s"));
+    out.push(Metric::new(
+        &format!("{base}_counted_events_per_s"),
+        counted,
+        "events/s",
+    ));
     drop(relay);
     if let Some(l) = load {
         l.abort();

@@ -39,18 +39,30 @@ impl Dechunker {
                     let size = usize::from_str_radix(hex, 16)
                         .with_context(|| format!("bad chunk size line {text:?}"))?;
                     self.line.clear();
-                    self.state = if size == 0 { State::Done } else { State::Data(size) };
+                    self.state = if size == 0 {
+                        State::Done
+                    } else {
+                        State::Data(size)
+                    };
                 }
                 State::Data(left) => {
                     let n = left.min(input.len());
                     out.extend_from_slice(&input[..n]);
                     input = &input[n..];
-                    self.state = if n == left { State::Crlf(2) } else { State::Data(left - n) };
+                    self.state = if n == left {
+                        State::Crlf(2)
+                    } else {
+                        State::Data(left - n)
+                    };
                 }
                 State::Crlf(left) => {
                     let n = (left as usize).min(input.len());
                     input = &input[n..];
-                    self.state = if n as u8 == left { State::Size } else { State::Crlf(left - n as u8) };
+                    self.state = if n as u8 == left {
+                        State::Size
+                    } else {
+                        State::Crlf(left - n as u8)
+                    };
                 }
                 State::Done => return Ok(()),
             }
@@ -184,9 +196,13 @@ mod tests {
 
     #[test]
     fn splits_frames_and_keeps_the_rest() {
-        let mut buf = b"id: 7\nevent: count\ndata: {\"a\":1}\n\nid: 8\nevent: health\ndata: {}\n\nid: 9\nev".to_vec();
+        let mut buf =
+            b"id: 7\nevent: count\ndata: {\"a\":1}\n\nid: 8\nevent: health\ndata: {}\n\nid: 9\nev"
+                .to_vec();
         let mut seen = Vec::new();
-        frames(&mut buf, |f| seen.push((f.id, f.event.to_string(), f.data.to_string())));
+        frames(&mut buf, |f| {
+            seen.push((f.id, f.event.to_string(), f.data.to_string()))
+        });
         assert_eq!(
             seen,
             vec![

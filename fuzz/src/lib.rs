@@ -3,10 +3,7 @@
 
 #[path = "../../relay/src/event.rs"]
 pub mod event;
-
-pub mod source {
-    #[path = "../../relay/src/source/ndjson.rs"]
-    pub mod ndjson;
-    #[path = "../../relay/src/source/sse_frame.rs"]
-    pub mod sse_frame;
-}
+#[path = "../../relay/src/source/ndjson.rs"]
+pub mod ndjson;
+#[path = "../../relay/src/source/sse_frame.rs"]
+pub mod sse_frame;

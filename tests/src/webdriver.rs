@@ -159,7 +159,20 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Ends the session with a plain blocking request (Drop cannot await), so Chromium is
+    /// closed by chromedriver instead of outliving the test when chromedriver is killed.
     fn drop(&mut self) {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://").to_string();
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let req = format!(
+                "DELETE /session/{} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n",
+                self.session
+            );
+            let _ = s.write_all(req.as_bytes());
+            let _ = s.read(&mut [0u8; 1024]);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self._profile);

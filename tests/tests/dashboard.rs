@@ -169,5 +169,4 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
         browser.screenshot_png().await,
     )
     .unwrap();
-    browser.quit().await;
 }
