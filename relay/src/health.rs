@@ -234,6 +234,7 @@ impl Reporter {
             delay_ms,
             late: get(&w.late),
             too_late: get(&w.too_late) + get(&w.too_early),
+            duplicates: get(&w.duplicates),
             open_windows: merger.open_windows() as u64,
         }
     }

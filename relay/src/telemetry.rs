@@ -58,6 +58,7 @@ pub struct WindowStats {
     pub too_late: AtomicU64,
     pub too_early: AtomicU64,
     pub canaries: AtomicU64,
+    pub duplicates: AtomicU64,
     pub unreadable: AtomicU64,
     pub open_windows: AtomicU64,
 }

@@ -32,6 +32,8 @@ struct Ev {
     kind: u8,
     bot: bool,
     wiki: u8,
+    /// `meta.id`; a repeat carries an earlier event's id and time (a duplicate delivery).
+    id: u32,
 }
 
 impl Ev {
@@ -51,7 +53,7 @@ impl Ev {
             ][self.kind as usize % 5],
             bot: self.bot,
             wiki: Cow::Owned(format!("wiki{}", self.wiki)),
-            id: None,
+            id: Some(Cow::Owned(format!("id-{}", self.id))),
             canary: false,
         }
     }
@@ -82,28 +84,41 @@ fn events() -> impl Strategy<Value = Vec<Ev>> {
     )
     .prop_map(|raw| {
         let mut clock = [T0; 3];
-        raw.into_iter()
-            .map(|(partition, lag, step, gap, kind, bot, wiki)| {
-                let c = &mut clock[partition as usize];
-                *c += step / 10 + if gap { 30_000 } else { 0 };
-                // Jitter below the slack: producers' clocks disagree by at most a few seconds.
-                let jitter = (step % 7) * 500;
-                // Heavy lag only sometimes, so most events count.
-                let lag = if lag > 25_000 && step % 3 != 0 {
-                    lag / 8
-                } else {
-                    lag
-                };
-                Ev {
+        let mut out: Vec<Ev> = Vec::new();
+        for (n, (partition, lag, step, gap, kind, bot, wiki)) in raw.into_iter().enumerate() {
+            let c = &mut clock[partition as usize];
+            *c += step / 10 + if gap { 30_000 } else { 0 };
+            // Jitter below the slack: producers' clocks disagree by at most a few seconds.
+            let jitter = (step % 7) * 500;
+            // Heavy lag only sometimes, so most events count.
+            let lag = if lag > 25_000 && step % 3 != 0 {
+                lag / 8
+            } else {
+                lag
+            };
+            let ingest_ms = *c - jitter;
+            let earlier: Vec<&Ev> = out.iter().filter(|e| e.partition == partition).collect();
+            let back = earlier.len().checked_sub(1 + kind as usize % 4);
+            // One in eight events repeats an earlier one of its partition: same id, same time.
+            let ev = match back.map(|i| earlier[i]) {
+                Some(orig) if step % 8 == 0 => Ev {
+                    ingest_ms,
+                    lag_ms: ingest_ms - orig.time(),
+                    ..orig.clone()
+                },
+                _ => Ev {
                     partition,
                     lag_ms: lag,
-                    ingest_ms: *c - jitter,
+                    ingest_ms,
                     kind,
                     bot,
                     wiki,
-                }
-            })
-            .collect()
+                    id: n as u32,
+                },
+            };
+            out.push(ev);
+        }
+        out
     })
 }
 
@@ -171,7 +186,14 @@ fn by_partition(evs: &[Ev]) -> BTreeMap<u32, Vec<(u64, &Ev)>> {
 fn brute_force(evs: &[Ev], from: i64, to: i64) -> BTreeMap<i64, (u64, u64)> {
     let mut want: BTreeMap<i64, (u64, u64)> =
         (from..to).step_by(1_000).map(|s| (s, (0, 0))).collect();
-    for ev in evs.iter().filter(|e| e.counts(&timing())) {
+    // A repeat carries its original's id and time, so of all copies of an id that count,
+    // exactly one is counted.
+    let mut seen = std::collections::HashSet::new();
+    for ev in evs
+        .iter()
+        .filter(|e| e.counts(&timing()))
+        .filter(|e| seen.insert(e.id))
+    {
         let start = ev.time().div_euclid(1_000) * 1_000;
         let e = want.entry(start).or_default();
         e.0 += 1;
@@ -254,6 +276,7 @@ fn an_idle_partition_does_not_hold_windows_open() {
         kind: 0,
         bot: false,
         wiki: 1,
+        id: 1,
     };
     c.add(&ev.edit(), Millis(ev.ingest_ms), 0);
     let mut out = Vec::new();
@@ -299,6 +322,7 @@ fn a_late_event_revises_a_final_window() {
         kind: 0,
         bot: true,
         wiki: 1,
+        id: 1,
     };
     c.add(&on_time.edit(), Millis(on_time.ingest_ms), 0);
     c.advance(Millis(T0 + 5_000));
@@ -319,6 +343,7 @@ fn a_late_event_revises_a_final_window() {
         kind: 1,
         bot: false,
         wiki: 2,
+        id: 2,
     };
     c.add(&late.edit(), Millis(late.ingest_ms), 1);
     c.drain(&mut out);

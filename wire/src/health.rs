@@ -93,6 +93,9 @@ pub struct WindowsHealth {
     pub late: u64,
     /// Events later than the allowed lateness: counted here, never in a window.
     pub too_late: u64,
+    /// Events dropped because their window already counted the same `meta.id`.
+    #[serde(default)]
+    pub duplicates: u64,
     pub open_windows: u64,
 }
 

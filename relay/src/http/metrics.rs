@@ -116,6 +116,12 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         get(&t.windows.too_early) as f64,
     );
     metric(
+        "windows_duplicates_total",
+        "counter",
+        "Events dropped because their window already counted the same meta.id.",
+        get(&t.windows.duplicates) as f64,
+    );
+    metric(
         "windows_unreadable_total",
         "counter",
         "Input records that were not events.",

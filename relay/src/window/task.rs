@@ -79,6 +79,7 @@ impl Counting {
                             Admission::TooLate => add(&w.too_late, 1),
                             Admission::TooEarly => add(&w.too_early, 1),
                             Admission::Canary => add(&w.canaries, 1),
+                            Admission::Duplicate => add(&w.duplicates, 1),
                         },
                         // Sources validate what they write, but the topic is open to other
                         // producers: one unreadable record is counted and skipped, never fatal.
