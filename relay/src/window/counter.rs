@@ -120,9 +120,13 @@ impl PartitionCounter {
             return Admission::TooLate;
         }
         let id = edit.id.as_deref().map(id_hash);
-        if let (Some(h), Some(w)) = (id, self.windows.get(&start))
+        if let (Some(h), Some(w)) = (id, self.windows.get_mut(&start))
             && w.ids.contains(&h)
         {
+            // The repeat still belongs to the window's offsets: a commit must not pass it
+            // while the window it repeats could be rebuilt without its original.
+            w.first_offset = w.first_offset.min(offset);
+            w.last_offset = w.last_offset.max(offset);
             self.stats.duplicates += 1;
             return Admission::Duplicate;
         }
