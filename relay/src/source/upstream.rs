@@ -35,7 +35,7 @@ pub struct UpstreamOptions {
 /// Why one connection ended.
 #[derive(Debug, thiserror::Error)]
 enum ConnectionEnd {
-    #[error("cannot connect: {0}")]
+    #[error("cannot connect: {}", causes(.0))]
     Connect(reqwest::Error),
     #[error("upstream answered {0}")]
     Status(reqwest::StatusCode),
@@ -49,6 +49,18 @@ enum ConnectionEnd {
     Closed,
     #[error("stopping")]
     Stopped,
+}
+
+/// The error and what caused it ("error sending request" alone does not say that DNS failed).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 const REMEMBERED_IDS: usize = 2_048;
