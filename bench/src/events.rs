@@ -83,16 +83,26 @@ impl Generator {
         Ok(g)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.templates.len()
     }
 
     /// The next recorded event (cycling), stamped `time`, with an id no other event has.
     pub fn next_at(&mut self, time: Millis) -> Fresh {
+        self.next_with_suffix(time, "")
+    }
+
+    /// As [`Generator::next_at`], with [`ROUND_MARK`] ending the id, for [`reround`].
+    pub fn next_marked(&mut self, time: Millis) -> Fresh {
+        self.next_with_suffix(time, ROUND_MARK)
+    }
+
+    fn next_with_suffix(&mut self, time: Millis, suffix: &str) -> Fresh {
         let t = &self.templates[self.next];
         self.next = (self.next + 1) % self.templates.len();
         self.n += 1;
-        let id = format!("{}-{}", self.run, self.n);
+        let id = format!("{}-{}{suffix}", self.run, self.n);
         Fresh {
             wiki: t.wiki.clone(),
             json: Bytes::from(t.render(&time.to_string(), &id)),
@@ -198,6 +208,23 @@ pub fn fresh_now(g: &mut Generator, n: usize) -> Vec<Fresh> {
     out
 }
 
+/// Ends the ids of [`Generator::next_marked`] events: [`reround`] rewrites its digits.
+pub const ROUND_MARK: &str = "-R000000";
+
+/// The body with every marked id given round `round` (six digits): the same events again
+/// under new ids, since counters drop a repeated `meta.id` within a second.
+pub fn reround(body: &[u8], round: u32) -> Bytes {
+    let mark = ROUND_MARK.as_bytes();
+    let digits = format!("{:06}", round % 1_000_000);
+    let mut out = body.to_vec();
+    let mut i = 0;
+    while let Some(p) = find(&out, mark, i) {
+        out[p + 2..p + mark.len()].copy_from_slice(digits.as_bytes());
+        i = p + mark.len();
+    }
+    Bytes::from(out)
+}
+
 /// NDJSON bodies of `batch` events each.
 pub fn ndjson_bodies(events: &[Fresh], batch: usize) -> Vec<Bytes> {
     events
@@ -235,6 +262,28 @@ mod tests {
         assert_eq!(e.kind, orig.kind);
         // Same length give or take the time and id strings.
         assert!((f.json.len() as i64 - lines[0].len() as i64).abs() < 40);
+    }
+
+    #[test]
+    fn rerounded_bodies_carry_new_ids() {
+        let mut g = Generator::new(&data(), "t").unwrap();
+        let events: Vec<Fresh> = (0..3)
+            .map(|_| g.next_marked(Millis(1_785_000_000_000)))
+            .collect();
+        let body = &ndjson_bodies(&events, 10)[0];
+        let again = reround(body, 42);
+        let ids: Vec<String> = std::str::from_utf8(&again)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                relay::event::parse(l.as_bytes())
+                    .unwrap()
+                    .id
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(ids, ["t-1-R000042", "t-2-R000042", "t-3-R000042"]);
     }
 
     #[test]

@@ -46,9 +46,10 @@ struct Args {
     /// Tiny sizes, one repetition: exercises every part in well under a minute.
     #[arg(long)]
     quick: bool,
-    /// Where to write the JSON report.
-    #[arg(long, default_value = "artifacts/bench.json")]
-    json: PathBuf,
+    /// Where to write the JSON report (default: <artifacts>/bench.json, where <artifacts> is
+    /// EDITPULSE_ARTIFACTS or <workspace>/artifacts).
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// Run only these parts (comma-separated): hot_path, counter, gateway, latency, fanout,
     /// sources, dashboard. `quix` is part of counter.
     #[arg(long, value_delimiter = ',')]
@@ -144,10 +145,10 @@ fn main() -> std::process::ExitCode {
         skip: args.skip.clone(),
         root,
     };
-    let json = if args.json.is_relative() {
-        std::env::current_dir().unwrap_or_default().join(&args.json)
-    } else {
-        args.json.clone()
+    let json = match &args.json {
+        Some(p) if p.is_relative() => std::env::current_dir().unwrap_or_default().join(p),
+        Some(p) => p.clone(),
+        None => artifacts.join("bench.json"),
     };
     let wanted =
         |p: &str| (args.only.is_empty() || args.only.iter().any(|o| o == p)) && !ctx.skips(p);

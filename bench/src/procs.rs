@@ -165,10 +165,6 @@ impl Nisshi {
     pub fn brokers(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for Nisshi {
@@ -337,6 +333,19 @@ pub fn rss_kb(pid: u32) -> Option<(u64, u64)> {
             .ok()
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// CPU time (user + system) a process has used, in seconds, from `/proc/<pid>/stat`
+/// (`self` for this process).
+pub fn cpu_secs(pid: &str) -> Option<f64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz.max(1.0))
 }
 
 /// The soft open-files limit of a process, from `/proc/<pid>/limits`.

@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn values_print_compactly() {
-        assert_eq!(fmt_value(1_026_000.0), "1.03e6");
+        assert_eq!(fmt_value(1_026_123.4), "1.03e6");
         assert_eq!(fmt_value(738_311.0), "738311");
         assert_eq!(fmt_value(0.8734), "0.873");
         assert_eq!(fmt_value(12.5), "12.5");

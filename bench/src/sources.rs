@@ -3,7 +3,10 @@
 //! Each source is driven as hard as it goes for a few seconds on a fresh relay, and the rates
 //! come from the relay's own `/metrics` counters between two samples after a warm-up:
 //! `bus_produced_total` (acknowledged by the bus) and `windows_counted_total` (counted).
-//! - replay: `--replay <recording> --replay-speed 1000000 --replay-loop`,
+//! - replay: `--replay <file> --replay-speed 1000000` of a recording made of the real events,
+//!   1000 per recorded second (whole-second times, as Wikimedia's), played once; timed from
+//!   the first event produced to the last (a looping replay starts at most one pass per
+//!   second, so it cannot show the path's capacity),
 //! - gateway: NDJSON batches of 1000 over 8 connections, posted in a loop,
 //! - upstream: a local fake EventStreams server (this process) writing Wikimedia-framed events
 //!   with fresh ids as fast as the relay reads them.
@@ -12,12 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::Ctx;
-use crate::events::{Generator, fresh_now, ndjson_bodies};
+use crate::events::{Generator, ndjson_bodies, reround};
 use crate::procs::{Nisshi, Relay, Storage, unique};
 use crate::report::Metric;
 
@@ -66,15 +69,17 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
     }
     let stop = Arc::new(AtomicBool::new(false));
     let mut load = None;
+    let dir = crate::procs::TempDir::new("editpulse-bench-replay")?;
+    let replay_n = if ctx.quick { 10_000 } else { 100_000 };
     match source {
         Source::Replay => {
-            let rec = ctx.data.join(crate::events::RECORDINGS[0]);
+            let rec = dir.path().join("recording.jsonl");
+            write_recording(ctx, &rec, replay_n)?;
             args.extend([
                 "--replay".into(),
                 rec.display().to_string(),
                 "--replay-speed".into(),
                 "1000000".into(),
-                "--replay-loop".into(),
             ]);
         }
         Source::Gateway => args.push("--no-upstream".into()),
@@ -99,24 +104,54 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
     .await?;
     if source == Source::Gateway {
         let mut g = Generator::new(&ctx.data, &unique("src-gw"))?;
-        let bodies = ndjson_bodies(
-            &fresh_now(&mut g, if ctx.quick { 20_000 } else { 100_000 }),
-            1_000,
-        );
+        let now = relay::clock::now();
+        let events: Vec<_> = (0..if ctx.quick { 20_000 } else { 100_000 })
+            .map(|_| g.next_marked(now))
+            .collect();
+        let bodies = ndjson_bodies(&events, 1_000);
         let client = crate::gateway::http_client(8)?;
         let url = relay.url("/v1/events");
         let stop = stop.clone();
         load = Some(tokio::spawn(async move {
-            // The same bodies again and again: the gateway does not deduplicate, and their
-            // times stay well within the allowed lateness for a run this short.
+            // The same events again under new ids (counters drop a repeated id), with times
+            // well within the allowed lateness for a run this short.
+            let mut round = 0;
             while !stop.load(Ordering::Relaxed) {
-                crate::gateway::post_all(&client, &url, bodies.clone(), 8).await?;
+                round += 1;
+                let fresh = bodies.iter().map(|b| reround(b, round)).collect();
+                crate::gateway::post_all(&client, &url, fresh, 8).await?;
             }
             Ok(())
         }));
     }
 
     let client = reqwest::Client::new();
+    if source == Source::Replay {
+        let (produced, counted) = replay_pass(&relay, &client, replay_n as f64).await?;
+        eprintln!(
+            "[bench] source replay ({bus}): produced {produced:.0}/s, counted {counted:.0}/s"
+        );
+        let base = format!("source_replay_{bus}");
+        let note = format!(
+            "one pass of {replay_n} real events (1000 per recorded second) at \
+             --replay-speed 1000000: from the pass's start to its last event on the bus \
+             (produced) or counted"
+        );
+        let metric = |name: String, v: f64| {
+            if v.is_finite() {
+                Metric::new(&name, v, "events/s").note(note.clone())
+            } else {
+                Metric::missing(
+                    &name,
+                    "events/s",
+                    "the pass went by between two /metrics samples",
+                )
+            }
+        };
+        out.push(metric(format!("{base}_produced_events_per_s"), produced));
+        out.push(metric(format!("{base}_counted_events_per_s"), counted));
+        return Ok(());
+    }
     // Warm-up: until the bus has taken something, then one more second.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -174,6 +209,72 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
     Ok(())
 }
 
+/// `n` fresh real events, 1000 per second from now on, whole-second times.
+fn write_recording(ctx: &Ctx, path: &std::path::Path, n: usize) -> anyhow::Result<()> {
+    let mut g = Generator::new(&ctx.data, &unique("replay"))?;
+    let base = relay::clock::now().floor_second().0;
+    let mut text = Vec::with_capacity(n * 1_400);
+    for i in 0..n {
+        let e = g.next_at(wire::Millis(base + (i / 1_000) as i64 * 1_000));
+        text.extend_from_slice(&e.json);
+        text.push(b'\n');
+    }
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
+/// One replay pass: events per second from its start to the last event on the bus ("replay
+/// finished" in the relay's log) and to the last one counted (`/metrics`). The start is the
+/// second boundary after "replay starting": a replay waits for it (see source/replay.rs).
+/// Times come from the log, not from polling, because an embedded-bus replay this fast keeps
+/// the relay's runtime too busy to answer `/metrics` while it plays.
+async fn replay_pass(
+    relay: &Relay,
+    client: &reqwest::Client,
+    n: f64,
+) -> anyhow::Result<(f64, f64)> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (mut counted_at, mut finished) = (None, None);
+    while counted_at.is_none() || finished.is_none() {
+        if Instant::now() > deadline {
+            bail!(
+                "replay did not finish in 120 s; log {}",
+                relay.log().display()
+            );
+        }
+        if counted_at.is_none() {
+            let m = relay.metrics(client).await?;
+            if m.get("windows_counted_total").copied().unwrap_or(0.0) >= n {
+                counted_at = Some(relay::clock::now().0);
+            }
+        }
+        if finished.is_none() {
+            finished = log_time(relay.log(), "replay finished");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started =
+        log_time(relay.log(), "replay starting").context("no \"replay starting\" in the log")?;
+    let start = (started.div_euclid(1_000) + 1) * 1_000;
+    let rate = |end: i64| n / ((end - start) as f64 / 1e3);
+    Ok((
+        rate(finished.expect("seen")),
+        rate(counted_at.expect("seen")),
+    ))
+}
+
+/// The time (Unix ms) of the first line of a relay log containing `needle`.
+fn log_time(log: &std::path::Path, needle: &str) -> Option<i64> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().find(|l| l.contains(needle))?;
+    // tracing's timestamp (…T…Z), maybe wrapped in colour codes.
+    let z = line.find('Z')?;
+    (20..=30)
+        .filter_map(|len| line.get(z + 1 - len.min(z + 1)..=z))
+        .find_map(|s| wire::Millis::parse_rfc3339(s).ok())
+        .map(|m| m.0)
+}
+
 /// Serves `GET` with an endless Wikimedia-style SSE stream (`event: message`, a Kafka-position
 /// `id:`, one `data:` line) of fresh events, as fast as the client reads.
 async fn fake_upstream(
@@ -222,5 +323,37 @@ async fn fake_upstream(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_tracing_timestamps_with_or_without_colour() {
+        let dir = crate::procs::TempDir::new("bench-test-log").unwrap();
+        let log = dir.path().join("relay.log");
+        std::fs::write(
+            &log,
+            "\x1b[2m2026-12-01T19:24:46.683738Z\x1b[0m \x1b[32m INFO\x1b[0m replay starting\n\
+             2026-12-01T19:24:48.420Z  INFO relay::source::replay: replay finished\n",
+        )
+        .unwrap();
+        assert_eq!(
+            super::log_time(&log, "replay starting"),
+            Some(
+                wire::Millis::parse_rfc3339("2026-12-01T19:24:46.683Z")
+                    .unwrap()
+                    .0
+            )
+        );
+        assert_eq!(
+            super::log_time(&log, "finished"),
+            Some(
+                wire::Millis::parse_rfc3339("2026-12-01T19:24:48.420Z")
+                    .unwrap()
+                    .0
+            )
+        );
+        assert_eq!(super::log_time(&log, "nothing"), None);
     }
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# THE benchmark command: builds the relay and editpulse-bench in release, makes sure nisshi and
+# the Quix Streams venv are there, then runs every benchmark (see BENCHMARKS.md).
+#   bash scripts/bench.sh [--quick] [editpulse-bench flags, e.g. --only counter --json PATH]
+# stdout: one `name value unit` line per metric; everything else goes to stderr.
+# JSON: <artifacts>/bench.json (EDITPULSE_ARTIFACTS, default <repo>/artifacts), or --json PATH.
+# Exit status: non-zero if a build, a set-up step or a benchmark part failed (a missed target
+# is reported, never a failure). --quick (tiny sizes, 1 repetition) is what scripts/test.sh runs.
+# Knobs: CARGO_TARGET_DIR (as cargo), EDITPULSE_NISSHI, EDITPULSE_BENCH_SKIP=quix,fanout,...,
+#        EDITPULSE_QUIX_VENV (default ~/.cache/editpulse-bench/quix-venv-<hash of requirements>).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/setup.sh
+source "$ROOT/scripts/setup.sh"
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export EDITPULSE_ARTIFACTS="${EDITPULSE_ARTIFACTS:-$ROOT/artifacts}"
+mkdir -p "$EDITPULSE_ARTIFACTS/logs"
+REQUIREMENTS="$ROOT/bench/quix-requirements.txt"
+
+log() { printf '[bench.sh] %s\n' "$*" >&2; }
+
+# The venv for the Quix Streams peer benchmark (bench/quix_count.py), pinned by
+# bench/quix-requirements.txt; rebuilt when the pins change.
+quix_venv() {
+  local hash venv start
+  hash=$(sha256sum "$REQUIREMENTS" | cut -c1-12)
+  venv="${EDITPULSE_QUIX_VENV:-$HOME/.cache/editpulse-bench/quix-venv-$hash}"
+  if [[ -f "$venv/.installed" && -x "$venv/bin/python" ]]; then
+    log "quix venv present ($venv)"
+  else
+    start=$(date +%s)
+    log "creating quix venv $venv from bench/quix-requirements.txt"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv" >&2 || return 1
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS" >&2 || return 1
+    touch "$venv/.installed"
+    log "quix venv installed in $(( $(date +%s) - start ))s"
+  fi
+  QUIX_PYTHON="$venv/bin/python"
+}
+
+start=$(date +%s)
+SETUP_SAY_FD="" need_broker >&2 || { log "FAILED: nisshi is not installed"; exit 1; }
+export EDITPULSE_NISSHI="${EDITPULSE_NISSHI:-$(command -v nisshi)}"
+
+QUIX_PYTHON=""
+if [[ ",${EDITPULSE_BENCH_SKIP:-}," == *",quix,"* ]]; then
+  log "quix skipped (EDITPULSE_BENCH_SKIP)"
+else
+  quix_venv || { log "FAILED: cannot set up the Quix Streams venv"; exit 1; }
+fi
+
+log "building: cargo build --release -p relay && cargo build --release -p editpulse-bench"
+cargo build --release -p relay >&2 || { log "FAILED: relay build"; exit 1; }
+cargo build --release -p editpulse-bench >&2 || { log "FAILED: editpulse-bench build"; exit 1; }
+log "set-up and builds took $(( $(date +%s) - start ))s"
+
+args=(--relay-bin "$TARGET_DIR/release/relay")
+[[ -n "$QUIX_PYTHON" ]] && args+=(--quix-python "$QUIX_PYTHON")
+bench_start=$(date +%s)
+"$TARGET_DIR/release/editpulse-bench" "${args[@]}" "$@"
+rc=$?
+log "editpulse-bench exited $rc after $(( $(date +%s) - bench_start ))s"
+exit "$rc"
