@@ -124,10 +124,15 @@ impl Merger {
         self.watermarks.remove(&partition);
     }
 
-    /// Publishes what a quarter second changed: every window the watermark passed, in order and
-    /// with zeros for seconds nobody edited in, then the still-open windows up to `now`
-    /// (provisional; the current second always, so the dashboard sees it move).
+    /// [`Merger::publish`] with the current second included whether or not it changed.
     pub fn tick(&mut self, now: Millis, out: &mut Vec<WindowRecord>) {
+        self.publish(now, true, out);
+    }
+
+    /// Publishes what changed since the last call: every window the watermark passed, in order
+    /// and with zeros for seconds nobody edited in, then the open windows that changed — and
+    /// with `heartbeat` the current second even if unchanged, so the dashboard sees it move.
+    pub fn publish(&mut self, now: Millis, heartbeat: bool, out: &mut Vec<WindowRecord>) {
         let current = now.floor_second().0;
         if let Some(wm) = self.watermark() {
             let closed_through = Millis(wm.0).floor_second().0;
@@ -159,7 +164,7 @@ impl Merger {
                 .or_insert_with(|| Merged::empty(current, false));
         }
         for (&s, m) in self.windows.range_mut(open_from..) {
-            if m.dirty || s == current {
+            if m.dirty || (heartbeat && s == current) {
                 m.dirty = false;
                 out.push(m.record.clone());
             }

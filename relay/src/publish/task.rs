@@ -10,6 +10,8 @@ use crate::bus::{OutputRecord, OutputSource};
 use crate::clock;
 use crate::window::task::TICK;
 
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(200);
+
 pub async fn run(
     mut source: OutputSource,
     published: Arc<Published>,
@@ -20,6 +22,7 @@ pub async fn run(
     let mut loading = source.has_history();
     let mut tick = tokio::time::interval(TICK);
     let mut out = Vec::new();
+    let mut last_heartbeat = std::time::Instant::now();
     loop {
         tokio::select! {
             ev = source.next() => match ev {
@@ -39,7 +42,13 @@ pub async fn run(
                 OutputEvent::Idle => {}
             },
             _ = tick.tick(), if !loading => {
-                published.merger.write().expect("merger lock").tick(clock::now(), &mut out);
+                // The open second goes out at least every 200 ms (≥ 4 a second) even when
+                // unchanged; anything that changed goes out on the next 40 ms tick.
+                let heartbeat = last_heartbeat.elapsed() >= HEARTBEAT;
+                if heartbeat {
+                    last_heartbeat = std::time::Instant::now();
+                }
+                published.merger.write().expect("merger lock").publish(clock::now(), heartbeat, &mut out);
                 published.publish(&out);
                 out.clear();
             }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use wire::PartitionState;
@@ -16,8 +16,12 @@ use crate::clock;
 use crate::event;
 use crate::telemetry::{Telemetry, add};
 
-/// Provisional counts go out at least this often (the dashboard shows the open second moving).
-pub const TICK: Duration = Duration::from_millis(250);
+/// How often changed windows go out. Short, because a count's latency to the browser is this
+/// plus the merger's tick; only what changed is sent, so a short tick costs little.
+pub const TICK: Duration = Duration::from_millis(40);
+/// A partition's watermark is written when it enters a new second (that is what finalizes
+/// windows) and otherwise at least this often, as a heartbeat.
+const WATERMARK_HEARTBEAT: Duration = Duration::from_millis(250);
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Counting {
@@ -27,6 +31,8 @@ pub struct Counting {
     output: OutputSink,
     /// A broker probe is running; with the broker down one takes seconds, so they must not pile up.
     probing: Arc<AtomicBool>,
+    /// Per partition: the second of the last watermark written, and when.
+    watermarks_sent: BTreeMap<u32, (i64, Instant)>,
 }
 
 pub async fn run(
@@ -42,6 +48,7 @@ pub async fn run(
         telemetry,
         output,
         probing: Arc::default(),
+        watermarks_sent: BTreeMap::new(),
     };
     let mut tick = tokio::time::interval(TICK);
     let mut commit = tokio::time::interval(COMMIT_EVERY);
@@ -106,6 +113,7 @@ impl Counting {
                 self.commit(input, true).await;
                 for p in partitions {
                     self.counters.remove(&p);
+                    self.watermarks_sent.remove(&p);
                 }
             }
             InputEvent::Idle => {}
@@ -125,12 +133,23 @@ impl Counting {
         }
         let mut records: Vec<OutputRecord> =
             partials.into_iter().map(OutputRecord::Window).collect();
-        records.extend(states.iter().filter(|(_, wm, _)| wm.0 > i64::MIN / 2).map(
-            |&(partition, watermark, _)| OutputRecord::Watermark {
-                partition,
-                watermark,
-            },
-        ));
+        let tick = Instant::now();
+        for &(partition, watermark, _) in states.iter().filter(|(_, wm, _)| wm.0 > i64::MIN / 2) {
+            let second = watermark.floor_second().0;
+            let due = self
+                .watermarks_sent
+                .get(&partition)
+                .is_none_or(|&(last, at)| {
+                    last != second || tick.duration_since(at) >= WATERMARK_HEARTBEAT
+                });
+            if due {
+                self.watermarks_sent.insert(partition, (second, tick));
+                records.push(OutputRecord::Watermark {
+                    partition,
+                    watermark,
+                });
+            }
+        }
         let open: usize = states.iter().map(|s| s.2).sum();
         self.telemetry
             .windows
