@@ -443,7 +443,9 @@ impl KafkaInput {
         self.at_end.contains(&partition)
     }
 
-    pub fn commit(&self, cuts: &[(u32, u64)]) -> Result<(), BusError> {
+    /// Commits the given next offsets; `wait` blocks until the broker confirmed (shutdown,
+    /// revocation), otherwise the commit is sent and the counting goes on.
+    pub fn commit(&self, cuts: &[(u32, u64)], wait: bool) -> Result<(), BusError> {
         if cuts.is_empty() {
             return Ok(());
         }
@@ -451,20 +453,12 @@ impl KafkaInput {
         for &(p, offset) in cuts {
             tpl.add_partition_offset(&self.topic, p as i32, Offset::Offset(offset as i64))?;
         }
-        self.consumer.commit(&tpl, CommitMode::Async)?;
-        Ok(())
-    }
-
-    /// Commits and waits, for shutdown.
-    pub fn commit_sync(&self, cuts: &[(u32, u64)]) -> Result<(), BusError> {
-        if cuts.is_empty() {
-            return Ok(());
-        }
-        let mut tpl = TopicPartitionList::new();
-        for &(p, offset) in cuts {
-            tpl.add_partition_offset(&self.topic, p as i32, Offset::Offset(offset as i64))?;
-        }
-        self.consumer.commit(&tpl, CommitMode::Sync)?;
+        let mode = if wait {
+            CommitMode::Sync
+        } else {
+            CommitMode::Async
+        };
+        self.consumer.commit(&tpl, mode)?;
         Ok(())
     }
 

@@ -111,8 +111,7 @@ impl InputConsumer {
         match self {
             // Nothing to keep: consumed records are already gone from the embedded bus.
             InputConsumer::Embedded(_) => Ok(()),
-            InputConsumer::Kafka(c) if wait => c.commit_sync(cuts),
-            InputConsumer::Kafka(c) => c.commit(cuts),
+            InputConsumer::Kafka(c) => c.commit(cuts, wait),
         }
     }
 }

@@ -2,8 +2,10 @@
 //! stamps its ingest time and waits for the bus to acknowledge it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::watch;
 use wire::Millis;
 
 use crate::bus::{BusError, InputProducer, InputRecord};
@@ -50,6 +52,43 @@ impl Ingest {
             key: event::key_of(edit),
             payload,
             ingest: now,
+        }
+    }
+
+    /// Submits until the bus takes the records; false if `stop` flipped first. Sources pause
+    /// rather than drop events while the bus is down (an upstream is not read meanwhile, so
+    /// its resume id still points before these events).
+    pub async fn submit_until_taken(
+        &self,
+        records: Vec<InputRecord>,
+        source: &str,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let mut wait = Duration::from_millis(100);
+        let mut refused = false;
+        loop {
+            match self.submit(records.clone()).await {
+                Ok(()) => {
+                    if refused {
+                        self.telemetry.source_error(None);
+                    }
+                    return true;
+                }
+                Err(e) => {
+                    if !refused {
+                        tracing::warn!(source, error = %e, "bus refused events; retrying");
+                    }
+                    refused = true;
+                    self.telemetry.source_error(Some(format!(
+                        "{source} paused: the bus refused its events ({e})"
+                    )));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => return false,
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+            }
         }
     }
 

@@ -204,30 +204,16 @@ async fn send(
         })
         .collect();
     let n = records.len();
-    let mut wait = Duration::from_millis(100);
-    loop {
-        match ingest.submit(records.clone()).await {
-            Ok(()) => {
-                for _ in 0..n {
-                    ingest.telemetry.event_seen(now.0);
-                }
-                // A fast replay on the embedded bus never waits for anything; let the counter
-                // run between batches instead of after the whole pass.
-                tokio::task::yield_now().await;
-                return true;
-            }
-            Err(e) => {
-                ingest
-                    .telemetry
-                    .source_error(Some(format!("replay paused: {e}")));
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => return false,
-                }
-                wait = (wait * 2).min(Duration::from_secs(2));
-            }
-        }
+    if !ingest.submit_until_taken(records, "replay", stop).await {
+        return false;
     }
+    for _ in 0..n {
+        ingest.telemetry.event_seen(now.0);
+    }
+    // A fast replay on the embedded bus never waits for anything; let the counter run between
+    // batches instead of after the whole pass.
+    tokio::task::yield_now().await;
+    true
 }
 
 #[cfg(test)]

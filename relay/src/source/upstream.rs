@@ -213,7 +213,7 @@ async fn connect_and_read(
         }
         let last_id = events.last().and_then(|e| e.id.clone());
         let records = admit(events, ingest, dedupe);
-        if !records.is_empty() && !submit_until_taken(ingest, records, stop).await {
+        if !records.is_empty() && !ingest.submit_until_taken(records, "upstream", stop).await {
             return ConnectionEnd::Stopped;
         }
         if last_id.is_some() && last_id != state.last_event_id {
@@ -264,29 +264,6 @@ fn admit(
         records.push(Ingest::record(&edit, payload.clone(), now));
     }
     records
-}
-
-/// The stream is not read while the bus refuses, so nothing is lost: if the upstream gives up
-/// on us meanwhile, the resume id still points before these events.
-async fn submit_until_taken(
-    ingest: &Ingest,
-    records: Vec<crate::bus::InputRecord>,
-    stop: &mut watch::Receiver<bool>,
-) -> bool {
-    let mut wait = Duration::from_millis(100);
-    loop {
-        match ingest.submit(records.clone()).await {
-            Ok(()) => return true,
-            Err(e) => {
-                tracing::warn!(error = %e, "bus refused upstream events; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => return false,
-                }
-                wait = (wait * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
 }
 
 #[cfg(test)]
