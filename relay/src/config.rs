@@ -118,6 +118,11 @@ pub struct Config {
     #[arg(long, env = "RELAY_MAX_BATCH_EVENTS", default_value_t = 50_000)]
     pub max_batch_events: usize,
 
+    /// Most POST /v1/events requests handled at once (each may hold a body of up to
+    /// --max-body-bytes); further ones wait.
+    #[arg(long, env = "RELAY_MAX_INGEST_REQUESTS", default_value_t = 64)]
+    pub max_ingest_requests: usize,
+
     /// Time a client has to send its request headers, in milliseconds (slowloris guard).
     #[arg(long, env = "RELAY_HEADER_TIMEOUT_MS", default_value_t = 5_000)]
     pub header_timeout_ms: u64,

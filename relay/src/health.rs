@@ -123,6 +123,11 @@ impl Reporter {
         let connected = s.connected.load(Ordering::Relaxed);
         let last_error = s.last_error.read().expect("lock").clone();
         let status = match kind.as_str() {
+            // Wikimedia closes every stream about every 15 minutes: a reconnect while events
+            // were flowing a moment ago is routine, not an outage.
+            "upstream" if !connected && last_event_age_ms.is_some_and(|a| a < 60_000) => {
+                Status::Degraded
+            }
             "upstream" if !connected => Status::Down,
             "upstream"
                 if last_event_age_ms.is_none_or(|a| a > SILENT_SOURCE.as_millis() as u64) =>

@@ -46,7 +46,10 @@ pub async fn run(config: Config) -> Result<(), RelayError> {
     let config = Arc::new(config);
     let telemetry = Arc::new(Telemetry::default());
     let timing = Timing::from_config(&config);
-    // Two stages of shutdown: first sources and HTTP stop taking work, then counting drains.
+    // Two stages of shutdown: first sources and HTTP stop taking work (requests in flight
+    // finish), then counting writes what it has and commits. On Kafka nothing acknowledged is
+    // lost: the next start re-reads from the commit point. The embedded bus keeps nothing
+    // across a restart by design.
     let (stop_ingest, ingest_stopped) = watch::channel(false);
     let (stop_counting, counting_stopped) = watch::channel(false);
 

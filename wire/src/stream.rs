@@ -7,6 +7,7 @@ pub const HEALTH_EVENT: &str = "health";
 /// Keep-alive. A named event rather than an SSE comment, because `EventSource` hides comments
 /// and the dashboard needs to see that the relay is alive.
 pub const PING_EVENT: &str = "ping";
-/// Sent when a client fell so far behind that the updates it missed are no longer kept: the
-/// data is the id to resume from after the client has reloaded history from `/v1/counts`.
+/// Reserved for a client that must reload `/v1/counts` before resuming; the dashboard honours
+/// it. The relay does not send it today: a client too far behind is sent the stored history
+/// on its stream instead.
 pub const RESYNC_EVENT: &str = "resync";

@@ -360,6 +360,8 @@ pub struct KafkaInput {
     group: String,
     rebalances: mpsc::UnboundedReceiver<InputEvent>,
     at_end: BTreeSet<u32>,
+    /// Partitions whose end was reached at least once since they were assigned.
+    reached_end: BTreeSet<u32>,
     /// Next offset to read per owned partition, for the lag in health.
     positions: BTreeMap<u32, u64>,
 }
@@ -392,6 +394,7 @@ impl KafkaInput {
             group: group.to_string(),
             rebalances,
             at_end: BTreeSet::new(),
+            reached_end: BTreeSet::new(),
             positions: BTreeMap::new(),
         })
     }
@@ -408,12 +411,24 @@ impl KafkaInput {
         let mut batch = Vec::new();
         match first {
             Err(_) => return InputEvent::Idle,
-            Ok(m) => take(&mut self.at_end, &mut self.positions, m, &mut batch),
+            Ok(m) => take(
+                &mut self.at_end,
+                &mut self.reached_end,
+                &mut self.positions,
+                m,
+                &mut batch,
+            ),
         }
         // Drain what librdkafka already holds without waiting, so a backlog is read in batches.
         while batch.len() < 2_048 {
             match futures::FutureExt::now_or_never(self.consumer.recv()) {
-                Some(m) => take(&mut self.at_end, &mut self.positions, m, &mut batch),
+                Some(m) => take(
+                    &mut self.at_end,
+                    &mut self.reached_end,
+                    &mut self.positions,
+                    m,
+                    &mut batch,
+                ),
                 None => break,
             }
         }
@@ -428,9 +443,11 @@ impl KafkaInput {
         match &e {
             InputEvent::Assigned(ps) => ps.iter().for_each(|p| {
                 self.at_end.remove(p);
+                self.reached_end.remove(p);
             }),
             InputEvent::Revoked(ps) => ps.iter().for_each(|p| {
                 self.at_end.remove(p);
+                self.reached_end.remove(p);
                 self.positions.remove(p);
             }),
             _ => {}
@@ -441,6 +458,12 @@ impl KafkaInput {
     /// True when the counter has read everything the partition held when last asked.
     pub fn caught_up(&self, partition: u32) -> bool {
         self.at_end.contains(&partition)
+    }
+
+    /// True once the counter has read the partition to its end since it was assigned, even if
+    /// records arrived since: the backlog from the commit point has been re-read.
+    pub fn reached_end(&self, partition: u32) -> bool {
+        self.reached_end.contains(&partition)
     }
 
     /// Commits the given next offsets; `wait` blocks until the broker confirmed (shutdown,
@@ -498,6 +521,7 @@ impl KafkaInput {
 
 fn take(
     at_end: &mut BTreeSet<u32>,
+    reached_end: &mut BTreeSet<u32>,
     positions: &mut BTreeMap<u32, u64>,
     m: Result<rdkafka::message::BorrowedMessage<'_>, KafkaError>,
     batch: &mut Vec<Delivered>,
@@ -517,6 +541,7 @@ fn take(
         }
         Err(KafkaError::PartitionEOF(p)) => {
             at_end.insert(p as u32);
+            reached_end.insert(p as u32);
         }
         Err(e) => tracing::warn!(error = %e, "input consumer"),
     }
@@ -634,9 +659,17 @@ impl KafkaOutputSource {
             tokio::task::block_in_place(|| consumer.offsets_for_times(tpl, METADATA_TIMEOUT))?;
         let mut assignment = TopicPartitionList::new();
         for e in starts.elements() {
+            // No record that recent: start at the partition's current end — as a number, not
+            // the logical `End`, which librdkafka resolves only when it first fetches, and
+            // counts written before that would be skipped.
             let offset = match e.offset() {
                 Offset::Offset(o) => Offset::Offset(o),
-                _ => Offset::End,
+                _ => {
+                    let (_, high) = tokio::task::block_in_place(|| {
+                        consumer.fetch_watermarks(topic, e.partition(), METADATA_TIMEOUT)
+                    })?;
+                    Offset::Offset(high.max(0))
+                }
             };
             assignment.add_partition_offset(topic, e.partition(), offset)?;
         }

@@ -107,6 +107,15 @@ impl InputConsumer {
         }
     }
 
+    /// Whether the partition's backlog (from the commit point on) has been read once since it
+    /// was assigned. The embedded bus has no backlog to re-read.
+    pub fn reached_end(&self, partition: u32) -> bool {
+        match self {
+            InputConsumer::Embedded(_) => true,
+            InputConsumer::Kafka(c) => c.reached_end(partition),
+        }
+    }
+
     pub fn commit(&self, cuts: &[(u32, u64)], wait: bool) -> Result<(), BusError> {
         match self {
             // Nothing to keep: consumed records are already gone from the embedded bus.

@@ -42,10 +42,18 @@ pub async fn counts(
 /// RFC 3339, or Unix epoch milliseconds.
 pub fn parse_instant(s: &str) -> Result<Millis, ApiError> {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        // Years 0000–9999, like RFC 3339: arithmetic on instants near i64's ends overflows.
+        const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
         return s
             .parse::<i64>()
+            .ok()
+            .filter(|ms| RANGE.contains(ms))
             .map(Millis)
-            .map_err(|_| ApiError::BadQuery(format!("{s:?} is not epoch milliseconds")));
+            .ok_or_else(|| {
+                ApiError::BadQuery(format!(
+                    "{s:?} is not epoch milliseconds within years 0–9999"
+                ))
+            });
     }
     // An unencoded `+00:00` in a query string arrives as ` 00:00`: take it as meant.
     let fixed = match s.get(19..).and_then(|tail| tail.find(' ')) {

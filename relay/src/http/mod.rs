@@ -17,6 +17,7 @@ use axum::http::{HeaderValue, Method};
 use axum::routing::{any, get, post};
 use bytes::Bytes;
 use tokio::sync::watch;
+use tower::limit::ConcurrencyLimitLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
@@ -50,7 +51,13 @@ pub fn router(state: AppState) -> Router {
         None => api,
     };
     Router::new()
-        .route("/v1/events", post(events::post_events))
+        // Bounded so that bodies waiting for the bus cannot add up without limit.
+        .route(
+            "/v1/events",
+            post(events::post_events).layer(ConcurrencyLimitLayer::new(
+                state.config.max_ingest_requests.max(1),
+            )),
+        )
         .merge(api)
         .route("/v1/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)

@@ -24,7 +24,7 @@ use wire::stream::{COUNT_EVENT, PING_EVENT};
 use super::counts::parse_instant;
 use super::{ApiError, AppState};
 use crate::clock;
-use crate::publish::sse_frame::frame;
+use crate::publish::sse_frame::{frame, frame_without_id};
 use crate::publish::{Backlog, Published};
 use crate::telemetry::{Telemetry, add};
 
@@ -50,12 +50,10 @@ pub async fn stream(
         .map(str::to_string)
         .or(q.last_event_id)
         .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            s.trim()
-                .parse::<u64>()
-                .map_err(|_| ApiError::BadQuery(format!("Last-Event-ID {s:?} is not a number")))
-        })
-        .transpose()?;
+        // An id this relay never issued is treated like one it no longer holds (position 0 is
+        // always gone): the client gets the stored history. Refusing it would make
+        // EventSource give up for good.
+        .map(|s| s.trim().parse::<u64>().unwrap_or(0));
     let since = q.since.as_deref().map(parse_instant).transpose()?;
 
     let published = state.published.clone();
@@ -147,10 +145,19 @@ impl Client {
     }
 
     /// Queues the latest value of every stored second from `since` on, under the current id.
+    /// Only the last backfilled frame carries the id: a client that reconnects in the middle
+    /// of a backfill then still has its old id (or none) and is sent the history again,
+    /// instead of resuming after it with the rest missing.
     fn backfill(&mut self, since: Millis) {
         let windows = self.published.counts(since, Millis(i64::MAX));
-        for w in windows {
-            self.pending.push_back(frame(self.pos, COUNT_EVENT, &w));
+        let last = windows.len().saturating_sub(1);
+        for (i, w) in windows.iter().enumerate() {
+            let json = serde_json::to_vec(w).expect("wire types serialize");
+            self.pending.push_back(if i == last {
+                frame(self.pos, COUNT_EVENT, w)
+            } else {
+                frame_without_id(COUNT_EVENT, &json)
+            });
         }
     }
 }

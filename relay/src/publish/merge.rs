@@ -37,6 +37,8 @@ pub struct Merger {
     /// Every window ending at or before this has been published final.
     final_through: Option<i64>,
     history_ms: i64,
+    /// Seconds before this were evicted from the history.
+    evicted_before: i64,
 }
 
 impl Merger {
@@ -47,11 +49,8 @@ impl Merger {
             windows: BTreeMap::new(),
             final_through: None,
             history_ms,
+            evicted_before: i64::MIN,
         }
-    }
-
-    pub fn set_partitions(&mut self, partitions: u32) {
-        self.partitions = partitions;
     }
 
     /// The watermark of the whole input: the slowest partition's. None until every partition
@@ -84,8 +83,10 @@ impl Merger {
     pub fn apply_partial(&mut self, p: PartialWindow) -> Option<WindowRecord> {
         let start = p.start.0;
         let is_closed = self.final_through.is_some_and(|f| start + WINDOW_MS <= f);
-        if is_closed && !self.windows.contains_key(&start) && start < self.oldest_kept() {
-            return None; // older than the history we keep: nobody can ask for it any more
+        // A second already evicted from the history must not come back rebuilt from this one
+        // partial: that would publish a fraction of its total.
+        if start < self.evicted_before {
+            return None;
         }
         let m = self
             .windows
@@ -117,11 +118,6 @@ impl Merger {
     pub fn apply_watermark(&mut self, partition: u32, watermark: Millis) {
         let w = self.watermarks.entry(partition).or_insert(watermark);
         *w = (*w).max(watermark);
-    }
-
-    /// Forgets a partition's watermark (its owner left): windows wait for the next owner.
-    pub fn forget_partition(&mut self, partition: u32) {
-        self.watermarks.remove(&partition);
     }
 
     /// [`Merger::publish`] with the current second included whether or not it changed.
@@ -177,6 +173,7 @@ impl Merger {
         {
             self.windows.pop_first();
         }
+        self.evicted_before = self.evicted_before.max(keep_from);
     }
 
     /// The latest total of every kept window in `[from, to)`, ordered by start.
@@ -188,12 +185,6 @@ impl Merger {
             .range(from.floor_second().0..to.0)
             .map(|(_, m)| m.record.clone())
             .collect()
-    }
-
-    fn oldest_kept(&self) -> i64 {
-        self.final_through
-            .unwrap_or(i64::MIN)
-            .saturating_sub(self.history_ms)
     }
 
     fn oldest_kept_at(&self, now: Millis) -> i64 {

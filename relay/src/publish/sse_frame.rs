@@ -10,6 +10,17 @@ pub fn frame(id: u64, event: &str, data: &impl Serialize) -> Bytes {
     frame_raw(id, event, &json)
 }
 
+/// A frame that leaves the client's last event id as it was.
+pub fn frame_without_id(event: &str, json: &[u8]) -> Bytes {
+    let mut buf = Vec::with_capacity(json.len() + event.len() + 16);
+    buf.extend_from_slice(b"event: ");
+    buf.extend_from_slice(event.as_bytes());
+    buf.extend_from_slice(b"\ndata: ");
+    buf.extend_from_slice(json);
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
+}
+
 pub fn frame_raw(id: u64, event: &str, json: &[u8]) -> Bytes {
     let mut buf = Vec::with_capacity(json.len() + event.len() + 32);
     buf.extend_from_slice(b"id: ");

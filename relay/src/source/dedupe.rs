@@ -20,6 +20,11 @@ impl Dedupe {
         }
     }
 
+    /// Whether the id was remembered already.
+    pub fn seen(&self, id: &str) -> bool {
+        self.seen.contains(id)
+    }
+
     /// True the first time an id is offered.
     pub fn first_time(&mut self, id: &str) -> bool {
         if self.seen.contains(id) {

@@ -212,9 +212,14 @@ async fn connect_and_read(
             continue;
         }
         let last_id = events.last().and_then(|e| e.id.clone());
-        let records = admit(events, ingest, dedupe);
+        let (records, ids) = admit(events, ingest, dedupe);
         if !records.is_empty() && !ingest.submit_until_taken(records, "upstream", stop).await {
             return ConnectionEnd::Stopped;
+        }
+        // Remembered only once on the bus: an id persisted for an event that never got there
+        // would make the resent event look like a duplicate after a restart.
+        for id in &ids {
+            dedupe.first_time(id);
         }
         if last_id.is_some() && last_id != state.last_event_id {
             state.last_event_id = last_id;
@@ -231,11 +236,12 @@ async fn connect_and_read(
 fn admit(
     events: Vec<SseEvent>,
     ingest: &Ingest,
-    dedupe: &mut Dedupe,
-) -> Vec<crate::bus::InputRecord> {
+    dedupe: &Dedupe,
+) -> (Vec<crate::bus::InputRecord>, Vec<String>) {
     let t = &ingest.telemetry;
     let now = clock::now();
     let mut records = Vec::with_capacity(events.len());
+    let mut ids: Vec<String> = Vec::with_capacity(events.len());
     for e in events {
         if e.event.as_deref().is_some_and(|name| name != "message") {
             continue;
@@ -254,16 +260,17 @@ fn admit(
             add(&t.source.canaries, 1);
             continue;
         }
-        if let Some(id) = &edit.id
-            && !dedupe.first_time(id)
-        {
-            add(&t.source.duplicates, 1);
-            continue;
+        if let Some(id) = &edit.id {
+            if dedupe.seen(id) || ids.iter().any(|seen| seen == id) {
+                add(&t.source.duplicates, 1);
+                continue;
+            }
+            ids.push(id.to_string());
         }
         add(&t.source.events, 1);
         records.push(Ingest::record(&edit, payload.clone(), now));
     }
-    records
+    (records, ids)
 }
 
 #[cfg(test)]

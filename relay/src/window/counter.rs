@@ -64,6 +64,10 @@ pub struct PartitionCounter {
     next_offset: Option<u64>,
     clean_cut: Option<u64>,
     stats: CounterStats,
+    /// Re-reading a backlog from the commit point (after a restart or a rebalance): a window's
+    /// count is only written once it is complete, so a half-rebuilt count never overwrites the
+    /// whole one the previous owner wrote.
+    rebuilding: bool,
 }
 
 impl PartitionCounter {
@@ -78,7 +82,26 @@ impl PartitionCounter {
             next_offset: None,
             clean_cut: None,
             stats: CounterStats::default(),
+            rebuilding: false,
         }
+    }
+
+    /// A counter taking over a partition from its last commit point.
+    pub fn rebuilding(partition: u32, timing: Timing) -> Self {
+        PartitionCounter {
+            rebuilding: true,
+            ..PartitionCounter::new(partition, timing)
+        }
+    }
+
+    pub fn is_rebuilding(&self) -> bool {
+        self.rebuilding
+    }
+
+    /// The counter has read everything the partition held: from now on every change is
+    /// written as it happens (the next drain writes what waited).
+    pub fn caught_up(&mut self) {
+        self.rebuilding = false;
     }
 
     pub fn partition(&self) -> u32 {
@@ -190,7 +213,7 @@ impl PartitionCounter {
                 w.final_sent = true;
                 w.dirty = true;
             }
-            if w.dirty {
+            if w.dirty && !self.rebuilding {
                 w.dirty = false;
                 out.push(partial(self.partition, start, w));
             }
@@ -201,6 +224,10 @@ impl PartitionCounter {
                 break;
             }
             let (start, w) = entry.remove_entry();
+            // Past its lateness a window is complete, rebuilding or not.
+            if w.dirty {
+                out.push(partial(self.partition, start, &w));
+            }
             self.dropped_before = self.dropped_before.max(start + WINDOW_MS);
             self.dropped_max_offset = Some(
                 self.dropped_max_offset

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use wire::PartitionState;
+use wire::{Millis, PartitionState};
 
 use super::counter::{Admission, PartitionCounter};
 use super::timing::Timing;
@@ -31,6 +31,8 @@ pub struct Counting {
     output: OutputSink,
     /// A broker probe is running; with the broker down one takes seconds, so they must not pile up.
     probing: Arc<AtomicBool>,
+    /// A write to the output failed since the last commit: the next commit is skipped.
+    send_failed: bool,
     /// Per partition: the second of the last watermark written, and when.
     watermarks_sent: BTreeMap<u32, (i64, Instant)>,
 }
@@ -49,6 +51,7 @@ pub async fn run(
         output,
         probing: Arc::default(),
         watermarks_sent: BTreeMap::new(),
+        send_failed: false,
     };
     let mut tick = tokio::time::interval(TICK);
     let mut commit = tokio::time::interval(COMMIT_EVERY);
@@ -104,13 +107,15 @@ impl Counting {
                 for p in partitions {
                     self.counters
                         .entry(p)
-                        .or_insert_with(|| PartitionCounter::new(p, self.timing));
+                        .or_insert_with(|| PartitionCounter::rebuilding(p, self.timing));
                 }
             }
             InputEvent::Revoked(partitions) => {
                 tracing::info!(?partitions, "partitions revoked");
+                // Best effort: the group may already have moved on, so this commit can be refused;
+                // that only makes the next owner re-read a little more from the older commit.
                 self.publish(input).await;
-                self.commit(input, true).await;
+                self.commit(input, false).await;
                 for p in partitions {
                     self.counters.remove(&p);
                     self.watermarks_sent.remove(&p);
@@ -125,11 +130,21 @@ impl Counting {
         let mut partials = Vec::new();
         let mut states = Vec::with_capacity(self.counters.len());
         for (&p, counter) in self.counters.iter_mut() {
+            if input.reached_end(p) {
+                counter.caught_up();
+            }
             if input.caught_up(p) {
                 counter.advance(self.timing.watermark_at(now));
             }
             counter.drain(&mut partials);
-            states.push((p, counter.watermark(), counter.open_windows()));
+            // A rebuilding partition's watermark is held back with its counts: announcing it
+            // would let the merger call windows final before their counts are written.
+            let watermark = if counter.is_rebuilding() {
+                Millis(i64::MIN / 2)
+            } else {
+                counter.watermark()
+            };
+            states.push((p, watermark, counter.open_windows()));
         }
         let mut records: Vec<OutputRecord> =
             partials.into_iter().map(OutputRecord::Window).collect();
@@ -171,12 +186,21 @@ impl Counting {
                 .collect();
         }
         if let Err(e) = self.output.send(records, now).await {
-            tracing::warn!(error = %e, "cannot write window counts");
+            // Drained windows are marked clean: mark them changed again so they are rewritten,
+            // and the next flush (which finds nothing pending) does not let a commit pass them.
+            tracing::warn!(error = %e, "cannot write window counts; will rewrite them");
+            self.counters
+                .values_mut()
+                .for_each(PartitionCounter::republish_all);
+            self.send_failed = true;
         }
     }
 
     async fn commit(&mut self, input: &InputConsumer, wait: bool) {
         // Counts first: an offset is committed only once the windows it fed are written.
+        if std::mem::take(&mut self.send_failed) {
+            return;
+        }
         if let Err(e) = self.output.flush().await {
             tracing::warn!(error = %e, "window counts not acknowledged; rewriting them, offsets not committed");
             self.counters
