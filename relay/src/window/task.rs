@@ -181,7 +181,9 @@ impl Counting {
                         .lag(partition)
                         .or_else(|| lags.get(&partition).copied())
                         .unwrap_or(0),
-                    watermark,
+                    // "None yet" (a partition not read to its end) is shown as the epoch: the
+                    // sentinel itself is no date RFC 3339 can write.
+                    watermark: watermark.max(Millis(0)),
                 })
                 .collect();
         }
