@@ -119,3 +119,16 @@ pub fn assert_counts_match(
     );
     shift
 }
+
+/// `GET <base_url>/v1/counts` as `(start ms, count, final)` per second.
+pub async fn fetch_counts(base_url: &str) -> BTreeMap<i64, (u64, bool)> {
+    let url = format!("{base_url}/v1/counts");
+    let resp = reqwest::get(&url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let body: Value = resp
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"));
+    counts_of(&body)
+}

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use editpulse_e2e::recording::{self, assert_counts_match, counts_of};
+use editpulse_e2e::recording::{self, assert_counts_match};
 use editpulse_e2e::{RelayProcess, brokers, unique};
 use serde_json::Value;
 
@@ -55,15 +55,7 @@ async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
     let total: u64 = expected.values().sum();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
-        let body: Value = client
-            .get(relay.url("/v1/counts"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let counts = counts_of(&body);
+        let counts = recording::fetch_counts(&relay.base_url()).await;
         let last = *expected.keys().next_back().unwrap() + shift;
         let done = counts.get(&(last + 2_000)).is_some_and(|(_, f)| *f);
         if done {

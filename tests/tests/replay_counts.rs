@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use editpulse_e2e::recording::{self, assert_counts_match, counts_of};
+use editpulse_e2e::recording::{self, assert_counts_match};
 use editpulse_e2e::{RelayProcess, brokers, unique};
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
@@ -18,18 +18,9 @@ async fn replay_and_check(name: &str, extra: &[&str], envs: &[(&str, &str)]) {
     relay.wait_healthy().await;
 
     // The recording spans 10 s; wait until its last second is final (watermark delay 1 s).
-    let client = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
     loop {
-        let body: serde_json::Value = client
-            .get(relay.url("/v1/counts"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let counts = counts_of(&body);
+        let counts = recording::fetch_counts(&relay.base_url()).await;
         let total_final: u64 = counts.values().filter(|(_, f)| *f).map(|(n, _)| n).sum();
         let total: u64 = expected.values().sum();
         let tail_final = counts

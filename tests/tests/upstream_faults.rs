@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use editpulse_e2e::RelayProcess;
 use editpulse_e2e::fake_upstream::{End, FakeUpstream, Plan};
-use editpulse_e2e::recording::{self, assert_counts_match, counts_of};
+use editpulse_e2e::recording::{self, assert_counts_match};
 use serde_json::Value;
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
@@ -241,15 +241,7 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() {
     // 2. Every second of the recording is final and exact.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
-        let body: Value = client
-            .get(relay.url("/v1/counts"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let counts = counts_of(&body);
+        let counts = recording::fetch_counts(&relay.base_url()).await;
         let diff = differences(&counts, &expected, shift);
         if diff.is_empty() {
             assert_eq!(assert_counts_match(&counts, &expected), shift);
