@@ -59,7 +59,7 @@ async fn on(ctx: &Ctx, out: &mut Vec<Metric>, storage: Storage, n: usize) -> any
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let producer = crate::kafka::producer(&brokers)?;
     // Warm-up, as for the relay: a new idempotent producer's first acknowledgement takes ~0.5 s.
-    crate::kafka::produce_all(&producer, bare_topic, &fresh_now(&mut g, 100), None).await?;
+    crate::kafka::produce_all(&producer, bare_topic, &fresh_now(&mut g, 100), None, true).await?;
 
     let (mut gw, mut bare, mut ratio) = (vec![], vec![], vec![]);
     for rep in 0..ctx.reps(3) {
@@ -67,7 +67,7 @@ async fn on(ctx: &Ctx, out: &mut Vec<Metric>, storage: Storage, n: usize) -> any
         let events = fresh_now(&mut g, n);
         let bodies = ndjson_bodies(&events, BATCH);
         let r = post_all(&client, &relay.url("/v1/events"), bodies, CONNECTIONS).await?;
-        let b = crate::kafka::produce_all(&producer, bare_topic, &events, None).await?;
+        let b = crate::kafka::produce_all(&producer, bare_topic, &events, None, true).await?;
         eprintln!(
             "[bench] gateway ({}) rep {rep}: relay {r:.0}/s, bare producer {b:.0}/s",
             storage.name()

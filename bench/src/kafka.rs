@@ -10,8 +10,10 @@ use futures::stream::FuturesUnordered;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use relay::summary::{HEADER, Summary};
 
 use crate::events::Fresh;
 
@@ -37,13 +39,23 @@ pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
 }
 
 /// Writes every event (keyed by wiki, timestamped `ingest_ms` or now) and waits for every
-/// acknowledgement. Returns events per second from the first send to the last ack.
+/// acknowledgement. Returns events per second from the first send to the last ack. With
+/// `summarized` each record carries the summary header exactly as a relay writes it (made
+/// before the clock starts); without, it is a record from some other producer.
 pub async fn produce_all(
     producer: &FutureProducer,
     topic: &str,
     events: &[Fresh],
     ingest_ms: Option<i64>,
+    summarized: bool,
 ) -> anyhow::Result<f64> {
+    let summaries = events
+        .iter()
+        .map(|e| {
+            let edit = relay::event::parse(&e.json).map_err(|err| anyhow::anyhow!("{err}"))?;
+            Ok(summarized.then(|| Summary::of(&edit).encode()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let start = Instant::now();
     let mut pending = FuturesUnordered::new();
     let mut acked = 0usize;
@@ -57,13 +69,19 @@ pub async fn produce_all(
             first_error.get_or_insert_with(|| "delivery canceled".to_string());
         }
     };
-    for e in events {
+    for (e, summary) in events.iter().zip(&summaries) {
         let ts = ingest_ms.unwrap_or_else(|| relay::clock::now().0);
         loop {
-            let record = FutureRecord::to(topic)
+            let mut record = FutureRecord::to(topic)
                 .key(e.wiki.as_str())
                 .payload(&e.json[..])
                 .timestamp(ts);
+            if let Some(s) = summary {
+                record = record.headers(OwnedHeaders::new_with_capacity(1).insert(Header {
+                    key: HEADER,
+                    value: Some(s.as_slice()),
+                }));
+            }
             match producer.send_result(record) {
                 Ok(f) => {
                     pending.push(f);

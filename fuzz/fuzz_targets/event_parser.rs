@@ -1,13 +1,22 @@
 #![no_main]
-//! Any bytes: the event parser returns an event or an error, never panics, and an accepted
-//! event's time round-trips through its RFC 3339 form.
+//! Any bytes: the event scanner returns an event or an error, never panics, accepts exactly what
+//! the serde_json parser it replaced accepts and reads the same fields; an accepted event's time
+//! round-trips through its RFC 3339 form.
 
-use editpulse_fuzz::event;
+use editpulse_fuzz::{event, oracle};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(edit) = event::parse(data) {
-        let text = edit.time.to_string();
-        assert_eq!(wire::Millis::parse_rfc3339(&text), Ok(edit.time));
+    match (event::parse(data), oracle::parse(data)) {
+        (Ok(edit), Ok(want)) => {
+            assert_eq!(edit.time, want.time);
+            assert_eq!(format!("{:?}", edit.kind), format!("{:?}", want.kind));
+            assert_eq!((edit.bot, edit.canary), (want.bot, want.canary));
+            assert_eq!((&edit.wiki, &edit.id), (&want.wiki, &want.id));
+            let text = edit.time.to_string();
+            assert_eq!(wire::Millis::parse_rfc3339(&text), Ok(edit.time));
+        }
+        (Err(_), Err(_)) => {}
+        (got, want) => panic!("scanner {got:?}, serde {want:?}"),
     }
 });

@@ -3,6 +3,9 @@
 
 #[path = "../../relay/src/event.rs"]
 pub mod event;
+/// The serde_json parser the scanner replaced: the fuzz target holds the two to the same answers.
+#[path = "../../relay/tests/oracle/serde_event.rs"]
+pub mod oracle;
 #[path = "../../relay/src/source/ndjson.rs"]
 pub mod ndjson;
 #[path = "../../relay/src/source/sse_frame.rs"]

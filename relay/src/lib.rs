@@ -13,6 +13,7 @@ pub mod http;
 pub mod publish;
 pub mod run;
 pub mod source;
+pub mod summary;
 pub mod telemetry;
 pub mod window;
 

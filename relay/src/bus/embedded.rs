@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{BusError, Delivered, InputEvent, InputRecord};
+use super::{BusError, Content, Delivered, InputEvent, InputRecord};
 
 pub struct EmbeddedBus {
     partitions: Vec<Mutex<Partition>>,
@@ -71,7 +71,10 @@ impl EmbeddedBus {
                 partition: p,
                 offset,
                 ingest: r.ingest,
-                payload: r.payload,
+                content: Content::Summarized {
+                    summary: r.summary,
+                    wiki: r.key.into_boxed_str(),
+                },
             });
         }
         self.ready.notify_one();

@@ -16,13 +16,14 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use wire::Millis;
 
-use super::{BusError, Delivered, InputEvent, InputRecord, OutputRecord};
+use super::{BusError, Content, Delivered, InputEvent, InputRecord, OutputRecord};
+use crate::summary::{HEADER, Summary};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -195,6 +196,7 @@ impl KafkaInputProducer {
                     &r.key,
                     &r.payload,
                     r.ingest,
+                    Some(&r.summary),
                 )
                 .await?,
             );
@@ -224,7 +226,9 @@ async fn enqueue(
     key: &str,
     payload: &[u8],
     ingest: Millis,
+    summary: Option<&Summary>,
 ) -> Result<DeliveryFuture, BusError> {
+    let summary = summary.map(Summary::encode);
     loop {
         let mut record = FutureRecord::to(topic)
             .key(key)
@@ -232,6 +236,12 @@ async fn enqueue(
             .timestamp(ingest.0);
         if let Some(p) = partition {
             record = record.partition(p);
+        }
+        if let Some(s) = &summary {
+            record = record.headers(OwnedHeaders::new_with_capacity(1).insert(Header {
+                key: HEADER,
+                value: Some(s.as_slice()),
+            }));
         }
         match producer.send_result(record) {
             Ok(f) => return Ok(f),
@@ -530,13 +540,22 @@ fn take(
         Ok(m) => {
             let partition = m.partition() as u32;
             let offset = m.offset() as u64;
-            at_end.remove(&partition);
-            positions.insert(partition, offset + 1);
+            // Per record, so cheap when nothing changes: most records follow one of the same
+            // partition, which is neither at its end nor behind its last position.
+            if !at_end.is_empty() {
+                at_end.remove(&partition);
+            }
+            match positions.get_mut(&partition) {
+                Some(p) => *p = offset + 1,
+                None => {
+                    positions.insert(partition, offset + 1);
+                }
+            }
             batch.push(Delivered {
                 partition,
                 offset,
                 ingest: Millis(m.timestamp().to_millis().unwrap_or(0)),
-                payload: Bytes::copy_from_slice(m.payload().unwrap_or_default()),
+                content: content_of(&m),
             });
         }
         Err(KafkaError::PartitionEOF(p)) => {
@@ -544,6 +563,24 @@ fn take(
             reached_end.insert(p as u32);
         }
         Err(e) => tracing::warn!(error = %e, "input consumer"),
+    }
+}
+
+/// A relay's record is counted from its summary header and key without touching the payload;
+/// anything else is copied out to be parsed.
+fn content_of(m: &rdkafka::message::BorrowedMessage<'_>) -> Content {
+    let summary = m.headers().and_then(|hs| {
+        hs.iter()
+            .find(|h| h.key == HEADER)
+            .and_then(|h| h.value.and_then(Summary::decode))
+    });
+    let wiki = m.key().and_then(|k| std::str::from_utf8(k).ok());
+    match (summary, wiki) {
+        (Some(summary), Some(wiki)) => Content::Summarized {
+            summary,
+            wiki: wiki.into(),
+        },
+        _ => Content::Raw(Bytes::copy_from_slice(m.payload().unwrap_or_default())),
     }
 }
 
@@ -587,6 +624,7 @@ impl KafkaOutputSink {
                     &r.key(),
                     &payload,
                     now,
+                    None,
                 )
                 .await?,
             );

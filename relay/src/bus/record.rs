@@ -3,11 +3,15 @@
 use bytes::Bytes;
 use wire::{Millis, PartialWindow};
 
-/// An event on its way in: its raw JSON, untouched, and the wiki it is keyed by.
+use crate::summary::Summary;
+
+/// An event on its way in: its raw JSON, untouched, the wiki it is keyed by, and what its
+/// window will count of it.
 #[derive(Debug, Clone)]
 pub struct InputRecord {
     pub key: String,
     pub payload: Bytes,
+    pub summary: Summary,
     /// When the relay took the event in; it becomes the record's timestamp and decides whether
     /// the event is late, so a recomputation decides the same way.
     pub ingest: Millis,
@@ -19,7 +23,15 @@ pub struct Delivered {
     pub partition: u32,
     pub offset: u64,
     pub ingest: Millis,
-    pub payload: Bytes,
+    pub content: Content,
+}
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Written by a relay: the summary it made when it took the event in, and the key (the wiki).
+    Summarized { summary: Summary, wiki: Box<str> },
+    /// Written by someone else: only the JSON, to be parsed.
+    Raw(Bytes),
 }
 
 /// What counters write to the output topic and the merger reads.

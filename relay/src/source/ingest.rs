@@ -11,6 +11,7 @@ use wire::Millis;
 use crate::bus::{BusError, InputProducer, InputRecord};
 use crate::config::TimeMode;
 use crate::event::{self, Edit};
+use crate::summary::Summary;
 use crate::telemetry::{Telemetry, add};
 use crate::window::Timing;
 
@@ -51,6 +52,7 @@ impl Ingest {
         InputRecord {
             key: event::key_of(edit),
             payload,
+            summary: Summary::of(edit),
             ingest: now,
         }
     }

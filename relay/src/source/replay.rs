@@ -35,6 +35,14 @@ pub enum ReplayError {
         line: usize,
         source: EventError,
     },
+    /// Readable as an event, but not as a whole JSON value to re-time (a lone `\u` surrogate in
+    /// a field the counter skips, say).
+    #[error("{name}, line {line}: {source}")]
+    Json {
+        name: String,
+        line: usize,
+        source: serde_json::Error,
+    },
     #[error("{name}, line {line}: meta must be a JSON object")]
     NoMeta { name: String, line: usize },
     #[error("{0} holds no events")]
@@ -76,7 +84,11 @@ impl Recording {
                 source,
             };
             let time = event::parse(line.as_bytes()).map_err(err)?.time;
-            let json: Value = serde_json::from_str(line).map_err(|e| err(e.into()))?;
+            let json: Value = serde_json::from_str(line).map_err(|source| ReplayError::Json {
+                name: name.to_string(),
+                line: i + 1,
+                source,
+            })?;
             if !json.get("meta").is_some_and(Value::is_object) {
                 return Err(ReplayError::NoMeta {
                     name: name.to_string(),

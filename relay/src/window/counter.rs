@@ -8,6 +8,7 @@ use wire::{Millis, PartialWindow, TypeCounts};
 use super::timing::{Timing, WINDOW_MS};
 use crate::config::TimeMode;
 use crate::event::{Edit, Kind};
+use crate::summary::Summary;
 
 /// What happened to one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,8 +121,13 @@ impl PartitionCounter {
         self.windows.len()
     }
 
-    /// Counts one record. `ingest` is the record's bus timestamp, `offset` its position.
+    /// Counts one record parsed from its JSON.
     pub fn add(&mut self, edit: &Edit<'_>, ingest: Millis, offset: u64) -> Admission {
+        self.count(&Summary::of(edit), &edit.wiki, ingest, offset)
+    }
+
+    /// Counts one record. `ingest` is the record's bus timestamp, `offset` its position.
+    pub fn count(&mut self, edit: &Summary, wiki: &str, ingest: Millis, offset: u64) -> Admission {
         self.next_offset = Some(self.next_offset.map_or(offset + 1, |n| n.max(offset + 1)));
         if edit.canary {
             self.stats.canaries += 1;
@@ -142,7 +148,7 @@ impl PartitionCounter {
             self.stats.too_late += 1;
             return Admission::TooLate;
         }
-        let id = edit.id.as_deref().map(id_hash);
+        let id = edit.id;
         if let (Some(h), Some(w)) = (id, self.windows.get_mut(&start))
             && w.ids.contains(&h)
         {
@@ -156,7 +162,7 @@ impl PartitionCounter {
         let w = self.windows.entry(start).or_insert_with(|| Window {
             by_type: TypeCounts::default(),
             bots: 0,
-            wikis: HashMap::new(),
+            wikis: HashMap::default(),
             ids: HashSet::default(),
             revision: 0,
             first_offset: offset,
@@ -178,10 +184,10 @@ impl PartitionCounter {
             Kind::Other => w.by_type.other += 1,
         }
         w.bots += u64::from(edit.bot);
-        if let Some(n) = w.wikis.get_mut(edit.wiki.as_ref()) {
+        if let Some(n) = w.wikis.get_mut(wiki) {
             *n += 1;
         } else {
-            w.wikis.insert(edit.wiki.as_ref().into(), 1);
+            w.wikis.insert(wiki.into(), 1);
         }
         self.stats.counted += 1;
         if ingest.0 >= closes_at {
@@ -284,15 +290,6 @@ pub fn top_wikis<'a>(counts: impl Iterator<Item = (&'a str, u64)>, n: usize) -> 
     all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     all.truncate(n);
     all.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-}
-
-/// FNV-1a, 64 bits: ids are short strings, and this runs once per event.
-fn id_hash(id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 /// The id hashes are already well mixed: hashing them again would only cost time.

@@ -11,7 +11,7 @@ use wire::{Millis, PartitionState};
 
 use super::counter::{Admission, PartitionCounter};
 use super::timing::Timing;
-use crate::bus::{InputConsumer, InputEvent, OutputRecord, OutputSink};
+use crate::bus::{Content, InputConsumer, InputEvent, OutputRecord, OutputSink};
 use crate::clock;
 use crate::event;
 use crate::telemetry::{Telemetry, add};
@@ -35,6 +35,17 @@ pub struct Counting {
     send_failed: bool,
     /// Per partition: the second of the last watermark written, and when.
     watermarks_sent: BTreeMap<u32, (i64, Instant)>,
+}
+
+#[derive(Default)]
+struct Tally {
+    counted: u64,
+    late: u64,
+    too_late: u64,
+    too_early: u64,
+    canaries: u64,
+    duplicates: u64,
+    unreadable: u64,
 }
 
 pub async fn run(
@@ -74,32 +85,55 @@ impl Counting {
         match ev {
             InputEvent::Records(batch) => {
                 let now = clock::now();
-                let w = &self.telemetry.windows;
+                // Tallied here and added to the shared counters once per batch.
+                let mut tally = Tally::default();
                 for d in batch {
                     let Some(counter) = self.counters.get_mut(&d.partition) else {
                         continue;
                     };
-                    match event::parse(&d.payload) {
-                        Ok(edit) => match counter.add(&edit, d.ingest, d.offset) {
-                            Admission::Counted => add(&w.counted, 1),
-                            Admission::Late => {
-                                add(&w.counted, 1);
-                                add(&w.late, 1);
-                            }
-                            Admission::TooLate => add(&w.too_late, 1),
-                            Admission::TooEarly => add(&w.too_early, 1),
-                            Admission::Canary => add(&w.canaries, 1),
-                            Admission::Duplicate => add(&w.duplicates, 1),
-                        },
-                        // Sources validate what they write, but the topic is open to other
-                        // producers: one unreadable record is counted and skipped, never fatal.
-                        Err(e) => {
-                            add(&w.unreadable, 1);
-                            tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
+                    let admission = match &d.content {
+                        Content::Summarized { summary, wiki } => {
+                            Some(counter.count(summary, wiki, d.ingest, d.offset))
                         }
+                        Content::Raw(payload) => match event::parse(payload) {
+                            Ok(edit) => Some(counter.add(&edit, d.ingest, d.offset)),
+                            // Sources validate what they write, but the topic is open to other
+                            // producers: one unreadable record is counted and skipped, never fatal.
+                            Err(e) => {
+                                tally.unreadable += 1;
+                                tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
+                                None
+                            }
+                        },
+                    };
+                    match admission {
+                        Some(Admission::Counted) => tally.counted += 1,
+                        Some(Admission::Late) => {
+                            tally.counted += 1;
+                            tally.late += 1;
+                        }
+                        Some(Admission::TooLate) => tally.too_late += 1,
+                        Some(Admission::TooEarly) => tally.too_early += 1,
+                        Some(Admission::Canary) => tally.canaries += 1,
+                        Some(Admission::Duplicate) => tally.duplicates += 1,
+                        None => {}
                     }
                     // Never trust a record's clock beyond our own (skew between relays).
                     counter.advance(self.timing.watermark_at(d.ingest.min(now)));
+                }
+                let w = &self.telemetry.windows;
+                for (counter, n) in [
+                    (&w.counted, tally.counted),
+                    (&w.late, tally.late),
+                    (&w.too_late, tally.too_late),
+                    (&w.too_early, tally.too_early),
+                    (&w.canaries, tally.canaries),
+                    (&w.duplicates, tally.duplicates),
+                    (&w.unreadable, tally.unreadable),
+                ] {
+                    if n > 0 {
+                        add(counter, n);
+                    }
                 }
             }
             InputEvent::Assigned(partitions) => {
