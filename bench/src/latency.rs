@@ -104,6 +104,34 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
     // (second, k-th accepted in it, when its 202 came)
     let mut accepted: Vec<(i64, u64, Instant)> = Vec::new();
     let mut per_second = std::collections::BTreeMap::<i64, u64>::new();
+    // Warm up, as in every other part: a fresh relay's first counts wait for its producers'
+    // first acknowledgements (~0.5 s on nisshi for a new idempotent producer) and its first
+    // fetches. One event, counted and seen before the measured seconds begin.
+    let warm_at = relay::clock::now();
+    let warm = g.next_for_wiki(warm_at, "benchlatencywarmup");
+    let resp = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(warm.json)
+        .send()
+        .await
+        .context("POST /v1/events (warm-up)")?;
+    if resp.status() != reqwest::StatusCode::ACCEPTED {
+        bail!("POST /v1/events (warm-up) answered {}", resp.status());
+    }
+    let warm_second = warm_at.floor_second().0;
+    let warm_deadline = Instant::now() + Duration::from_secs(30);
+    while !seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .any(|s| s.start == warm_second && s.count >= 1)
+    {
+        if Instant::now() > warm_deadline {
+            bail!("the warm-up event was not counted within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE_PER_S));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Start on a second boundary so the first and last seconds are whole.
@@ -149,6 +177,11 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
             Some(s) => provisional.push(s.at.saturating_duration_since(done).as_secs_f64() * 1e3),
             None => never += 1,
         }
+    }
+    if std::env::var_os("EDITPULSE_BENCH_DEBUG").is_some() {
+        let mut worst: Vec<(usize, f64)> = provisional.iter().copied().enumerate().collect();
+        worst.sort_by(|a, b| b.1.total_cmp(&a.1));
+        eprintln!("[bench] DEBUG worst provisional: {:?}", &worst[..worst.len().min(25)]);
     }
     let mut finals = Vec::new();
     let mut wrong = Vec::new();

@@ -73,7 +73,7 @@ impl EmbeddedBus {
                 ingest: r.ingest,
                 content: Content::Summarized {
                     summary: r.summary,
-                    wiki: r.key.into_boxed_str(),
+                    wiki: r.key.as_str().into(),
                 },
             });
         }

@@ -70,11 +70,14 @@ impl KafkaSettings {
         c
     }
 
-    fn producer(&self) -> Result<FutureProducer, BusError> {
+    /// `linger_ms`: how long librdkafka waits to fill a batch. The input producer waits a little
+    /// (many small gateway requests make one batch); the output sink does not, since a tick's
+    /// windows are handed over together and every millisecond shows in the count's latency.
+    fn producer(&self, linger_ms: u32) -> Result<FutureProducer, BusError> {
         let mut c = self.config();
         c.set("enable.idempotence", "true");
         c.set("acks", "all");
-        c.set("linger.ms", "5");
+        c.set("linger.ms", linger_ms.to_string());
         c.set("batch.num.messages", "10000");
         c.set("queue.buffering.max.messages", "500000");
         // A gateway request waits for this at most before it is answered 503: long enough to
@@ -151,7 +154,7 @@ pub struct KafkaInputProducer {
 impl KafkaInputProducer {
     pub fn new(settings: &KafkaSettings, topic: &str) -> Result<Self, BusError> {
         Ok(KafkaInputProducer {
-            producer: settings.producer()?,
+            producer: settings.producer(5)?,
             topic: topic.to_string(),
             in_flight: Arc::new(AtomicU64::new(0)),
             reachable: Arc::new(AtomicBool::new(true)),
@@ -374,6 +377,14 @@ pub struct KafkaInput {
     reached_end: BTreeSet<u32>,
     /// Next offset to read per owned partition, for the lag in health.
     positions: BTreeMap<u32, u64>,
+    /// Per newly assigned partition, its end when it was assigned: reading up to there is
+    /// reaching the end too. End-of-partition alone is not enough: under steady traffic a fetch
+    /// is never empty, so it never comes, and a rebuilding counter would wait forever.
+    backlog_ends: BTreeMap<u32, u64>,
+    /// Bumped at every rebalance, so an answer about an earlier assignment is ignored.
+    generation: u64,
+    ends_tx: mpsc::UnboundedSender<(u64, u32, u64)>,
+    ends_rx: mpsc::UnboundedReceiver<(u64, u32, u64)>,
 }
 
 impl KafkaInput {
@@ -390,7 +401,11 @@ impl KafkaInput {
         c.set("enable.partition.eof", "true");
         c.set("session.timeout.ms", "10000");
         c.set("heartbeat.interval.ms", "1000");
-        c.set("fetch.wait.max.ms", "50");
+        // How long the broker may hold a fetch that finds nothing new. A count's latency to the
+        // browser includes it twice (input, then output topic) when the broker does not answer
+        // a waiting fetch as soon as records arrive (nisshi re-checks at halving intervals), so
+        // keep it short; idle, it costs ~100 small requests a second per consumer.
+        c.set("fetch.wait.max.ms", "10");
         // librdkafka pauses fetching for a second whenever its prefetch queue fills; with a
         // backlog that stalls the reader ~0.9 s in every second (measured: 3.7× the rate).
         c.set("fetch.queue.backoff.ms", "10");
@@ -398,6 +413,7 @@ impl KafkaInput {
             .finish(c)
             .create_with_context(RebalanceForwarder { tx })?;
         consumer.subscribe(&[topic])?;
+        let (ends_tx, ends_rx) = mpsc::unbounded_channel();
         Ok(KafkaInput {
             consumer: Arc::new(consumer),
             topic: topic.to_string(),
@@ -406,6 +422,10 @@ impl KafkaInput {
             at_end: BTreeSet::new(),
             reached_end: BTreeSet::new(),
             positions: BTreeMap::new(),
+            backlog_ends: BTreeMap::new(),
+            generation: 0,
+            ends_tx,
+            ends_rx,
         })
     }
 
@@ -418,7 +438,7 @@ impl KafkaInput {
             e = self.rebalances.recv() => return self.note(e.unwrap_or(InputEvent::Idle)),
             m = tokio::time::timeout(Duration::from_millis(100), self.consumer.recv()) => m,
         };
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(256);
         match first {
             Err(_) => return InputEvent::Idle,
             Ok(m) => take(
@@ -442,6 +462,7 @@ impl KafkaInput {
                 None => break,
             }
         }
+        self.note_backlog_ends();
         if batch.is_empty() {
             InputEvent::Idle
         } else {
@@ -449,16 +470,57 @@ impl KafkaInput {
         }
     }
 
+    fn note_backlog_ends(&mut self) {
+        while let Ok((generation, p, end)) = self.ends_rx.try_recv() {
+            if generation == self.generation && !self.reached_end.contains(&p) {
+                self.backlog_ends.insert(p, end);
+            }
+        }
+        let positions = &self.positions;
+        let reached = &mut self.reached_end;
+        self.backlog_ends.retain(|p, end| {
+            let done = positions.get(p).is_some_and(|pos| pos >= end);
+            if done {
+                reached.insert(*p);
+            }
+            !done
+        });
+    }
+
+    /// Asks the broker, off the counting loop, where each newly assigned partition ends.
+    fn fetch_backlog_ends(&self, partitions: Vec<u32>) {
+        let consumer = self.consumer.clone();
+        let topic = self.topic.clone();
+        let tx = self.ends_tx.clone();
+        let generation = self.generation;
+        tokio::task::spawn_blocking(move || {
+            for p in partitions {
+                if let Ok((_, high)) = consumer.fetch_watermarks(&topic, p as i32, METADATA_TIMEOUT)
+                {
+                    let _ = tx.send((generation, p, high.max(0) as u64));
+                }
+            }
+        });
+    }
+
     fn note(&mut self, e: InputEvent) -> InputEvent {
+        if matches!(e, InputEvent::Assigned(_) | InputEvent::Revoked(_)) {
+            self.generation += 1;
+        }
         match &e {
-            InputEvent::Assigned(ps) => ps.iter().for_each(|p| {
-                self.at_end.remove(p);
-                self.reached_end.remove(p);
-            }),
+            InputEvent::Assigned(ps) => {
+                ps.iter().for_each(|p| {
+                    self.at_end.remove(p);
+                    self.reached_end.remove(p);
+                    self.backlog_ends.remove(p);
+                });
+                self.fetch_backlog_ends(ps.clone());
+            }
             InputEvent::Revoked(ps) => ps.iter().for_each(|p| {
                 self.at_end.remove(p);
                 self.reached_end.remove(p);
                 self.positions.remove(p);
+                self.backlog_ends.remove(p);
             }),
             _ => {}
         }
@@ -599,7 +661,7 @@ pub struct KafkaOutputSink {
 impl KafkaOutputSink {
     pub fn new(settings: &KafkaSettings, topic: &str, partitions: u32) -> Result<Self, BusError> {
         Ok(KafkaOutputSink {
-            producer: settings.producer()?,
+            producer: settings.producer(0)?,
             topic: topic.to_string(),
             partitions: partitions.max(1),
             pending: Mutex::new(Vec::new()),
@@ -654,8 +716,10 @@ impl KafkaOutputSink {
 /// them, so each can serve the merged totals to its browsers.
 pub struct KafkaOutputSource {
     consumer: StreamConsumer<QuietContext>,
-    partitions: u32,
-    at_end: BTreeSet<u32>,
+    /// Per partition still loading, the offset its history ends at (its end at start-up). The
+    /// history is loaded when every partition reached it: under steady writes a fetch is never
+    /// empty, so waiting for end-of-partition alone could wait forever.
+    history_ends: BTreeMap<u32, i64>,
     loaded: bool,
 }
 
@@ -682,7 +746,7 @@ impl KafkaOutputSource {
         );
         c.set("enable.auto.commit", "false");
         c.set("enable.partition.eof", "true");
-        c.set("fetch.wait.max.ms", "50");
+        c.set("fetch.wait.max.ms", "10");
         // librdkafka pauses fetching for a second whenever its prefetch queue fills; with a
         // backlog that stalls the reader ~0.9 s in every second (measured: 3.7× the rate).
         c.set("fetch.queue.backoff.ms", "10");
@@ -696,50 +760,53 @@ impl KafkaOutputSource {
         let starts =
             tokio::task::block_in_place(|| consumer.offsets_for_times(tpl, METADATA_TIMEOUT))?;
         let mut assignment = TopicPartitionList::new();
+        let mut history_ends = BTreeMap::new();
         for e in starts.elements() {
+            let (_, high) = tokio::task::block_in_place(|| {
+                consumer.fetch_watermarks(topic, e.partition(), METADATA_TIMEOUT)
+            })?;
             // No record that recent: start at the partition's current end — as a number, not
             // the logical `End`, which librdkafka resolves only when it first fetches, and
             // counts written before that would be skipped.
-            let offset = match e.offset() {
-                Offset::Offset(o) => Offset::Offset(o),
-                _ => {
-                    let (_, high) = tokio::task::block_in_place(|| {
-                        consumer.fetch_watermarks(topic, e.partition(), METADATA_TIMEOUT)
-                    })?;
-                    Offset::Offset(high.max(0))
-                }
+            let start = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => high.max(0),
             };
-            assignment.add_partition_offset(topic, e.partition(), offset)?;
+            if start < high {
+                history_ends.insert(e.partition() as u32, high);
+            }
+            assignment.add_partition_offset(topic, e.partition(), Offset::Offset(start))?;
         }
         consumer.assign(&assignment)?;
         Ok(KafkaOutputSource {
             consumer,
-            partitions,
-            at_end: BTreeSet::new(),
+            history_ends,
             loaded: false,
         })
     }
 
     pub async fn next(&mut self) -> OutputEvent {
+        if !self.loaded && self.history_ends.is_empty() {
+            self.loaded = true;
+            return OutputEvent::Loaded;
+        }
         match tokio::time::timeout(Duration::from_millis(100), self.consumer.recv()).await {
             Err(_) => OutputEvent::Idle,
-            Ok(Ok(m)) => match m.payload().map(serde_json::from_slice::<OutputRecord>) {
-                Some(Ok(r)) => OutputEvent::Record(r),
-                _ => {
-                    tracing::warn!(
-                        partition = m.partition(),
-                        offset = m.offset(),
-                        "unreadable output record skipped"
-                    );
-                    OutputEvent::Idle
+            Ok(Ok(m)) => {
+                let (partition, offset) = (m.partition() as u32, m.offset());
+                if self.history_ends.get(&partition).is_some_and(|&end| offset + 1 >= end) {
+                    self.history_ends.remove(&partition);
                 }
-            },
+                match m.payload().map(serde_json::from_slice::<OutputRecord>) {
+                    Some(Ok(r)) => OutputEvent::Record(r),
+                    _ => {
+                        tracing::warn!(partition, offset, "unreadable output record skipped");
+                        OutputEvent::Idle
+                    }
+                }
+            }
             Ok(Err(KafkaError::PartitionEOF(p))) => {
-                self.at_end.insert(p as u32);
-                if !self.loaded && self.at_end.len() as u32 >= self.partitions {
-                    self.loaded = true;
-                    return OutputEvent::Loaded;
-                }
+                self.history_ends.remove(&(p as u32));
                 OutputEvent::Idle
             }
             Ok(Err(e)) => {

@@ -7,7 +7,7 @@ pub mod record;
 
 use std::sync::Arc;
 
-pub use record::{Content, Delivered, InputRecord, OutputRecord};
+pub use record::{Content, Delivered, InputRecord, OutputRecord, WikiName};
 
 /// Why the bus could not take or give records.
 #[derive(Debug, thiserror::Error)]

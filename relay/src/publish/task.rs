@@ -33,7 +33,15 @@ pub async fn run(
                     }
                 }
                 OutputEvent::Record(OutputRecord::Watermark { partition, watermark }) => {
-                    published.merger.write().expect("merger lock").apply_watermark(partition, watermark);
+                    let mut merger = published.merger.write().expect("merger lock");
+                    merger.apply_watermark(partition, watermark);
+                    // Windows this watermark closes go out now, not on the next tick.
+                    if !loading {
+                        merger.publish(clock::now(), false, &mut out);
+                        drop(merger);
+                        published.publish(&out);
+                        out.clear();
+                    }
                 }
                 OutputEvent::Loaded => {
                     tracing::info!("count history loaded from the output topic");
@@ -43,7 +51,7 @@ pub async fn run(
             },
             _ = tick.tick(), if !loading => {
                 // The open second goes out at least every 200 ms (≥ 4 a second) even when
-                // unchanged; anything that changed goes out on the next 40 ms tick.
+                // unchanged; anything that changed goes out on the next tick.
                 let heartbeat = last_heartbeat.elapsed() >= HEARTBEAT;
                 if heartbeat {
                     last_heartbeat = std::time::Instant::now();

@@ -148,21 +148,10 @@ impl PartitionCounter {
             self.stats.too_late += 1;
             return Admission::TooLate;
         }
-        let id = edit.id;
-        if let (Some(h), Some(w)) = (id, self.windows.get_mut(&start))
-            && w.ids.contains(&h)
-        {
-            // The repeat still belongs to the window's offsets: a commit must not pass it
-            // while the window it repeats could be rebuilt without its original.
-            w.first_offset = w.first_offset.min(offset);
-            w.last_offset = w.last_offset.max(offset);
-            self.stats.duplicates += 1;
-            return Admission::Duplicate;
-        }
         let w = self.windows.entry(start).or_insert_with(|| Window {
             by_type: TypeCounts::default(),
             bots: 0,
-            wikis: HashMap::default(),
+            wikis: HashMap::new(),
             ids: HashSet::default(),
             revision: 0,
             first_offset: offset,
@@ -170,8 +159,15 @@ impl PartitionCounter {
             final_sent: false,
             dirty: false,
         });
-        if let Some(h) = id {
-            w.ids.insert(h);
+        if let Some(h) = edit.id
+            && !w.ids.insert(h)
+        {
+            // The repeat still belongs to the window's offsets: a commit must not pass it
+            // while the window it repeats could be rebuilt without its original.
+            w.first_offset = w.first_offset.min(offset);
+            w.last_offset = w.last_offset.max(offset);
+            self.stats.duplicates += 1;
+            return Admission::Duplicate;
         }
         w.first_offset = w.first_offset.min(offset);
         w.last_offset = w.last_offset.max(offset);

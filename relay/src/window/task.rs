@@ -18,7 +18,7 @@ use crate::telemetry::{Telemetry, add};
 
 /// How often changed windows go out. Short, because a count's latency to the browser is this
 /// plus the merger's tick; only what changed is sent, so a short tick costs little.
-pub const TICK: Duration = Duration::from_millis(40);
+pub const TICK: Duration = Duration::from_millis(10);
 /// A partition's watermark is written when it enters a new second (that is what finalizes
 /// windows) and otherwise at least this often, as a heartbeat.
 const WATERMARK_HEARTBEAT: Duration = Duration::from_millis(250);
@@ -68,9 +68,13 @@ pub async fn run(
     let mut commit = tokio::time::interval(COMMIT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // A window closes the moment the watermark passes its end: the loop wakes for that
+        // moment itself rather than on the next tick, so finals are not a tick late.
+        let closes = tokio::time::sleep(c.timing.until_next_close(clock::now()));
         tokio::select! {
             ev = input.next() => c.on_input(ev, &input).await,
             _ = tick.tick() => c.publish(&input).await,
+            _ = closes => c.publish(&input).await,
             _ = commit.tick() => c.commit(&input, false).await,
             _ = shutdown.changed() => break,
         }
@@ -93,7 +97,7 @@ impl Counting {
                     };
                     let admission = match &d.content {
                         Content::Summarized { summary, wiki } => {
-                            Some(counter.count(summary, wiki, d.ingest, d.offset))
+                            Some(counter.count(summary, wiki.as_str(), d.ingest, d.offset))
                         }
                         Content::Raw(payload) => match event::parse(payload) {
                             Ok(edit) => Some(counter.add(&edit, d.ingest, d.offset)),

@@ -40,6 +40,14 @@ impl Timing {
         t.0.div_euclid(WINDOW_MS) * WINDOW_MS
     }
 
+    /// How long from `now` until a caught-up partition's watermark enters its next second, which
+    /// is when that second's window closes (plus a millisecond, so the clock has surely passed).
+    pub fn until_next_close(&self, now: Millis) -> std::time::Duration {
+        let wm = self.watermark_at(now);
+        let next = Timing::window_start(wm) + WINDOW_MS;
+        std::time::Duration::from_millis((next - wm.0 + 1) as u64)
+    }
+
     /// The watermark a partition may claim given a clock reading.
     pub fn watermark_at(&self, t: Millis) -> Millis {
         t.plus(-self.delay_ms)
