@@ -178,11 +178,6 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
             None => never += 1,
         }
     }
-    if std::env::var_os("EDITPULSE_BENCH_DEBUG").is_some() {
-        let mut worst: Vec<(usize, f64)> = provisional.iter().copied().enumerate().collect();
-        worst.sort_by(|a, b| b.1.total_cmp(&a.1));
-        eprintln!("[bench] DEBUG worst provisional: {:?}", &worst[..worst.len().min(25)]);
-    }
     let mut finals = Vec::new();
     let mut wrong = Vec::new();
     let last_whole = Millis(end).floor_second().0; // seconds before this were posted in whole

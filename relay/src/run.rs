@@ -205,7 +205,7 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
     };
     if config.serve_only {
         let probe = KafkaInputProducer::new(&settings, &config.input_topic)?;
-        kafka::spawn_probe(probe.client_producer(), vec![], on_change);
+        kafka::spawn_probe(probe.client(), vec![], on_change);
         return Ok(Bus {
             producer: None,
             input: None,
@@ -221,7 +221,7 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
         kafka::topic_partitions(&settings, &config.output_topic).await?,
     )?;
     kafka::spawn_probe(
-        producer.client_producer(),
+        producer.client(),
         vec![producer.reachable(), sink.reachable()],
         on_change,
     );

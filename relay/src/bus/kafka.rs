@@ -2,12 +2,11 @@
 //! and the output topic's producer and reader.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -17,9 +16,12 @@ use rdkafka::consumer::{
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{
+    BaseRecord, DeliveryFuture, DeliveryResult, FutureProducer, FutureRecord, Producer,
+    ProducerContext, ThreadedProducer,
+};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use wire::Millis;
 
 use super::{BusError, Content, Delivered, InputEvent, InputRecord, OutputRecord};
@@ -73,7 +75,7 @@ impl KafkaSettings {
     /// `linger_ms`: how long librdkafka waits to fill a batch. The input producer waits a little
     /// (many small gateway requests make one batch); the output sink does not, since a tick's
     /// windows are handed over together and every millisecond shows in the count's latency.
-    fn producer(&self, linger_ms: u32) -> Result<FutureProducer, BusError> {
+    fn producer_config(&self, linger_ms: u32) -> ClientConfig {
         let mut c = self.config();
         c.set("enable.idempotence", "true");
         c.set("acks", "all");
@@ -83,7 +85,7 @@ impl KafkaSettings {
         // A gateway request waits for this at most before it is answered 503: long enough to
         // ride out a leader change, short enough for a client to retry elsewhere.
         c.set("message.timeout.ms", "10000");
-        Ok(self.finish(c).create()?)
+        self.finish(c)
     }
 }
 
@@ -144,8 +146,11 @@ pub async fn topic_partitions(settings: &KafkaSettings, topic: &str) -> Result<u
     .map_err(|e| BusError::Unreachable(e.to_string()))?
 }
 
+/// The input producer's librdkafka client, also used to probe the broker.
+pub type InputClient = Arc<ThreadedProducer<Acks>>;
+
 pub struct KafkaInputProducer {
-    producer: FutureProducer,
+    producer: InputClient,
     topic: String,
     in_flight: Arc<AtomicU64>,
     reachable: Arc<AtomicBool>,
@@ -153,8 +158,9 @@ pub struct KafkaInputProducer {
 
 impl KafkaInputProducer {
     pub fn new(settings: &KafkaSettings, topic: &str) -> Result<Self, BusError> {
+        let c = settings.producer_config(5);
         Ok(KafkaInputProducer {
-            producer: settings.producer(5)?,
+            producer: Arc::new(c.create_with_context(Acks)?),
             topic: topic.to_string(),
             in_flight: Arc::new(AtomicU64::new(0)),
             reachable: Arc::new(AtomicBool::new(true)),
@@ -171,7 +177,7 @@ impl KafkaInputProducer {
         self.reachable.clone()
     }
 
-    pub fn client_producer(&self) -> FutureProducer {
+    pub fn client(&self) -> InputClient {
         self.producer.clone()
     }
 
@@ -188,37 +194,94 @@ impl KafkaInputProducer {
         result
     }
 
+    /// One acknowledgement count per batch rather than a future per record: librdkafka's
+    /// delivery callback counts the batch down, and the last one wakes the request.
     async fn send_all(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
-        let mut pending = FuturesUnordered::new();
+        let batch = Arc::new(Batch::new(records.len()));
         for r in &records {
-            pending.push(
-                enqueue(
-                    &self.producer,
-                    &self.topic,
-                    None,
-                    &r.key,
-                    &r.payload,
-                    r.ingest,
-                    Some(&r.summary),
-                )
-                .await?,
-            );
-        }
-        let mut first_error = None;
-        while let Some(done) = pending.next().await {
-            if let Err(e) = delivered(done)
-                && first_error.is_none()
-            {
-                first_error = Some(e);
+            let summary = r.summary.encode();
+            loop {
+                let record = BaseRecord::with_opaque_to(&self.topic, batch.clone())
+                    .key(&r.key)
+                    .payload(&r.payload[..])
+                    .timestamp(r.ingest.0)
+                    .headers(summary_header(&summary));
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                    // What was handed over is still delivered, and counted down, in the background.
+                    Err((e, _)) => return Err(e.into()),
+                }
             }
         }
-        first_error.map_or(Ok(()), Err)
+        batch.acked.notified().await;
+        match batch.error.lock().expect("batch lock").take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     pub async fn flush(&self) {
         let p = self.producer.clone();
         let _ = tokio::task::spawn_blocking(move || p.flush(Duration::from_secs(10))).await;
     }
+}
+
+/// A gateway request's (or a source chunk's) records in flight.
+pub struct Batch {
+    remaining: AtomicUsize,
+    error: Mutex<Option<KafkaError>>,
+    acked: Notify,
+}
+
+impl Batch {
+    fn new(n: usize) -> Batch {
+        let b = Batch {
+            remaining: AtomicUsize::new(n),
+            error: Mutex::new(None),
+            acked: Notify::new(),
+        };
+        if n == 0 {
+            b.acked.notify_one();
+        }
+        b
+    }
+}
+
+/// The input producer's context: delivery reports count their batch down.
+pub struct Acks;
+
+impl ClientContext for Acks {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log_client_error(error, reason);
+    }
+}
+
+impl ProducerContext for Acks {
+    type DeliveryOpaque = Arc<Batch>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, batch: Arc<Batch>) {
+        if let Err((e, _)) = result {
+            batch
+                .error
+                .lock()
+                .expect("batch lock")
+                .get_or_insert_with(|| e.clone());
+        }
+        // `notify_one` keeps the wake-up if the request is not waiting yet.
+        if batch.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            batch.acked.notify_one();
+        }
+    }
+}
+
+fn summary_header(summary: &[u8]) -> OwnedHeaders {
+    OwnedHeaders::new_with_capacity(1).insert(Header {
+        key: HEADER,
+        value: Some(summary),
+    })
 }
 
 /// Hands a record to librdkafka, waiting (asynchronously) while its queue is full.
@@ -229,9 +292,7 @@ async fn enqueue(
     key: &str,
     payload: &[u8],
     ingest: Millis,
-    summary: Option<&Summary>,
 ) -> Result<DeliveryFuture, BusError> {
-    let summary = summary.map(Summary::encode);
     loop {
         let mut record = FutureRecord::to(topic)
             .key(key)
@@ -239,12 +300,6 @@ async fn enqueue(
             .timestamp(ingest.0);
         if let Some(p) = partition {
             record = record.partition(p);
-        }
-        if let Some(s) = &summary {
-            record = record.headers(OwnedHeaders::new_with_capacity(1).insert(Header {
-                key: HEADER,
-                value: Some(s.as_slice()),
-            }));
         }
         match producer.send_result(record) {
             Ok(f) => return Ok(f),
@@ -271,7 +326,7 @@ fn delivered(
 
 /// Keeps the reachability flags current by asking for metadata once a second.
 pub fn spawn_probe(
-    producer: FutureProducer,
+    producer: InputClient,
     flags: Vec<Arc<AtomicBool>>,
     on_change: impl Fn(Option<String>) + Send + 'static,
 ) {
@@ -661,7 +716,7 @@ pub struct KafkaOutputSink {
 impl KafkaOutputSink {
     pub fn new(settings: &KafkaSettings, topic: &str, partitions: u32) -> Result<Self, BusError> {
         Ok(KafkaOutputSink {
-            producer: settings.producer(0)?,
+            producer: settings.producer_config(0).create()?,
             topic: topic.to_string(),
             partitions: partitions.max(1),
             pending: Mutex::new(Vec::new()),
@@ -686,7 +741,6 @@ impl KafkaOutputSink {
                     &r.key(),
                     &payload,
                     now,
-                    None,
                 )
                 .await?,
             );
@@ -794,7 +848,11 @@ impl KafkaOutputSource {
             Err(_) => OutputEvent::Idle,
             Ok(Ok(m)) => {
                 let (partition, offset) = (m.partition() as u32, m.offset());
-                if self.history_ends.get(&partition).is_some_and(|&end| offset + 1 >= end) {
+                if self
+                    .history_ends
+                    .get(&partition)
+                    .is_some_and(|&end| offset + 1 >= end)
+                {
                     self.history_ends.remove(&partition);
                 }
                 match m.payload().map(serde_json::from_slice::<OutputRecord>) {

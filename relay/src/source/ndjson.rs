@@ -54,7 +54,16 @@ pub fn split(
 
 fn split_lines(body: &[u8], max_items: usize) -> Result<Vec<Item<'_>>, SplitError> {
     let mut items = Vec::new();
-    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+    // memchr finds each newline many bytes at a time; a byte-by-byte split was 4 % of a
+    // gateway-loaded relay.
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    let lines = ends.map(|end| {
+        let line = &body[start..end];
+        start = end + 1;
+        line
+    });
+    for (i, line) in lines.enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
