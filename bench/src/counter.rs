@@ -62,7 +62,8 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     );
 
     let timeout = Duration::from_secs(if ctx.quick { 60 } else { 120 });
-    let reps = ctx.reps(3);
+    // Five: the ratio is taken per repetition on 2 shared cores, and moves ±10 % between them.
+    let reps = ctx.reps(5);
     let mut bare = Vec::new();
     let mut by_instances: [Vec<f64>; 3] = Default::default();
     let (mut ratio, mut foreign_rates, mut foreign_ratio) = (vec![], vec![], vec![]);

@@ -108,17 +108,12 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
     // first acknowledgements (~0.5 s on nisshi for a new idempotent producer) and its first
     // fetches. One event, counted and seen before the measured seconds begin.
     let warm_at = relay::clock::now();
-    let warm = g.next_for_wiki(warm_at, "benchlatencywarmup");
-    let resp = client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(warm.json)
-        .send()
-        .await
-        .context("POST /v1/events (warm-up)")?;
-    if resp.status() != reqwest::StatusCode::ACCEPTED {
-        bail!("POST /v1/events (warm-up) answered {}", resp.status());
-    }
+    post_one(
+        &client,
+        &url,
+        g.next_for_wiki(warm_at, "benchlatencywarmup").json,
+    )
+    .await?;
     let warm_second = warm_at.floor_second().0;
     let warm_deadline = Instant::now() + Duration::from_secs(30);
     while !seen
@@ -145,18 +140,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
     while Instant::now() < posting_ends {
         tick.tick().await;
         let t = relay::clock::now();
-        let e = g.next_for_wiki(t, "benchlatencywiki");
-        let resp = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(e.json)
-            .send()
-            .await
-            .context("POST /v1/events")?;
-        let done = Instant::now();
-        if resp.status() != reqwest::StatusCode::ACCEPTED {
-            bail!("POST /v1/events answered {}", resp.status());
-        }
+        let done = post_one(&client, &url, g.next_for_wiki(t, "benchlatencywiki").json).await?;
         let second = t.floor_second().0;
         let k = per_second.entry(second).or_default();
         *k += 1;
@@ -259,4 +243,24 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
     drop(relay);
     drop(broker);
     Ok(())
+}
+
+/// Posts one event and returns when its 202 came.
+async fn post_one(
+    client: &reqwest::Client,
+    url: &str,
+    json: impl Into<reqwest::Body>,
+) -> anyhow::Result<Instant> {
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(json)
+        .send()
+        .await
+        .context("POST /v1/events")?;
+    let done = Instant::now();
+    if resp.status() != reqwest::StatusCode::ACCEPTED {
+        bail!("POST /v1/events answered {}", resp.status());
+    }
+    Ok(done)
 }

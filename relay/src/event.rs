@@ -55,7 +55,7 @@ pub enum EventError {
 }
 
 impl Kind {
-    fn from_name(name: &str) -> Kind {
+    pub fn from_name(name: &str) -> Kind {
         match name {
             "edit" => Kind::Edit,
             "new" => Kind::New,
