@@ -108,6 +108,9 @@ async fn on(ctx: &Ctx, out: &mut Vec<Metric>, storage: Storage, n: usize) -> any
 pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
+        // Under the relay's 5 s header timeout, which closes idle keep-alive connections: a
+        // connection reused just as the relay drops it is reset (seen once in the sources part).
+        .pool_idle_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(60))
         .build()?)
 }

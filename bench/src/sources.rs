@@ -125,7 +125,7 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
         }));
     }
 
-    let client = reqwest::Client::new();
+    let client = crate::gateway::http_client(8)?;
     if source == Source::Replay {
         let (produced, counted) = replay_pass(&relay, &client, replay_n as f64).await?;
         eprintln!(

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -684,7 +683,7 @@ fn take(
 }
 
 /// A relay's record is counted from its summary header and key without touching the payload;
-/// anything else is copied out to be parsed.
+/// anything else is parsed in place, without copying it out.
 fn content_of(m: &rdkafka::message::BorrowedMessage<'_>) -> Content {
     let summary = m.headers().and_then(|hs| {
         hs.iter()
@@ -697,7 +696,13 @@ fn content_of(m: &rdkafka::message::BorrowedMessage<'_>) -> Content {
             summary,
             wiki: wiki.into(),
         },
-        _ => Content::Raw(Bytes::copy_from_slice(m.payload().unwrap_or_default())),
+        _ => match crate::event::parse(m.payload().unwrap_or_default()) {
+            Ok(edit) => Content::Summarized {
+                summary: Summary::of(&edit),
+                wiki: edit.wiki.as_ref().into(),
+            },
+            Err(e) => Content::Unreadable(e),
+        },
     }
 }
 

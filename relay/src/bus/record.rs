@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use wire::{Millis, PartialWindow};
 
+use crate::event::EventError;
 use crate::summary::Summary;
 
 /// An event on its way in: its raw JSON, untouched, the wiki it is keyed by, and what its
@@ -26,12 +27,16 @@ pub struct Delivered {
     pub content: Content,
 }
 
+/// What a counter needs of a record: a relay's own records carry it (the summary header and
+/// the key); anyone else's are parsed where they are read, from the broker's buffer.
 #[derive(Debug, Clone)]
 pub enum Content {
-    /// Written by a relay: the summary it made when it took the event in, and the key (the wiki).
-    Summarized { summary: Summary, wiki: WikiName },
-    /// Written by someone else: only the JSON, to be parsed.
-    Raw(Bytes),
+    Summarized {
+        summary: Summary,
+        wiki: WikiName,
+    },
+    /// Not an event: counted as unreadable and skipped, never fatal.
+    Unreadable(EventError),
 }
 
 /// A wiki's name, inline when it fits (every Wikimedia wiki's does): each record carries one,

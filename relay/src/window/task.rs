@@ -13,7 +13,6 @@ use super::counter::{Admission, PartitionCounter};
 use super::timing::Timing;
 use crate::bus::{Content, InputConsumer, InputEvent, OutputRecord, OutputSink};
 use crate::clock;
-use crate::event;
 use crate::telemetry::{Telemetry, add};
 
 /// How often changed windows go out. Short, because a count's latency to the browser is this
@@ -99,16 +98,13 @@ impl Counting {
                         Content::Summarized { summary, wiki } => {
                             Some(counter.count(summary, wiki.as_str(), d.ingest, d.offset))
                         }
-                        Content::Raw(payload) => match event::parse(payload) {
-                            Ok(edit) => Some(counter.add(&edit, d.ingest, d.offset)),
-                            // Sources validate what they write, but the topic is open to other
-                            // producers: one unreadable record is counted and skipped, never fatal.
-                            Err(e) => {
-                                tally.unreadable += 1;
-                                tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
-                                None
-                            }
-                        },
+                        // Sources validate what they write, but the topic is open to other
+                        // producers: one unreadable record is counted and skipped, never fatal.
+                        Content::Unreadable(e) => {
+                            tally.unreadable += 1;
+                            tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
+                            None
+                        }
                     };
                     match admission {
                         Some(Admission::Counted) => tally.counted += 1,
