@@ -21,8 +21,18 @@ pub struct Stats {
     pub now: Option<u64>,
     /// Mean of the final seconds of the last minute (up to 60).
     pub avg_minute: Option<f64>,
-    /// The busiest second in range (provisional seconds count: they only grow) and its start.
-    pub peak: Option<(u64, i64)>,
+    /// The busiest second in range. The open second takes part: its count only grows, so it
+    /// is already a true lower bound of its final value.
+    pub peak: Option<Peak>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    pub count: u64,
+    pub start: i64,
+    /// False while the second is open: the screen then says its count is still growing, so it
+    /// never seems to contradict a summary of final seconds only.
+    pub is_final: bool,
 }
 
 /// The final windows of the last minute: the newest 60 final seconds within 60 s of the
@@ -49,7 +59,11 @@ pub fn stats(series: &Series, range: Range) -> Stats {
         .in_range(range)
         // On a tie the latest second is the more useful one to point at.
         .max_by_key(|w| (w.count, w.start))
-        .map(|w| (w.count, w.start.0));
+        .map(|w| Peak {
+            count: w.count,
+            start: w.start.0,
+            is_final: w.is_final,
+        });
     Stats {
         now: series.newest_final().map(|w| w.count),
         avg_minute,
@@ -82,12 +96,17 @@ pub fn Headline(store: Store) -> impl IntoView {
     let stats = Memo::new(move |_| store.series.with(|s| stats(s, store.range.get())));
     let now = move || dash_or(stats.with(|s| s.now.map(|v| v.to_string())));
     let avg = move || dash_or(stats.with(|s| s.avg_minute.map(|v| format!("{v:.1}"))));
-    let peak = move || dash_or(stats.with(|s| s.peak.map(|(v, _)| v.to_string())));
+    let peak = move || dash_or(stats.with(|s| s.peak.map(|p| p.count.to_string())));
     let peak_at = move || {
         stats.with(|s| {
-            s.peak
-                .map(|(_, at)| format!("at {}", local_time::clock(at, true)))
-                .unwrap_or_default()
+            s.peak.map_or_else(String::new, |p| {
+                let at = local_time::clock(p.start, true);
+                if p.is_final {
+                    format!("at {at}")
+                } else {
+                    format!("at {at}, still counting")
+                }
+            })
         })
     };
     let range_label = move || store.range.get().long_label();
@@ -104,7 +123,7 @@ pub fn Headline(store: Store) -> impl IntoView {
             <div class="stat">
                 <span class="stat-label" id="peak-label">"peak, " {range_label}</span>
                 <span class="stat-value" id="peak-value">{peak}</span>
-                <span class="stat-note">{peak_at}</span>
+                <span class="stat-note" id="peak-note">{peak_at}</span>
             </div>
         </section>
     }

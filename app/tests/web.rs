@@ -9,7 +9,7 @@ use app::connection::{
 };
 use app::envelope::{Pixel, columns};
 use app::error::AppError;
-use app::headline::{stats, top_wikis};
+use app::headline::{Peak, stats, top_wikis};
 use app::health_panel::stage_rows;
 use app::range::Range;
 use app::series::{Merge, RETENTION_MS, Series};
@@ -160,16 +160,21 @@ fn range_selects_the_trailing_seconds() {
 
     // The peak follows the range: the biggest value lies 10 minutes back.
     let mut s = filled(3_600, |i| if i == 3_000 { 500 } else { 5 });
-    assert_eq!(stats(&s, Range::FiveMinutes).peak.unwrap().0, 5);
+    assert_eq!(stats(&s, Range::FiveMinutes).peak.unwrap().count, 5);
     assert_eq!(
         stats(&s, Range::FifteenMinutes).peak,
-        Some((500, T0 + 3_000_000))
+        Some(Peak {
+            count: 500,
+            start: T0 + 3_000_000,
+            is_final: true
+        })
     );
     s.merge(window(3_600, 900, false, 0));
+    let open = stats(&s, Range::OneMinute).peak.unwrap();
     assert_eq!(
-        stats(&s, Range::OneMinute).peak.unwrap().0,
-        900,
-        "provisional counts for peak"
+        (open.count, open.is_final),
+        (900, false),
+        "provisional counts for peak, marked as open"
     );
 }
 
@@ -515,9 +520,18 @@ async fn dashboard_renders_the_store() {
     // Headline: latest final (3599 % 7 = 1 -> 21), not the provisional 4.
     assert_eq!(text(&root, "#now-value"), "21");
     assert_eq!(text(&root, "#peak-value"), "26");
+    assert!(!text(&root, "#peak-note").contains("still counting"));
     // 60 finals ending at 3599: i%7 over 3540..=3599 -> mean of 20 + that.
     let mean = (3_540..3_600).map(|i| 20.0 + (i % 7) as f64).sum::<f64>() / 60.0;
     assert_eq!(text(&root, "#avg-value"), format!("{mean:.1}"));
+
+    // An open second that is already the busiest is the peak, and says it is still counting.
+    store.merge(window(3_600, 40, false, 0));
+    settle().await;
+    assert_eq!(text(&root, "#peak-value"), "40");
+    assert!(text(&root, "#peak-note").ends_with(", still counting"));
+    store.merge(window(3_600, 4, false, 0));
+    settle().await;
 
     // The hidden table: 60 newest seconds, newest (provisional) first.
     let rows = root.query_selector_all("#recent-values tbody tr").unwrap();

@@ -3,10 +3,14 @@
 //! the first and the last client receiving the same update, and the relay's RSS is read from
 //! /proc. The relay replays a real recording at its recorded pace (so updates carry real top-ten
 //! lists) on the embedded bus.
+//!
+//! "Receiving" is timed twice: when the kernel took the bytes into the client's socket
+//! (`SO_TIMESTAMPNS`, the delivery the target is about), and when this process's task got to
+//! read them, which adds the scheduling of 10,000 reader tasks sharing the relay's cores.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::bail;
 use tokio::sync::{Semaphore, watch};
@@ -19,7 +23,8 @@ use crate::stats::percentile;
 
 #[derive(Default)]
 struct ClientLog {
-    got: Vec<(u64, Instant)>,
+    /// Update id, when the kernel received it, when this task read it.
+    got: Vec<(u64, SystemTime, Instant)>,
     /// Ids skipped or repeated between consecutive count updates.
     gaps: u64,
 }
@@ -35,8 +40,9 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
         for rep in 0..ctx.reps(3) {
             let r = one(ctx, n).await?;
             eprintln!(
-                "[bench] fanout {n} rep {rep}: skew p99 {:.1} ms, delivered {:.4}, RSS {:.1} MB",
-                r.skew_p99, r.fraction, r.rss_mb
+                "[bench] fanout {n} rep {rep}: skew p99 {:.1} ms (read by the task: {:.1} ms), \
+                 delivered {:.4}, RSS {:.1} MB",
+                r.skew_p99, r.read_skew_p99, r.fraction, r.rss_mb
             );
             runs.push(r);
         }
@@ -56,6 +62,14 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             col(|r| r.skew_p50),
             "ms",
         ));
+        out.push(
+            Metric::median_of(
+                &format!("fanout_{n}_read_skew_p99_ms"),
+                col(|r| r.read_skew_p99),
+                "ms",
+            )
+            .note("the same spread timed when each reader task read the update (informational)"),
+        );
         let worst = col(|r| r.fraction).into_iter().fold(1.0, f64::min);
         let gaps: u64 = runs.iter().map(|r| r.gaps).sum();
         out.push(
@@ -117,6 +131,9 @@ async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
                     _ = stopped.changed() => return Ok::<ClientLog, anyhow::Error>(log),
                 }
                 let at = Instant::now();
+                let Some(received) = conn.received else {
+                    bail!("the kernel gave no receive timestamp (SO_TIMESTAMPNS)");
+                };
                 frames(&mut conn.body, |f| {
                     if f.event != "count" {
                         return;
@@ -128,7 +145,7 @@ async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
                         log.gaps += 1;
                     }
                     last = Some(id);
-                    log.got.push((id, at));
+                    log.got.push((id, received, at));
                 });
             }
         }));
@@ -191,30 +208,31 @@ async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
         bail!("no update reached all {n} clients (ids {lo}..{hi})");
     }
     let span = (hi - lo + 1) as usize;
-    let mut first = vec![None::<Instant>; span];
-    let mut last = vec![None::<Instant>; span];
-    let mut delivered = 0u64;
-    for l in &logs {
-        for &(id, at) in &l.got {
-            if id < lo || id > hi {
-                continue;
-            }
-            let i = (id - lo) as usize;
-            delivered += 1;
-            first[i] = Some(first[i].map_or(at, |f| f.min(at)));
-            last[i] = Some(last[i].map_or(at, |f| f.max(at)));
-        }
-    }
-    let skews: Vec<f64> = first
+    let in_span = |id: u64| (lo..=hi).contains(&id).then(|| (id - lo) as usize);
+    let delivered = logs
         .iter()
-        .zip(&last)
-        .filter_map(|(f, l)| Some(l.as_ref()?.duration_since(*f.as_ref()?).as_secs_f64() * 1e3))
-        .collect();
+        .flat_map(|l| &l.got)
+        .filter(|g| in_span(g.0).is_some())
+        .count();
+    let skews = spreads(
+        span,
+        logs.iter().flat_map(|l| &l.got).filter_map(|g| {
+            let at = g.1.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+            Some((in_span(g.0)?, at))
+        }),
+    );
+    let read_skews = spreads(
+        span,
+        logs.iter()
+            .flat_map(|l| &l.got)
+            .filter_map(|g| Some((in_span(g.0)?, g.2.duration_since(connect_start)))),
+    );
     let gaps: u64 = logs.iter().map(|l| l.gaps).sum();
     let fraction = delivered as f64 / (n as f64 * span as f64);
     Ok(Run {
         skew_p99: percentile(&skews, 99.0),
         skew_p50: percentile(&skews, 50.0),
+        read_skew_p99: percentile(&read_skews, 99.0),
         fraction,
         gaps,
         rss_mb: max_rss as f64 / 1024.0,
@@ -228,9 +246,24 @@ async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
     })
 }
 
+/// Per update (index < span): last receipt − first receipt, in ms.
+fn spreads(span: usize, receipts: impl Iterator<Item = (usize, Duration)>) -> Vec<f64> {
+    let mut bounds = vec![None::<(Duration, Duration)>; span];
+    for (i, at) in receipts {
+        let b = &mut bounds[i];
+        *b = Some(b.map_or((at, at), |(lo, hi)| (lo.min(at), hi.max(at))));
+    }
+    bounds
+        .into_iter()
+        .flatten()
+        .map(|(lo, hi)| (hi - lo).as_secs_f64() * 1e3)
+        .collect()
+}
+
 struct Run {
     skew_p99: f64,
     skew_p50: f64,
+    read_skew_p99: f64,
     fraction: f64,
     gaps: u64,
     rss_mb: f64,

@@ -1,8 +1,12 @@
 //! A cheap raw-TCP SSE client: an HTTP/1.1 GET, a chunked-body decoder and an SSE frame
 //! splitter, so thousands of them fit in one process.
 
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use anyhow::{Context, bail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 /// Decodes `Transfer-Encoding: chunked`.
@@ -120,12 +124,16 @@ pub struct SseConn {
     raw: Vec<u8>,
     /// Decoded body bytes not yet split into frames.
     pub body: Vec<u8>,
+    /// When the kernel received the newest bytes of the last read (`SO_TIMESTAMPNS`): the
+    /// moment of delivery to this client, however late this process gets round to reading it.
+    pub received: Option<SystemTime>,
 }
 
 impl SseConn {
     pub async fn open(port: u16, path: &str) -> anyhow::Result<SseConn> {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
         stream.set_nodelay(true)?;
+        enable_rx_timestamps(stream.as_raw_fd())?;
         let req = format!(
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n"
         );
@@ -157,6 +165,7 @@ impl SseConn {
             dechunk: Dechunker::default(),
             raw: Vec::new(),
             body: Vec::with_capacity(4096),
+            received: None,
         };
         let rest = head[end..].to_vec();
         conn.dechunk.feed(&rest, &mut conn.body)?;
@@ -167,7 +176,13 @@ impl SseConn {
     /// of the stream.
     pub async fn read_more(&mut self) -> anyhow::Result<bool> {
         self.raw.resize(8192, 0);
-        let n = self.stream.read(&mut self.raw).await?;
+        let fd = self.stream.as_raw_fd();
+        let raw = &mut self.raw;
+        let (n, received) = self
+            .stream
+            .async_io(Interest::READABLE, || recv_stamped(fd, raw))
+            .await?;
+        self.received = received.or(self.received);
         if n == 0 || self.dechunk.done() {
             return Ok(false);
         }
@@ -175,6 +190,60 @@ impl SseConn {
         self.dechunk.feed(raw, body)?;
         Ok(!self.dechunk.done())
     }
+}
+
+fn enable_rx_timestamps(fd: RawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket and a c_int option value of the size passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `recvmsg` into `buf`, with the kernel's receive time of the last segment read.
+fn recv_stamped(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<SystemTime>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // u64s, so the control buffer is aligned for cmsghdr.
+    let mut control = [0u64; 8];
+    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: fd is an open socket and msg describes live buffers.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut stamp = None;
+    // SAFETY: walking the control messages the kernel wrote into `control`, within
+    // msg_controllen, with the libc macros meant for it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                stamp = Some(UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, stamp))
 }
 
 #[cfg(test)]

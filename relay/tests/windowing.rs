@@ -169,7 +169,7 @@ fn merged(
         m.apply_watermark(p, Millis(far));
     }
     let mut out = Vec::new();
-    m.tick(Millis(far), &mut out);
+    m.publish(Millis(far), &mut out);
     m.range(Millis(T0 - 100_000), Millis(far - 10_000))
 }
 
@@ -287,7 +287,7 @@ fn an_idle_partition_does_not_hold_windows_open() {
     }
     m.apply_watermark(0, Millis(T0 + 2_000));
     let mut published = Vec::new();
-    m.tick(Millis(T0 + 4_000), &mut published);
+    m.publish(Millis(T0 + 4_000), &mut published);
     assert!(
         published.iter().all(|w| !w.is_final),
         "partition 1 has not reported: nothing is final"
@@ -295,7 +295,7 @@ fn an_idle_partition_does_not_hold_windows_open() {
     // Partition 1 saw nothing, but its counter advances with the wall clock all the same.
     m.apply_watermark(1, Millis(T0 + 2_000));
     published.clear();
-    m.tick(Millis(T0 + 4_000), &mut published);
+    m.publish(Millis(T0 + 4_000), &mut published);
     let first = published
         .iter()
         .find(|w| w.start.0 == T0)
@@ -332,7 +332,7 @@ fn a_late_event_revises_a_final_window() {
     });
     m.apply_watermark(0, Millis(T0 + 5_000));
     let mut published = Vec::new();
-    m.tick(Millis(T0 + 7_000), &mut published);
+    m.publish(Millis(T0 + 7_000), &mut published);
     let w = published.iter().find(|w| w.start.0 == T0).unwrap();
     assert_eq!((w.count, w.is_final, w.revision), (1, true, 0));
 
@@ -358,4 +358,63 @@ fn a_late_event_revises_a_final_window() {
         (2, 1, 1)
     );
     assert_eq!(m.range(Millis(T0), Millis(T0 + 1_000))[0], revisions[0]);
+}
+
+#[test]
+fn each_open_second_goes_out_when_it_starts_and_again_only_when_it_changes() {
+    let mut m = Merger::new(1, 3_600_000);
+    let mut c = PartitionCounter::new(0, timing());
+    let mut published = Vec::new();
+
+    m.publish(Millis(T0 + 100), &mut published);
+    let starts: Vec<(i64, u64, bool)> = published
+        .iter()
+        .map(|w| (w.start.0, w.count, w.is_final))
+        .collect();
+    assert_eq!(
+        starts,
+        [(T0, 0, false)],
+        "a new second goes out at once, empty"
+    );
+
+    published.clear();
+    m.publish(Millis(T0 + 300), &mut published);
+    m.publish(Millis(T0 + 900), &mut published);
+    assert!(published.is_empty(), "unchanged: nothing to send");
+
+    let ev = Ev {
+        partition: 0,
+        lag_ms: 0,
+        ingest_ms: T0 + 950,
+        kind: 0,
+        bot: false,
+        wiki: 1,
+        id: 1,
+    };
+    c.add(&ev.edit(), Millis(ev.ingest_ms), 0);
+    let mut partials = Vec::new();
+    c.drain(&mut partials);
+    for p in partials {
+        m.apply_partial(p);
+    }
+    m.publish(Millis(T0 + 960), &mut published);
+    assert_eq!(
+        published
+            .iter()
+            .map(|w| (w.start.0, w.count))
+            .collect::<Vec<_>>(),
+        [(T0, 1)],
+        "the change goes out"
+    );
+
+    published.clear();
+    m.publish(Millis(T0 + 1_010), &mut published);
+    assert_eq!(
+        published
+            .iter()
+            .map(|w| (w.start.0, w.count, w.is_final))
+            .collect::<Vec<_>>(),
+        [(T0 + 1_000, 0, false)],
+        "the next second starts; the first is not repeated"
+    );
 }

@@ -15,7 +15,7 @@ use crate::window::timing::WINDOW_MS;
 struct Merged {
     partials: BTreeMap<u32, PartialWindow>,
     record: WindowRecord,
-    /// Open and changed since the last tick.
+    /// Open and not published as it is now.
     dirty: bool,
 }
 
@@ -120,15 +120,12 @@ impl Merger {
         *w = (*w).max(watermark);
     }
 
-    /// [`Merger::publish`] with the current second included whether or not it changed.
-    pub fn tick(&mut self, now: Millis, out: &mut Vec<WindowRecord>) {
-        self.publish(now, true, out);
-    }
-
     /// Publishes what changed since the last call: every window the watermark passed, in order
-    /// and with zeros for seconds nobody edited in, then the open windows that changed — and
-    /// with `heartbeat` the current second even if unchanged, so the dashboard sees it move.
-    pub fn publish(&mut self, now: Millis, heartbeat: bool, out: &mut Vec<WindowRecord>) {
+    /// and with zeros for seconds nobody edited in, then the open windows that changed. A new
+    /// current second goes out as soon as it starts, even empty, so the dashboard's time axis
+    /// moves with the clock; an unchanged one is never sent again (every update is a write to
+    /// every SSE client, and a repeat tells none of them anything).
+    pub fn publish(&mut self, now: Millis, out: &mut Vec<WindowRecord>) {
         let current = now.floor_second().0;
         if let Some(wm) = self.watermark() {
             let closed_through = Millis(wm.0).floor_second().0;
@@ -155,12 +152,14 @@ impl Merger {
         }
         let open_from = self.final_through.unwrap_or(current);
         if current >= open_from {
-            self.windows
-                .entry(current)
-                .or_insert_with(|| Merged::empty(current, false));
+            self.windows.entry(current).or_insert_with(|| {
+                let mut m = Merged::empty(current, false);
+                m.dirty = true;
+                m
+            });
         }
-        for (&s, m) in self.windows.range_mut(open_from..) {
-            if m.dirty || (heartbeat && s == current) {
+        for m in self.windows.range_mut(open_from..).map(|(_, m)| m) {
+            if m.dirty {
                 m.dirty = false;
                 out.push(m.record.clone());
             }

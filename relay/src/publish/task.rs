@@ -12,7 +12,6 @@ use crate::bus::{OutputRecord, OutputSource};
 use crate::clock;
 use crate::window::task::TICK;
 
-const HEARTBEAT: Duration = Duration::from_millis(200);
 /// Open windows go out at most once per this: every update is a write to every SSE client,
 /// so under load changes are coalesced (10,000 clients × 25 updates a second is the budget the
 /// fan-out benchmark holds), while a lone change after a quiet spell goes out at once.
@@ -28,7 +27,6 @@ pub async fn run(
     let mut loading = source.has_history();
     let mut tick = tokio::time::interval(TICK);
     let mut out = Vec::new();
-    let mut last_heartbeat = Instant::now();
     let mut last_publish = Instant::now();
     loop {
         tokio::select! {
@@ -41,14 +39,14 @@ pub async fn run(
                     // A change goes out at once unless one went out just before; then the
                     // tick sends it once the gap has passed.
                     if !loading && last_publish.elapsed() >= MIN_GAP {
-                        publish(&published, false, &mut out, &mut last_publish);
+                        publish(&published, &mut out, &mut last_publish);
                     }
                 }
                 OutputEvent::Record(OutputRecord::Watermark { partition, watermark }) => {
                     published.merger.write().expect("merger lock").apply_watermark(partition, watermark);
                     // Windows this watermark closes go out now, gap or not: once a second.
                     if !loading {
-                        publish(&published, false, &mut out, &mut last_publish);
+                        publish(&published, &mut out, &mut last_publish);
                     }
                 }
                 OutputEvent::Loaded => {
@@ -57,29 +55,26 @@ pub async fn run(
                 }
                 OutputEvent::Idle => {}
             },
-            _ = tick.tick(), if !loading => {
-                // The open second goes out at least every 200 ms (≥ 4 a second) even when
-                // unchanged.
-                let heartbeat = last_heartbeat.elapsed() >= HEARTBEAT;
-                if heartbeat {
-                    last_heartbeat = Instant::now();
-                }
-                if heartbeat || last_publish.elapsed() >= MIN_GAP {
-                    publish(&published, heartbeat, &mut out, &mut last_publish);
-                }
+            // Sends what the gap held back, and each new second as it starts.
+            _ = tick.tick(), if !loading && last_publish.elapsed() >= MIN_GAP => {
+                publish(&published, &mut out, &mut last_publish);
             }
             _ = shutdown.changed() => break,
         }
     }
 }
 
-fn publish(published: &Published, heartbeat: bool, out: &mut Vec<WindowRecord>, at: &mut Instant) {
+/// Publishes what the merger has to say; `at` moves only when something went out, so a
+/// change right after a quiet tick is not held back by the gap.
+fn publish(published: &Published, out: &mut Vec<WindowRecord>, at: &mut Instant) {
     published
         .merger
         .write()
         .expect("merger lock")
-        .publish(clock::now(), heartbeat, out);
-    published.publish(out);
-    out.clear();
-    *at = Instant::now();
+        .publish(clock::now(), out);
+    if !out.is_empty() {
+        published.publish(out);
+        out.clear();
+        *at = Instant::now();
+    }
 }
