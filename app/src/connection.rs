@@ -11,8 +11,8 @@ use wire::Millis;
 pub const BACKOFF_BASE_MS: f64 = 500.0;
 /// No wait grows beyond this: a relay that comes back is picked up within ~10 s.
 pub const BACKOFF_CAP_MS: f64 = 10_000.0;
-/// The relay sends `health` every second and `ping` as keep-alive; this long without either
-/// means it is gone even if the TCP connection looks open.
+/// The relay sends `health` every second; this long without any event means it is gone even if
+/// the TCP connection looks open.
 pub const SILENCE_MS: f64 = 5_000.0;
 /// After this many consecutive failures (4 to 8 s of trying) the badge stops saying
 /// "reconnecting" and admits "offline"; retries continue at the cap.

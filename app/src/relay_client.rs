@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
 use wire::WindowRecord;
-use wire::stream::{COUNT_EVENT, HEALTH_EVENT, PING_EVENT, RESYNC_EVENT};
+use wire::stream::{COUNT_EVENT, HEALTH_EVENT, RESYNC_EVENT};
 
 use crate::connection::LinkState;
 use crate::error::AppError;
@@ -178,7 +178,7 @@ impl RelayClient {
             .update(|c| c.attempt_started(now_ms()));
 
         let mut listeners = Vec::new();
-        for kind in [COUNT_EVENT, HEALTH_EVENT, PING_EVENT, RESYNC_EVENT] {
+        for kind in [COUNT_EVENT, HEALTH_EVENT, RESYNC_EVENT] {
             let weak = Rc::downgrade(self);
             let cb = EventCallback::new(move |ev: web_sys::Event| {
                 if let Some(me) = weak.upgrade() {

@@ -78,7 +78,6 @@ impl Store {
                 self.health.set(Some(*h));
                 None
             }
-            StreamEvent::Ping => None,
             StreamEvent::Resync(resume) => Some(resume),
         }
     }

@@ -1,6 +1,6 @@
 //! Decoding the relay's named SSE events into typed values.
 
-use wire::stream::{COUNT_EVENT, HEALTH_EVENT, PING_EVENT, RESYNC_EVENT};
+use wire::stream::{COUNT_EVENT, HEALTH_EVENT, RESYNC_EVENT};
 use wire::{Health, WindowRecord};
 
 use crate::error::AppError;
@@ -9,7 +9,6 @@ use crate::error::AppError;
 pub enum StreamEvent {
     Count(WindowRecord),
     Health(Box<Health>),
-    Ping,
     /// Reload history, then resume from this id.
     Resync(u64),
 }
@@ -32,7 +31,6 @@ pub fn decode(kind: &str, data: &str) -> Result<StreamEvent, AppError> {
         HEALTH_EVENT => serde_json::from_str(data)
             .map(|h| StreamEvent::Health(Box::new(h)))
             .map_err(|e| bad(e.to_string())),
-        PING_EVENT => Ok(StreamEvent::Ping),
         RESYNC_EVENT => data
             .trim()
             .parse()

@@ -252,7 +252,7 @@ fn reconnect_resumes_by_id_and_resets_on_success() {
     assert_eq!(c.state(), LinkState::Live);
     assert!(!c.needs_backfill());
     assert_eq!(c.stream_url(), "/v1/stream?last_event_id=8");
-    // health/ping without an id leave the resume point alone.
+    // health without an id leave the resume point alone.
     c.heard(300.0, None);
     assert_eq!(c.last_event_id(), Some(8));
 
@@ -320,7 +320,7 @@ fn decodes_relay_events() {
         decode("health", &json),
         Ok(StreamEvent::Health(Box::new(h)))
     );
-    assert_eq!(decode("ping", ""), Ok(StreamEvent::Ping));
+    assert!(matches!(decode("ping", ""), Err(AppError::BadEvent { .. })));
     assert_eq!(decode("resync", "1234"), Ok(StreamEvent::Resync(1234)));
     assert!(matches!(
         decode("count", "{\"start\":1}"),

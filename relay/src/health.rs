@@ -50,14 +50,16 @@ impl Reporter {
         let first = self.report(clock::now());
         let (tx, rx) = watch::channel(encode(first));
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
             loop {
+                // On the second, like the publish task's new-second update, so SSE clients
+                // get both in one wake and one write.
                 tokio::select! {
-                    _ = every.tick() => {}
+                    _ = tokio::time::sleep(clock::until_next_second()) => {}
                     _ = stop.changed() => break,
                 }
                 let h = self.report(clock::now());
                 tx.send_replace(encode(h));
+                self.published.wake_clients();
             }
         });
         rx

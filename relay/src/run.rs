@@ -107,7 +107,7 @@ pub async fn run(config: Config) -> Result<(), RelayError> {
     .spawn(counting_stopped.clone());
     let app = http::router(AppState {
         config: config.clone(),
-        published,
+        published: published.clone(),
         telemetry: telemetry.clone(),
         ingest,
         health,
@@ -134,6 +134,8 @@ pub async fn run(config: Config) -> Result<(), RelayError> {
     shutdown_signal().await;
     tracing::info!("shutting down: no new events, finishing requests in flight");
     let _ = stop_ingest.send(true);
+    // SSE clients wait on the publisher's signal alone; this makes them see the shutdown.
+    published.wake_clients();
     let _ = server.await;
     if let Some(p) = &bus.producer {
         p.flush().await;

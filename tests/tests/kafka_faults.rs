@@ -196,6 +196,11 @@ async fn graceful_shutdown_under_load_loses_nothing() {
     for s in &mut streams {
         while let Some(_ev) = s.next(Duration::from_secs(2)).await {}
     }
+    let log = relay.log_tail(200);
+    assert!(
+        log.contains("all connections closed") && !log.contains("connections still open"),
+        "open SSE streams end at shutdown instead of being dropped after the drain: {log}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let outcome = load.stop().await;
     assert!(outcome.unexpected.is_empty(), "{:?}", outcome.unexpected);

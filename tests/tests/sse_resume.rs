@@ -63,7 +63,7 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
         "count ids are consecutive: {ids:?}"
     );
 
-    // Health and ping events carry the id of the last count, so resuming from one is safe too.
+    // Health events carry the id of the last count, so resuming from one is safe too.
     let mut s = SseStream::connect(&url, None).await;
     let h = s
         .next_named("health", Duration::from_secs(5))
@@ -73,6 +73,31 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
     let health: wire::Health =
         serde_json::from_str(&h.data).expect("health parses as the wire type");
     assert_eq!(health.bus.kind, "embedded");
+
+    // Health is the keep-alive and goes out on the second, the same instant as the new
+    // second's count, so a client gets both in one wake. Nothing else is sent.
+    let mut seen = Vec::new();
+    let mut starts = Vec::new();
+    while starts.len() < 3 {
+        let ev = s
+            .next(Duration::from_secs(5))
+            .await
+            .expect("events keep coming");
+        if ev.event == "health" {
+            let h: wire::Health = serde_json::from_str(&ev.data).expect("health parses");
+            starts.push(h.time.0);
+        }
+        seen.push(ev.event);
+    }
+    assert!(
+        seen.iter().all(|e| e == "count" || e == "health"),
+        "only count and health events: {seen:?}"
+    );
+    assert!(
+        starts.iter().all(|t| t.rem_euclid(1_000) < 200),
+        "health reports are made on the second (ms past it: {:?})",
+        starts.iter().map(|t| t.rem_euclid(1_000)).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]

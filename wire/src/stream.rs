@@ -2,11 +2,10 @@
 
 /// A [`crate::WindowRecord`], provisional or final; its `id` is the update's sequence number.
 pub const COUNT_EVENT: &str = "count";
-/// A [`crate::Health`] report, sent every second.
-pub const HEALTH_EVENT: &str = "health";
-/// Keep-alive. A named event rather than an SSE comment, because `EventSource` hides comments
+/// A [`crate::Health`] report, sent every second on the second. It is also the stream's
+/// keep-alive: a named event rather than an SSE comment, because `EventSource` hides comments
 /// and the dashboard needs to see that the relay is alive.
-pub const PING_EVENT: &str = "ping";
+pub const HEALTH_EVENT: &str = "health";
 /// Reserved for a client that must reload `/v1/counts` before resuming; the dashboard honours
 /// it. The relay does not send it today: a client too far behind is sent the stored history
 /// on its stream instead.

@@ -9,7 +9,6 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -19,7 +18,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use tokio::sync::watch;
 use wire::Millis;
-use wire::stream::{COUNT_EVENT, PING_EVENT};
+use wire::stream::COUNT_EVENT;
 
 use super::counts::parse_instant;
 use super::{ApiError, AppState};
@@ -28,7 +27,6 @@ use crate::publish::sse_frame::{frame, frame_without_id};
 use crate::publish::{Backlog, Published};
 use crate::telemetry::{Telemetry, add};
 
-const PING_EVERY: Duration = Duration::from_secs(5);
 /// Frames read from the log at once: a client far behind catches up in slices, so one slow
 /// reader never holds the log's lock for long.
 const SLICE: usize = 512;
@@ -58,12 +56,11 @@ pub async fn stream(
 
     let published = state.published.clone();
     let mut client = Client {
+        wake: published.subscribe(),
         pos: resume.unwrap_or_else(|| published.updates.last_seq()),
         pending: VecDeque::new(),
-        latest: published.latest.subscribe(),
         health: state.health.clone(),
         shutdown: state.shutdown.clone(),
-        ping: tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY),
         history_ms: state.config.history_secs as i64 * 1_000,
         published,
         _guard: Connected::new(state.telemetry.clone()),
@@ -88,14 +85,16 @@ pub async fn stream(
     Ok(resp)
 }
 
+/// One SSE client. It waits on a single signal ([`Published::subscribe`]) and on each wake
+/// looks at what changed: a shutdown, new updates, a new health report. The health report,
+/// sent every second, is also the stream's keep-alive.
 struct Client {
     published: Arc<Published>,
+    wake: watch::Receiver<u64>,
     pos: u64,
     pending: VecDeque<Bytes>,
-    latest: watch::Receiver<u64>,
     health: watch::Receiver<(wire::Health, Bytes)>,
     shutdown: watch::Receiver<bool>,
-    ping: tokio::time::Interval,
     history_ms: i64,
     _guard: Connected,
 }
@@ -109,13 +108,16 @@ impl Client {
             if *self.shutdown.borrow() {
                 return None;
             }
-            match self.published.updates.after(self.pos, SLICE) {
-                Backlog::Frames(frames, last) => {
-                    if frames.len() == SLICE {
+            match self
+                .published
+                .updates
+                .after(self.pos, SLICE, &mut self.pending)
+            {
+                Backlog::Frames(last) => {
+                    if self.pending.len() == SLICE {
                         add(&self._guard.0.clients.lagged, 1);
                     }
                     self.pos = last;
-                    self.pending.extend(frames);
                     continue;
                 }
                 Backlog::Gone => {
@@ -126,20 +128,17 @@ impl Client {
                 }
                 Backlog::UpToDate => {}
             }
-            tokio::select! {
-                _ = self.latest.changed() => {}
-                changed = self.health.changed() => {
-                    if changed.is_err() {
-                        return None;
-                    }
+            match self.health.has_changed() {
+                Ok(true) => {
                     let body = self.health.borrow_and_update().1.clone();
                     self.pending.push_back(body);
                     return Some(Bytes::from(format!("id: {}\n", self.pos)));
                 }
-                _ = self.ping.tick() => {
-                    return Some(frame(self.pos, PING_EVENT, &clock::now()));
-                }
-                _ = self.shutdown.changed() => return None,
+                Ok(false) => {}
+                Err(_) => return None,
+            }
+            if self.wake.changed().await.is_err() {
+                return None;
             }
         }
     }

@@ -18,19 +18,27 @@ pub use updates::{Backlog, UpdateLog};
 pub struct Published {
     pub merger: RwLock<Merger>,
     pub updates: UpdateLog,
-    /// The sequence number of the newest update; SSE clients wait on it.
-    pub latest: watch::Sender<u64>,
+    /// Bumped whenever SSE clients may have something new to send: an update, a health
+    /// report, shutdown. One signal, so a waiting client registers one waker, not one per
+    /// source: at 10,000 clients the registrations were a measurable share of every update.
+    wake: watch::Sender<u64>,
 }
 
 impl Published {
     pub fn new(merger: Merger, log_capacity: usize) -> Arc<Self> {
-        let updates = UpdateLog::new(log_capacity);
-        let (latest, _) = watch::channel(updates.last_seq());
         Arc::new(Published {
             merger: RwLock::new(merger),
-            updates,
-            latest,
+            updates: UpdateLog::new(log_capacity),
+            wake: watch::channel(0).0,
         })
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.wake.subscribe()
+    }
+
+    pub fn wake_clients(&self) {
+        self.wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn counts(&self, from: Millis, to: Millis) -> Vec<WindowRecord> {
@@ -43,7 +51,7 @@ impl Published {
         if records.is_empty() {
             return;
         }
-        let seq = self.updates.append(records);
-        self.latest.send_replace(seq);
+        self.updates.append(records);
+        self.wake_clients();
     }
 }

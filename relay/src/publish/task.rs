@@ -28,6 +28,10 @@ pub async fn run(
     let mut tick = tokio::time::interval(TICK);
     let mut out = Vec::new();
     let mut last_publish = Instant::now();
+    // The new second goes out the moment it starts, together with the health report timed to
+    // the same instant, rather than up to a tick later on its own.
+    let second_starts = tokio::time::sleep(clock::until_next_second());
+    tokio::pin!(second_starts);
     loop {
         tokio::select! {
             ev = source.next() => match ev {
@@ -58,6 +62,11 @@ pub async fn run(
             // Sends what the gap held back, and each new second as it starts.
             _ = tick.tick(), if !loading && last_publish.elapsed() >= MIN_GAP => {
                 publish(&published, &mut out, &mut last_publish);
+            }
+            _ = &mut second_starts, if !loading => {
+                publish(&published, &mut out, &mut last_publish);
+                let next = tokio::time::Instant::now() + clock::until_next_second();
+                second_starts.as_mut().reset(next);
             }
             _ = shutdown.changed() => break,
         }

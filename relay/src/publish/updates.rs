@@ -29,8 +29,8 @@ struct Inner {
 pub enum Backlog {
     /// Nothing new.
     UpToDate,
-    /// The frames after the position, and the sequence number of the last one.
-    Frames(Vec<Bytes>, u64),
+    /// The frames after the position were queued; this is the sequence number of the last.
+    Frames(u64),
     /// The position is older than the log: the client must be resynced.
     Gone,
 }
@@ -58,7 +58,7 @@ impl UpdateLog {
         inner.first_seq + inner.frames.len() as u64 - 1
     }
 
-    pub fn append(&self, records: &[WindowRecord]) -> u64 {
+    pub fn append(&self, records: &[WindowRecord]) {
         let mut inner = self.inner.write().expect("update log lock");
         for r in records {
             let seq = inner.first_seq + inner.frames.len() as u64;
@@ -69,11 +69,10 @@ impl UpdateLog {
                 inner.first_seq += 1;
             }
         }
-        inner.first_seq + inner.frames.len() as u64 - 1
     }
 
-    /// Up to `max` frames after `after`.
-    pub fn after(&self, after: u64, max: usize) -> Backlog {
+    /// Queues up to `max` frames after `after` on `out`.
+    pub fn after(&self, after: u64, max: usize, out: &mut VecDeque<Bytes>) -> Backlog {
         let inner = self.inner.read().expect("update log lock");
         let last = inner.first_seq + inner.frames.len() as u64 - 1;
         if after == last {
@@ -85,7 +84,7 @@ impl UpdateLog {
         }
         let from = (after + 1 - inner.first_seq) as usize;
         let to = (from + max).min(inner.frames.len());
-        let frames: Vec<Bytes> = inner.frames.range(from..to).cloned().collect();
-        Backlog::Frames(frames, inner.first_seq + to as u64 - 1)
+        out.extend(inner.frames.range(from..to).cloned());
+        Backlog::Frames(inner.first_seq + to as u64 - 1)
     }
 }
