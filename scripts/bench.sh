@@ -61,6 +61,34 @@ log "set-up and builds took $(( $(date +%s) - start ))s"
 
 args=(--relay-bin "$TARGET_DIR/release/relay")
 [[ -n "$QUIX_PYTHON" ]] && args+=(--quix-python "$QUIX_PYTHON")
+
+# The dashboard part measures what this checkout builds: trunk's release build (wasm size) and
+# the chart's redraw in headless Chromium (app/tests/redraw_bench.rs), whose output is handed
+# to editpulse-bench. Skipped with the part (EDITPULSE_BENCH_SKIP, or an --only without it).
+wants_dashboard() {
+  [[ ",${EDITPULSE_BENCH_SKIP:-}," == *",dashboard,"* ]] && return 1
+  local a only=""
+  for a in "$@"; do [[ "$a" == --only* ]] && only=1; done
+  [[ -z "$only" || " $* " == *dashboard* ]]
+}
+if wants_dashboard "$@"; then
+  dash_start=$(date +%s)
+  { need_wasm_tools && need_browser; } >&2 || { log "FAILED: dashboard tools"; exit 1; }
+  log "building the dashboard: trunk build --release"
+  # trunk parses NO_COLOR as a bool and refuses the common NO_COLOR=1.
+  NO_COLOR=true trunk build --release >&2 || { log "FAILED: trunk build --release"; exit 1; }
+  redraw_log="$EDITPULSE_ARTIFACTS/redraw_bench.log"
+  # Quick mode only checks the part runs: the debug build the test command has already made.
+  profile=(--release)
+  [[ " $* " == *" --quick "* ]] && profile=()
+  log "chart redraw in headless Chromium: cargo test -p app ${profile[*]} --test redraw_bench"
+  CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p app --target wasm32-unknown-unknown "${profile[@]}" --test redraw_bench \
+    -- --nocapture > "$redraw_log" 2>&1 || { cat "$redraw_log" >&2; log "FAILED: redraw benchmark"; exit 1; }
+  args+=(--redraw-log "$redraw_log")
+  log "dashboard build and redraw took $(( $(date +%s) - dash_start ))s"
+fi
 bench_start=$(date +%s)
 "$TARGET_DIR/release/editpulse-bench" "${args[@]}" "$@"
 rc=$?

@@ -379,7 +379,7 @@ run_step app-wasm-test step_app_wasm_test 20
 run_step compose-config step_compose_config 2
 run_step compose-relay step_compose_relay 3
 run_step fuzz-smoke step_fuzz_smoke 15
-run_step bench-quick step_bench_quick 15
+run_step bench-quick step_bench_quick 25
 
 # ---------------------------------------------------------------------------------------------
 # summary

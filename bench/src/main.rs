@@ -69,6 +69,10 @@ struct Args {
     /// Where process logs go (default: <artifacts>/logs).
     #[arg(long)]
     logs: Option<PathBuf>,
+    /// Output of the chart redraw benchmark (`app/tests/redraw_bench.rs` in headless
+    /// Chromium); scripts/bench.sh runs it and passes this.
+    #[arg(long, env = "EDITPULSE_REDRAW_LOG")]
+    redraw_log: Option<PathBuf>,
 }
 
 /// What every part needs to know.
@@ -81,6 +85,7 @@ pub struct Ctx {
     nisshi_bin: Option<PathBuf>,
     pub quix_python: Option<PathBuf>,
     pub quix_script: PathBuf,
+    pub redraw_log: Option<PathBuf>,
     skip: Vec<String>,
 }
 
@@ -142,6 +147,7 @@ fn main() -> std::process::ExitCode {
         nisshi_bin: find_nisshi(args.nisshi),
         quix_python: args.quix_python,
         quix_script: root.join("bench").join("quix_count.py"),
+        redraw_log: args.redraw_log,
         skip: args.skip.clone(),
         root,
     };

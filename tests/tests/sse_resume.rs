@@ -96,7 +96,10 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
     assert!(
         starts.iter().all(|t| t.rem_euclid(1_000) < 200),
         "health reports are made on the second (ms past it: {:?})",
-        starts.iter().map(|t| t.rem_euclid(1_000)).collect::<Vec<_>>()
+        starts
+            .iter()
+            .map(|t| t.rem_euclid(1_000))
+            .collect::<Vec<_>>()
     );
 }
 
