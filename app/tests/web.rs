@@ -252,7 +252,7 @@ fn reconnect_resumes_by_id_and_resets_on_success() {
     assert_eq!(c.state(), LinkState::Live);
     assert!(!c.needs_backfill());
     assert_eq!(c.stream_url(), "/v1/stream?last_event_id=8");
-    // health without an id leave the resume point alone.
+    // health without an id leaves the resume point alone.
     c.heard(300.0, None);
     assert_eq!(c.last_event_id(), Some(8));
 
