@@ -73,7 +73,7 @@ wants_dashboard() {
 }
 if wants_dashboard "$@"; then
   dash_start=$(date +%s)
-  { need_wasm_tools && need_browser; } >&2 || { log "FAILED: dashboard tools"; exit 1; }
+  { SETUP_SAY_FD="" need_wasm_tools && SETUP_SAY_FD="" need_browser; } >&2 || { log "FAILED: dashboard tools"; exit 1; }
   log "building the dashboard: trunk build --release"
   # trunk parses NO_COLOR as a bool and refuses the common NO_COLOR=1.
   NO_COLOR=true trunk build --release >&2 || { log "FAILED: trunk build --release"; exit 1; }
