@@ -4,9 +4,9 @@
 //! Stroking a 3600-vertex zig-zag is the slowest thing a canvas can be asked to do (50–70 ms
 //! at 4K in software raster, every vertex a join), yet at one or more seconds per pixel it
 //! rasterises to exactly this: in each column, the span from the lowest to the highest value
-//! the line passes through there. Filled as two stepped polygons with only horizontal and
-//! vertical edges, that costs a millisecond or two, and no peak is lost the way averaging or
-//! sampling would lose it.
+//! the line passes through there. The area below filled as one stepped polygon per run and the
+//! line as one rectangle per column cost a few milliseconds, and no peak is lost the way
+//! averaging or sampling would lose it.
 
 use web_sys::CanvasRenderingContext2d;
 
@@ -90,35 +90,19 @@ pub fn columns(pixels: impl IntoIterator<Item = Pixel>, left: i32, width: i32) -
 }
 
 /// Strokes columns `column_width` device pixels wide as a line `thickness` device pixels
-/// thick, in the current fill style: per run, one polygon whose upper edge steps along the
-/// columns' tops and whose lower edge steps back along their bottoms.
+/// thick, in the current fill style: one rectangle per column, from its top to its bottom.
+/// The union is exactly the stepped outline a single polygon per run would have, but Skia
+/// fills an axis-aligned rectangle on a fast path, while a polygon with thousands of short
+/// edges goes through its anti-aliased path scanner: measured in headless Chromium at 4K,
+/// the stacked hour took 6.0–6.3 ms with rectangles against 6.8–8.2 ms with the polygon.
+/// (For the tall area fill below, the opposite holds: there the rectangles were slower.)
 pub fn stroke(ctx: &CanvasRenderingContext2d, cols: &[Column], column_width: i32, thickness: f64) {
     let (w, half) = (f64::from(column_width), thickness / 2.0);
-    ctx.begin_path();
-    let mut begin = 0;
-    for end in 1..=cols.len() {
-        if end < cols.len() && !cols[end].run_start {
-            continue;
-        }
-        let run = &cols[begin..end];
-        for (i, c) in run.iter().enumerate() {
-            let (x, top) = (f64::from(c.x), f64::from(c.top) - half);
-            if i == 0 {
-                ctx.move_to(x, top);
-            } else {
-                ctx.line_to(x, top);
-            }
-            ctx.line_to(x + w, top);
-        }
-        for c in run.iter().rev() {
-            let (x, bottom) = (f64::from(c.x), f64::from(c.bottom) + half);
-            ctx.line_to(x + w, bottom);
-            ctx.line_to(x, bottom);
-        }
-        ctx.close_path();
-        begin = end;
+    for c in cols {
+        let top = f64::from(c.top) - half;
+        let height = f64::from(c.bottom - c.top) + thickness;
+        ctx.fill_rect(f64::from(c.x), top, w, height);
     }
-    ctx.fill();
 }
 
 /// Fills from each column's top down to `baseline`, run by run, in the current fill style.

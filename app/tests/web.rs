@@ -7,7 +7,7 @@ use app::chart::{Point, runs, y_ticks, y_top};
 use app::connection::{
     BACKOFF_CAP_MS, Connection, LinkState, OFFLINE_AFTER_FAILURES, SILENCE_MS, backoff_ms,
 };
-use app::envelope::{Pixel, columns};
+use app::envelope::{Column, Pixel, columns, stroke};
 use app::error::AppError;
 use app::headline::{Peak, stats, top_wikis};
 use app::health_panel::stage_rows;
@@ -414,6 +414,50 @@ fn dense_columns_keep_peaks_and_gaps() {
     let cols = columns([px(11, 5, false), px(12, 7, true), px(13, 6, true)], 11, 2);
     assert_eq!(cols.iter().map(|c| c.x).collect::<Vec<_>>(), [11, 13]);
     assert_eq!((cols[0].top, cols[0].bottom), (5, 7));
+}
+
+#[wasm_bindgen_test]
+fn dense_stroke_paints_each_column_span_and_nothing_else() {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let canvas: web_sys::HtmlCanvasElement = doc.create_element("canvas").unwrap().unchecked_into();
+    canvas.set_width(12);
+    canvas.set_height(20);
+    let ctx: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    ctx.set_fill_style_str("#000");
+    let col = |x, top, bottom, run_start| Column {
+        x,
+        top,
+        bottom,
+        run_start,
+    };
+    // Two-pixel columns, a 2 px line: each column's span grows by 1 px above and below.
+    let cols = [
+        col(2, 5, 8, true),
+        col(4, 10, 10, false),
+        col(8, 2, 3, true),
+    ];
+    stroke(&ctx, &cols, 2, 2.0);
+    let alpha = |x: f64, y: f64| ctx.get_image_data(x, y, 1.0, 1.0).unwrap().data()[3];
+    for (x, y, painted) in [
+        (2.0, 4.0, true),
+        (3.0, 8.0, true),
+        (2.0, 3.0, false),
+        (2.0, 9.0, false),
+        (4.0, 9.0, true),
+        (5.0, 10.0, true),
+        (4.0, 8.0, false),
+        (4.0, 11.0, false),
+        (6.0, 10.0, false), // the gap between runs stays empty
+        (9.0, 1.0, true),
+        (9.0, 3.0, true),
+        (10.0, 2.0, false),
+    ] {
+        assert_eq!(alpha(x, y) == 255, painted, "pixel ({x}, {y})");
+        if !painted {
+            assert_eq!(alpha(x, y), 0, "pixel ({x}, {y}) untouched");
+        }
+    }
 }
 
 #[wasm_bindgen_test]
