@@ -94,7 +94,7 @@ pub fn columns(pixels: impl IntoIterator<Item = Pixel>, left: i32, width: i32) -
 /// The union is exactly the stepped outline a single polygon per run would have, but Skia
 /// fills an axis-aligned rectangle on a fast path, while a polygon with thousands of short
 /// edges goes through its anti-aliased path scanner: measured in headless Chromium at 4K,
-/// the stacked hour took 6.0–6.3 ms with rectangles against 6.8–8.2 ms with the polygon.
+/// the stacked hour took 5.5–6.4 ms with rectangles against 6.8–8.2 ms with the polygon.
 /// (For the tall area fill below, the opposite holds: there the rectangles were slower.)
 pub fn stroke(ctx: &CanvasRenderingContext2d, cols: &[Column], column_width: i32, thickness: f64) {
     let (w, half) = (f64::from(column_width), thickness / 2.0);
