@@ -196,17 +196,17 @@ pub fn Chart(store: Store) -> impl IntoView {
         }
     });
 
-    // Recomputed every ten seconds of data (or when the range changes), not every second: a
-    // description that changes four times a second is noise. It names the interval it covers,
-    // to the second, so it is exact for what it says even between updates.
-    let minute = Memo::new(move |_| {
+    // Recomputed when a second becomes final (or the range changes), not on every provisional
+    // update: it describes final seconds only, and a caption changing four times a second is
+    // noise. Once a second, so it never trails the headline's peak next to it.
+    let newest_final = Memo::new(move |_| {
         let newest = store
             .series
-            .with(|s| s.newest_final().map(|w| w.start.0 / 10_000));
+            .with(|s| s.newest_final().map(|w| (w.start.0, w.revision)));
         (newest, store.range.get())
     });
     let described = Memo::new(move |_| {
-        let (_, range) = minute.get();
+        let (_, range) = newest_final.get();
         store.series.with_untracked(|s| summary(s, range))
     });
 

@@ -639,6 +639,17 @@ async fn dashboard_renders_the_store() {
         .unwrap();
     assert_eq!(first.get_attribute("data-final").as_deref(), Some("true"));
     assert_eq!(first.get_attribute("data-count").as_deref(), Some("33"));
+    // The chart's caption follows every new final second, so it agrees with the headline
+    // (3601 falls in the same ten seconds as 3600: a caption refreshed per ten seconds of data
+    // would still name the old high).
+    store.apply(StreamEvent::Count(window(3_601, 50, true, 0)), Some(6), 0.0);
+    settle().await;
+    assert_eq!(text(&root, "#peak-value"), "50");
+    assert!(
+        text(&root, "#chart-summary").contains("highest 50 at "),
+        "{}",
+        text(&root, "#chart-summary")
+    );
     assert_eq!(
         one(&root, "#connection-badge")
             .get_attribute("data-state")
