@@ -1,9 +1,10 @@
 //! Metric 2: counting from the broker. A pre-filled input topic (real events, keyed by wiki,
-//! 4 partitions, stamped now, each with the summary header a relay's sources write) is read by
-//!   - a bare rdkafka consumer (the limit),
+//! 4 partitions, stamped now, each tagged with the summary a relay's sources write) is read by
+//!   - a bare rdkafka consumer (the limit), and 2 in one group (is one reader the limit, or the
+//!     broker?),
 //!   - the relay's real counting loop (`relay::window::task::run` on a `KafkaInput`, writing
 //!     partial windows to a Kafka output topic), 1, 2 and 3 instances in one consumer group,
-//!     and once more 1 on a copy of the topic without headers (another producer's records,
+//!     and once more 1 on a copy of the topic without summary tags (another producer's records,
 //!     which the counter must parse),
 //!   - Quix Streams doing a 1-second tumbling count (bench/quix_count.py),
 //!
@@ -24,7 +25,7 @@ use tokio::sync::watch;
 
 use crate::Ctx;
 use crate::events::{Generator, fresh_now};
-use crate::procs::{Nisshi, Storage, unique};
+use crate::procs::{Nisshi, Storage, cpu_secs, unique};
 use crate::report::{Metric, Target};
 use crate::stats::median;
 
@@ -36,7 +37,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     // interrupting it a moment later.
     let broker = Nisshi::start(ctx.nisshi()?, Storage::Memory, "1s", &ctx.logs)?;
     let brokers = broker.brokers();
-    let n: usize = if ctx.quick { 20_000 } else { 200_000 };
+    let n: usize = if ctx.quick { 20_000 } else { 600_000 };
     let input = "bench-counter-in";
     let foreign = "bench-counter-foreign";
     let output = "bench-counter-out";
@@ -65,24 +66,38 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     // Five: the ratio is taken per repetition on 2 shared cores, and moves ±10 % between them.
     let reps = ctx.reps(5);
     let mut bare = Vec::new();
+    let (mut bare2, mut ratio2) = (Vec::new(), Vec::new());
     let mut by_instances: [Vec<f64>; 3] = Default::default();
     let (mut ratio, mut foreign_rates, mut foreign_ratio) = (vec![], vec![], vec![]);
     let mut overread = 0u64;
+    // CPU per record, of this process (the reader) and of the broker, per reader.
+    let (mut cpu_bare, mut cpu_relay) = (Cpu::default(), Cpu::default());
     for rep in 0..reps {
-        let b = crate::kafka::consume_n(&brokers, input, n as u64, timeout).await?;
+        let mark = cpu_now(&broker);
+        let b = crate::kafka::consume_n(&brokers, input, n as u64, 1, timeout).await?;
+        cpu_bare.add(mark, cpu_now(&broker), n);
         bare.push(b);
         eprintln!("[bench] counter rep {rep}: bare rdkafka {b:.0}/s");
+        let b2 = crate::kafka::consume_n(&brokers, input, n as u64, 2, timeout).await?;
+        bare2.push(b2);
+        eprintln!("[bench] counter rep {rep}: bare rdkafka x2 {b2:.0}/s");
         for k in 1..=3usize {
+            let mark = cpu_now(&broker);
             let (rate, extra) = relay_count(&settings, input, output, n as u64, k, timeout).await?;
+            if k == 1 {
+                cpu_relay.add(mark, cpu_now(&broker), n);
+            }
             overread += extra;
             by_instances[k - 1].push(rate);
-            if k == 1 {
-                ratio.push(rate / b);
+            match k {
+                1 => ratio.push(rate / b),
+                2 => ratio2.push(rate / b2),
+                _ => {}
             }
             eprintln!("[bench] counter rep {rep}: relay x{k} {rate:.0}/s");
         }
         let (f, _) = relay_count(&settings, foreign, output, n as u64, 1, timeout).await?;
-        eprintln!("[bench] counter rep {rep}: relay x1 on records without headers {f:.0}/s");
+        eprintln!("[bench] counter rep {rep}: relay x1 on records without summary tags {f:.0}/s");
         foreign_rates.push(f);
         foreign_ratio.push(f / b);
     }
@@ -99,6 +114,36 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             "{note}; rdkafka StreamConsumer with the relay's settings"
         )),
     );
+    out.push(
+        Metric::median_of("counter_bare_rdkafka_x2_events_per_s", bare2, "events/s").note(
+            "2 bare consumers in one group, same settings; informational: above the 1-consumer \
+             figure, one reader rather than the broker sets that limit",
+        ),
+    );
+    for (who, cpu) in [("bare", cpu_bare), ("relay", cpu_relay)] {
+        let what = match who {
+            "bare" => "the bare consumer",
+            _ => "one counting loop",
+        };
+        out.push(
+            Metric::median_of(&format!("counter_{who}_cpu_us_per_record"), cpu.own, "us").note(
+                format!(
+                    "CPU time (user + system) of the process running {what}, per record, \
+                     group join included; informational"
+                ),
+            ),
+        );
+        out.push(
+            Metric::median_of(
+                &format!("counter_{who}_broker_cpu_us_per_record"),
+                cpu.broker,
+                "us",
+            )
+            .note(format!(
+                "the broker's CPU time per record while serving {what}"
+            )),
+        );
+    }
     let [one, two, three] = by_instances;
     let relay1 = median(&one);
     out.push(
@@ -117,7 +162,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             "events/s",
         )
         .note(
-            "as counter_relay_events_per_s, on records without the summary header (another \
+            "as counter_relay_events_per_s, on records without the summary tag (another \
              producer's topic): every payload parsed",
         ),
     );
@@ -132,6 +177,13 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
         Metric::median_of("counter_relay_x2_events_per_s", two, "events/s")
             .note("2 counting loops in one consumer group, one process"),
     );
+    let mut m = Metric::new(
+        "counter_relay_x2_ratio_to_bare_x2",
+        median(&ratio2),
+        "ratio",
+    );
+    m.samples = ratio2;
+    out.push(m);
     out.push(
         Metric::median_of("counter_relay_x3_events_per_s", three, "events/s").note(format!(
             "3 counting loops in one consumer group, one process; records read twice after \
@@ -174,6 +226,31 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     m.samples = quix_ratio;
     out.push(m);
     Ok(())
+}
+
+/// CPU seconds used so far by this process and by the broker.
+fn cpu_now(broker: &Nisshi) -> (Option<f64>, Option<f64>) {
+    (cpu_secs("self"), cpu_secs(&broker.pid().to_string()))
+}
+
+/// Per repetition: microseconds of CPU per record, this process and the broker.
+#[derive(Default)]
+struct Cpu {
+    own: Vec<f64>,
+    broker: Vec<f64>,
+}
+
+impl Cpu {
+    fn add(
+        &mut self,
+        before: (Option<f64>, Option<f64>),
+        after: (Option<f64>, Option<f64>),
+        n: usize,
+    ) {
+        let per_record = |a: Option<f64>, b: Option<f64>| Some((b? - a?) * 1e6 / n as f64);
+        self.own.extend(per_record(before.0, after.0));
+        self.broker.extend(per_record(before.1, after.1));
+    }
 }
 
 async fn warm_sink(settings: &KafkaSettings, output: &str) -> anyhow::Result<KafkaOutputSink> {

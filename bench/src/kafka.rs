@@ -1,47 +1,37 @@
 //! Bare rdkafka clients: the limits the relay is compared with, and the topic pre-filler.
-//! Their settings copy the relay's (relay/src/bus/kafka.rs), so a ratio measures the relay's
-//! own work, not a different client configuration.
+//! Their settings are the relay's own (`relay::bus::kafka::KafkaSettings`), so a ratio
+//! measures the relay's work, not a different client configuration.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use relay::summary::{HEADER, Summary};
+use relay::bus::kafka::KafkaSettings;
+use relay::summary::Summary;
 
 use crate::events::Fresh;
 
-fn base(brokers: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", brokers);
-    c.set("socket.keepalive.enable", "true");
-    c.set("reconnect.backoff.ms", "100");
-    c.set("reconnect.backoff.max.ms", "2000");
-    c
-}
-
-/// The relay's producer settings: idempotent, `acks=all`, 5 ms linger.
+/// The relay's input producer settings (`KafkaSettings::producer_config`: idempotent,
+/// `acks=all`, 5 ms linger), with a longer delivery timeout for filling large topics.
 pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
-    let mut c = base(brokers);
-    c.set("enable.idempotence", "true");
-    c.set("acks", "all");
-    c.set("linger.ms", "5");
-    c.set("batch.num.messages", "10000");
-    c.set("queue.buffering.max.messages", "500000");
+    let settings = KafkaSettings::new(brokers, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut c = settings.producer_config(5);
     c.set("message.timeout.ms", "30000");
     Ok(c.create()?)
 }
 
 /// Writes every event (keyed by wiki, timestamped `ingest_ms` or now) and waits for every
 /// acknowledgement. Returns events per second from the first send to the last ack. With
-/// `summarized` each record carries the summary header exactly as a relay writes it (made
-/// before the clock starts); without, it is a record from some other producer.
+/// `summarized` each payload is tagged with its summary exactly as a relay tags it (before the
+/// clock starts); without, it is a record from some other producer.
 pub async fn produce_all(
     producer: &FutureProducer,
     topic: &str,
@@ -49,11 +39,15 @@ pub async fn produce_all(
     ingest_ms: Option<i64>,
     summarized: bool,
 ) -> anyhow::Result<f64> {
-    let summaries = events
+    let payloads = events
         .iter()
         .map(|e| {
             let edit = relay::event::parse(&e.json).map_err(|err| anyhow::anyhow!("{err}"))?;
-            Ok(summarized.then(|| Summary::of(&edit).encode()))
+            Ok(summarized.then(|| {
+                let mut tagged = Vec::new();
+                Summary::of(&edit).tag(&e.json, &mut tagged);
+                tagged
+            }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let start = Instant::now();
@@ -69,19 +63,13 @@ pub async fn produce_all(
             first_error.get_or_insert_with(|| "delivery canceled".to_string());
         }
     };
-    for (e, summary) in events.iter().zip(&summaries) {
+    for (e, payload) in events.iter().zip(&payloads) {
         let ts = ingest_ms.unwrap_or_else(|| relay::clock::now().0);
         loop {
-            let mut record = FutureRecord::to(topic)
+            let record = FutureRecord::to(topic)
                 .key(e.wiki.as_str())
-                .payload(&e.json[..])
+                .payload(payload.as_deref().unwrap_or(&e.json))
                 .timestamp(ts);
-            if let Some(s) = summary {
-                record = record.headers(OwnedHeaders::new_with_capacity(1).insert(Header {
-                    key: HEADER,
-                    value: Some(s.as_slice()),
-                }));
-            }
             match producer.send_result(record) {
                 Ok(f) => {
                     pending.push(f);
@@ -111,51 +99,61 @@ pub async fn produce_all(
     Ok(acked as f64 / secs)
 }
 
-/// The relay's counter-consumer settings (without its end-of-partition signal, which a bare
-/// reader does not need).
+/// A consumer with exactly the relay's counter settings (`KafkaSettings::counter_consumer_config`).
 pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<StreamConsumer> {
-    let mut c = base(brokers);
-    c.set("group.id", group);
-    c.set("enable.auto.commit", "false");
-    c.set("auto.offset.reset", "earliest");
-    c.set("session.timeout.ms", "10000");
-    c.set("heartbeat.interval.ms", "1000");
-    c.set("fetch.wait.max.ms", "50");
-    Ok(c.create()?)
+    let settings = KafkaSettings::new(brokers, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(settings.counter_consumer_config(group).create()?)
 }
 
-/// A bare consumer reading `n` records of `topic` in a fresh group: records per second from
-/// the first record on (the group join before it is not timed).
+/// `k` bare consumers in one fresh group reading `n` records of `topic` between them: records
+/// per second from the first record on (the group join before it is not timed). More than one
+/// finds out whether one reader, rather than the broker, is what limits the rate.
 pub async fn consume_n(
     brokers: &str,
     topic: &str,
     n: u64,
+    k: usize,
     timeout: Duration,
 ) -> anyhow::Result<f64> {
-    let consumer = consumer(brokers, &crate::procs::unique("bench-bare"))?;
-    consumer.subscribe(&[topic])?;
+    let group = crate::procs::unique("bench-bare");
+    let got = Arc::new(AtomicU64::new(0));
+    let first = Arc::new(OnceLock::<Instant>::new());
+    let done = Arc::new(tokio::sync::Notify::new());
+    let end = Arc::new(OnceLock::<Instant>::new());
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut first: Option<Instant> = None;
-    let mut got = 0u64;
-    let mut bytes = 0usize;
-    while got < n {
-        let m = tokio::time::timeout_at(deadline, consumer.recv())
-            .await
-            .with_context(|| format!("bare consumer read {got} of {n} records in {timeout:?}"))?;
-        match m {
-            Ok(m) => {
-                if first.is_none() {
-                    first = Some(Instant::now());
+    let mut readers = Vec::new();
+    for _ in 0..k {
+        let consumer = consumer(brokers, &group)?;
+        consumer.subscribe(&[topic])?;
+        let (got, first, end, done) = (got.clone(), first.clone(), end.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut bytes = 0usize;
+            loop {
+                match consumer.recv().await {
+                    Ok(m) => {
+                        first.get_or_init(Instant::now);
+                        // Touch the payload, as any reader would.
+                        bytes += m.payload().map_or(0, <[u8]>::len);
+                        if got.fetch_add(1, Ordering::Relaxed) + 1 == n {
+                            end.get_or_init(Instant::now);
+                            done.notify_one();
+                        }
+                    }
+                    // The relay's settings ask for end-of-partition signals; a bare reader skips them.
+                    Err(KafkaError::PartitionEOF(_)) => {}
+                    Err(e) => eprintln!("[bench] bare consumer: {e}"),
                 }
-                // Touch the payload, as any reader would.
-                bytes += m.payload().map_or(0, <[u8]>::len);
-                got += 1;
+                std::hint::black_box(bytes);
             }
-            Err(e) => eprintln!("[bench] bare consumer: {e}"),
-        }
+        }));
     }
-    std::hint::black_box(bytes);
-    let secs = first.map_or(f64::NAN, |t| t.elapsed().as_secs_f64());
+    // The readers run until aborted: one whose partitions are read waits for more.
+    let finished = tokio::time::timeout_at(deadline, done.notified()).await;
+    readers.iter().for_each(tokio::task::JoinHandle::abort);
+    let (Ok(()), Some(t0), Some(end)) = (finished, first.get(), end.get()) else {
+        let read = got.load(Ordering::Relaxed);
+        bail!("{k} bare consumer(s) read {read} of {n} records in {timeout:?}");
+    };
     // The first record is the start mark; the other n - 1 are what was timed.
-    Ok((n - 1) as f64 / secs)
+    Ok((n - 1) as f64 / end.duration_since(*t0).as_secs_f64())
 }

@@ -1,16 +1,24 @@
-//! What a window counts of one event, small enough to travel beside it on the bus.
+//! What a window counts of one event, small enough to travel with it on the bus.
 //!
-//! A source parses every event once anyway (to check it); the summary it gets is written as a
-//! record header, so counters read 19 bytes instead of parsing ~1.3 KB of JSON a second time.
-//! Records without the header (another producer writing to the topic) are parsed as before.
+//! A source parses every event once anyway (to check it). On Kafka the summary it gets travels
+//! as the payload's first member, `{"editpulse-summary-v2":"<38 hex digits>", …the event's own
+//! members…}`, so a counter reads 65 bytes at a known place instead of parsing ~1.3 KB of JSON a
+//! second time, and the payload is still the event, as JSON, for any other reader.
+//!
+//! Not a record header (v1 was one): librdkafka turns a message's headers into a freshly
+//! allocated list when asked for them, five allocations and ~2,000 instructions a record, more
+//! than the rest of reading it (BENCHMARKS.md, "What was optimised"). Records without the member
+//! (another producer's, or a header-era relay's) are parsed as before.
 
 use wire::Millis;
 
 use crate::event::{Edit, Kind};
 
-/// The header's name; the version is in the name so a future layout cannot be misread.
-pub const HEADER: &str = "editpulse-summary-v1";
+/// The payload's first bytes on a record this version tagged; the version is in the member's
+/// name so a future layout cannot be misread.
+const TAG: &[u8] = br#"{"editpulse-summary-v2":""#;
 const LEN: usize = 19;
+const HEX: usize = 2 * LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
@@ -49,7 +57,7 @@ impl Summary {
         out
     }
 
-    /// None for anything that is not exactly a header this version wrote; the record is then
+    /// None for anything that is not exactly what this version encodes; the record is then
     /// parsed from its payload instead.
     pub fn decode(bytes: &[u8]) -> Option<Summary> {
         let bytes: &[u8; LEN] = bytes.try_into().ok()?;
@@ -75,7 +83,70 @@ impl Summary {
             id: (flags & 4 != 0).then_some(id),
         })
     }
+
+    /// Writes `event` (a JSON object) into `out` with the summary as its first member. Anything
+    /// that does not start as an object is copied untouched; a counter then parses it.
+    pub fn tag(&self, event: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        let json_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        let start = event
+            .iter()
+            .position(|b| !json_space(b))
+            .unwrap_or(event.len());
+        let Some(members) = event[start..].strip_prefix(b"{") else {
+            out.extend_from_slice(event);
+            return;
+        };
+        out.reserve(TAG.len() + HEX + 2 + members.len());
+        out.extend_from_slice(TAG);
+        for b in self.encode() {
+            out.extend_from_slice(&[
+                HEX_DIGITS[usize::from(b >> 4)],
+                HEX_DIGITS[usize::from(b & 15)],
+            ]);
+        }
+        out.push(b'"');
+        if members.iter().find(|b| !json_space(b)) != Some(&b'}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(members);
+    }
+
+    /// The summary a relay tagged `payload` with, if it did. Runs once per record a counter
+    /// reads, on the reader's task: table lookups, no branch per digit.
+    pub fn untag(payload: &[u8]) -> Option<Summary> {
+        let rest = payload.strip_prefix(TAG)?;
+        let hex: &[u8; HEX + 1] = rest.get(..=HEX)?.try_into().ok()?;
+        if hex[HEX] != b'"' {
+            return None;
+        }
+        let mut bytes = [0u8; LEN];
+        let mut invalid = 0;
+        for (out, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+            invalid |= hi | lo;
+            *out = hi << 4 | lo;
+        }
+        if invalid & NOT_HEX != 0 {
+            return None;
+        }
+        Summary::decode(&bytes)
+    }
 }
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// Marks a byte that is not a (lower-case) hex digit in [`NIBBLE`].
+const NOT_HEX: u8 = 0x10;
+/// Each byte's value as a hex digit, or [`NOT_HEX`].
+const NIBBLE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[HEX_DIGITS[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// FNV-1a, 64 bits: ids are short strings, and this runs once per event.
 pub fn id_hash(id: &str) -> u64 {
@@ -104,6 +175,68 @@ mod tests {
             id: None,
         };
         assert_eq!(Summary::decode(&odd.encode()), Some(odd));
+    }
+
+    #[test]
+    fn a_tagged_event_is_the_same_json_with_one_member_more() {
+        let mut tagged = Vec::new();
+        for line in include_str!("../../data/recentchange-2024-02-06-all-wikis.jsonl").lines() {
+            let s = Summary::of(&crate::event::parse(line.as_bytes()).unwrap());
+            s.tag(line.as_bytes(), &mut tagged);
+            assert_eq!(Summary::untag(&tagged), Some(s));
+            // Other readers still get the event, and the relay's own parser the same summary.
+            let mut value: serde_json::Value = serde_json::from_slice(&tagged).unwrap();
+            let member = value
+                .as_object_mut()
+                .unwrap()
+                .remove("editpulse-summary-v2");
+            assert!(member.is_some_and(|m| m.as_str().is_some_and(|h| h.len() == HEX)));
+            assert_eq!(
+                value,
+                serde_json::from_str::<serde_json::Value>(line).unwrap()
+            );
+            assert_eq!(Summary::of(&crate::event::parse(&tagged).unwrap()), s);
+        }
+    }
+
+    #[test]
+    fn tags_any_object_and_copies_anything_else() {
+        let s = Summary::of(
+            &crate::event::parse(br#"{"meta":{"dt":"2026-01-01T00:00:00Z","id":"x"}}"#).unwrap(),
+        );
+        let mut out = Vec::new();
+        for (event, members) in [(&b" {}"[..], 0), (b"\n{ }", 0), (b"{\"a\":1}", 1)] {
+            s.tag(event, &mut out);
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v.as_object().unwrap().len(), members + 1, "{event:?}");
+            assert_eq!(Summary::untag(&out), Some(s));
+        }
+        for event in [&b"[1]"[..], b"", b"  7"] {
+            s.tag(event, &mut out);
+            assert_eq!(out, event);
+            assert_eq!(Summary::untag(&out), None);
+        }
+    }
+
+    #[test]
+    fn untags_only_what_it_tagged() {
+        let s = Summary::of(
+            &crate::event::parse(br#"{"meta":{"dt":"2026-01-01T00:00:00Z","id":"x"}}"#).unwrap(),
+        );
+        let mut good = Vec::new();
+        s.tag(br#"{"a":1}"#, &mut good);
+        assert!(Summary::untag(&good).is_some());
+        let hex = TAG.len();
+        for (at, value) in [(hex, b'A'), (hex + 1, b'g'), (hex + HEX, b'x'), (0, b' ')] {
+            let mut bad = good.clone();
+            bad[at] = value;
+            assert_eq!(Summary::untag(&bad), None, "byte {at} = {}", value as char);
+        }
+        assert_eq!(Summary::untag(&good[..hex + HEX]), None);
+        // A flag byte this version never writes.
+        let mut bad = good.clone();
+        bad[hex] = b'8';
+        assert_eq!(Summary::untag(&bad), None);
     }
 
     #[test]

@@ -14,17 +14,18 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::Message;
 use rdkafka::producer::{
     BaseRecord, DeliveryFuture, DeliveryResult, FutureProducer, FutureRecord, Producer,
     ProducerContext, ThreadedProducer,
 };
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
 use wire::Millis;
 
-use super::{BusError, Content, Delivered, InputEvent, InputRecord, OutputRecord};
-use crate::summary::{HEADER, Summary};
+use super::kafka_read::{self, Read};
+use super::{BusError, InputEvent, InputRecord, OutputRecord};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -71,10 +72,36 @@ impl KafkaSettings {
         c
     }
 
+    /// A counter's consumer settings. Public so the benchmark's bare consumer, the limit the
+    /// counting loop is measured against, reads with exactly these.
+    pub fn counter_consumer_config(&self, group: &str) -> ClientConfig {
+        let mut c = self.config();
+        c.set("group.id", group);
+        // Offsets are committed by hand, only up to a point from which a restart recomputes every
+        // open window whole (see `window::counter`).
+        c.set("enable.auto.commit", "false");
+        c.set("auto.offset.reset", "earliest");
+        // Reaching the end of a partition is how a counter knows it is caught up and may let
+        // the wall clock advance the watermark.
+        c.set("enable.partition.eof", "true");
+        c.set("session.timeout.ms", "10000");
+        c.set("heartbeat.interval.ms", "1000");
+        // How long the broker may hold a fetch that finds nothing new. A count's latency to the
+        // browser includes it twice (input, then output topic) when the broker does not answer
+        // a waiting fetch as soon as records arrive (nisshi re-checks at halving intervals), so
+        // keep it short; idle, it costs ~100 small requests a second per consumer.
+        c.set("fetch.wait.max.ms", "10");
+        // librdkafka pauses fetching for a second whenever its prefetch queue fills; with a
+        // backlog that stalls the reader ~0.9 s in every second (measured: 3.7× the rate).
+        c.set("fetch.queue.backoff.ms", "10");
+        self.finish(c)
+    }
+
     /// `linger_ms`: how long librdkafka waits to fill a batch. The input producer waits a little
     /// (many small gateway requests make one batch); the output sink does not, since a tick's
     /// windows are handed over together and every millisecond shows in the count's latency.
-    fn producer_config(&self, linger_ms: u32) -> ClientConfig {
+    /// Public, like the consumer's, for the benchmark's bare producer.
+    pub fn producer_config(&self, linger_ms: u32) -> ClientConfig {
         let mut c = self.config();
         c.set("enable.idempotence", "true");
         c.set("acks", "all");
@@ -197,14 +224,15 @@ impl KafkaInputProducer {
     /// delivery callback counts the batch down, and the last one wakes the request.
     async fn send_all(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
         let batch = Arc::new(Batch::new(records.len()));
+        // librdkafka copies each payload in, so one buffer serves the whole batch.
+        let mut payload = Vec::with_capacity(4096);
         for r in &records {
-            let summary = r.summary.encode();
+            r.summary.tag(&r.payload, &mut payload);
             loop {
                 let record = BaseRecord::with_opaque_to(&self.topic, batch.clone())
                     .key(&r.key)
-                    .payload(&r.payload[..])
-                    .timestamp(r.ingest.0)
-                    .headers(summary_header(&summary));
+                    .payload(&payload[..])
+                    .timestamp(r.ingest.0);
                 match self.producer.send(record) {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
@@ -274,13 +302,6 @@ impl ProducerContext for Acks {
             batch.acked.notify_one();
         }
     }
-}
-
-fn summary_header(summary: &[u8]) -> OwnedHeaders {
-    OwnedHeaders::new_with_capacity(1).insert(Header {
-        key: HEADER,
-        value: Some(summary),
-    })
 }
 
 /// Hands a record to librdkafka, waiting (asynchronously) while its queue is full.
@@ -425,7 +446,8 @@ pub struct KafkaInput {
     consumer: Arc<StreamConsumer<RebalanceForwarder>>,
     topic: String,
     group: String,
-    rebalances: mpsc::UnboundedReceiver<InputEvent>,
+    reads: mpsc::Receiver<Read>,
+    reader: JoinHandle<()>,
     at_end: BTreeSet<u32>,
     /// Partitions whose end was reached at least once since they were assigned.
     reached_end: BTreeSet<u32>,
@@ -444,35 +466,19 @@ pub struct KafkaInput {
 impl KafkaInput {
     pub fn new(settings: &KafkaSettings, topic: &str, group: &str) -> Result<Self, BusError> {
         let (tx, rebalances) = mpsc::unbounded_channel();
-        let mut c = settings.config();
-        c.set("group.id", group);
-        // Offsets are committed by hand, only up to a point from which a restart recomputes every
-        // open window whole (see `window::counter`).
-        c.set("enable.auto.commit", "false");
-        c.set("auto.offset.reset", "earliest");
-        // Reaching the end of a partition is how a counter knows it is caught up and may let
-        // the wall clock advance the watermark.
-        c.set("enable.partition.eof", "true");
-        c.set("session.timeout.ms", "10000");
-        c.set("heartbeat.interval.ms", "1000");
-        // How long the broker may hold a fetch that finds nothing new. A count's latency to the
-        // browser includes it twice (input, then output topic) when the broker does not answer
-        // a waiting fetch as soon as records arrive (nisshi re-checks at halving intervals), so
-        // keep it short; idle, it costs ~100 small requests a second per consumer.
-        c.set("fetch.wait.max.ms", "10");
-        // librdkafka pauses fetching for a second whenever its prefetch queue fills; with a
-        // backlog that stalls the reader ~0.9 s in every second (measured: 3.7× the rate).
-        c.set("fetch.queue.backoff.ms", "10");
         let consumer: StreamConsumer<RebalanceForwarder> = settings
-            .finish(c)
+            .counter_consumer_config(group)
             .create_with_context(RebalanceForwarder { tx })?;
         consumer.subscribe(&[topic])?;
+        let consumer = Arc::new(consumer);
+        let (reads, reader) = kafka_read::spawn(consumer.clone(), rebalances);
         let (ends_tx, ends_rx) = mpsc::unbounded_channel();
         Ok(KafkaInput {
-            consumer: Arc::new(consumer),
+            consumer,
             topic: topic.to_string(),
             group: group.to_string(),
-            rebalances,
+            reads,
+            reader,
             at_end: BTreeSet::new(),
             reached_end: BTreeSet::new(),
             positions: BTreeMap::new(),
@@ -484,44 +490,37 @@ impl KafkaInput {
     }
 
     pub async fn next(&mut self) -> InputEvent {
-        if let Ok(e) = self.rebalances.try_recv() {
-            return self.note(e);
-        }
-        let first = tokio::select! {
-            biased;
-            e = self.rebalances.recv() => return self.note(e.unwrap_or(InputEvent::Idle)),
-            m = tokio::time::timeout(Duration::from_millis(100), self.consumer.recv()) => m,
-        };
-        let mut batch = Vec::with_capacity(256);
-        match first {
-            Err(_) => return InputEvent::Idle,
-            Ok(m) => take(
-                &mut self.at_end,
-                &mut self.reached_end,
-                &mut self.positions,
-                m,
-                &mut batch,
-            ),
-        }
-        // Drain what librdkafka already holds without waiting, so a backlog is read in batches.
-        while batch.len() < 2_048 {
-            match futures::FutureExt::now_or_never(self.consumer.recv()) {
-                Some(m) => take(
-                    &mut self.at_end,
-                    &mut self.reached_end,
-                    &mut self.positions,
-                    m,
-                    &mut batch,
-                ),
-                None => break,
+        let read = match tokio::time::timeout(Duration::from_millis(100), self.reads.recv()).await {
+            Ok(Some(read)) => read,
+            Ok(None) => {
+                // Only a panic ends the reader while this lives; say so rather than spin.
+                tracing::error!("the input reader stopped; nothing more is counted");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return InputEvent::Idle;
             }
-        }
+            Err(_) => return InputEvent::Idle,
+        };
+        let event = match read {
+            Read::Rebalance(e) => return self.note(e),
+            Read::End(p) => {
+                self.at_end.insert(p);
+                self.reached_end.insert(p);
+                InputEvent::Idle
+            }
+            Read::Records(batch) => {
+                // Once per run of one partition's records, which is how librdkafka hands them
+                // over: a run's last record is its partition's position.
+                for run in batch.chunk_by(|a, b| a.partition == b.partition) {
+                    if let Some(last) = run.last() {
+                        self.at_end.remove(&last.partition);
+                        self.positions.insert(last.partition, last.offset + 1);
+                    }
+                }
+                InputEvent::Records(batch)
+            }
+        };
         self.note_backlog_ends();
-        if batch.is_empty() {
-            InputEvent::Idle
-        } else {
-            InputEvent::Records(batch)
-        }
+        event
     }
 
     fn note_backlog_ends(&mut self) {
@@ -645,64 +644,10 @@ impl KafkaInput {
     }
 }
 
-fn take(
-    at_end: &mut BTreeSet<u32>,
-    reached_end: &mut BTreeSet<u32>,
-    positions: &mut BTreeMap<u32, u64>,
-    m: Result<rdkafka::message::BorrowedMessage<'_>, KafkaError>,
-    batch: &mut Vec<Delivered>,
-) {
-    match m {
-        Ok(m) => {
-            let partition = m.partition() as u32;
-            let offset = m.offset() as u64;
-            // Per record, so cheap when nothing changes: most records follow one of the same
-            // partition, which is neither at its end nor behind its last position.
-            if !at_end.is_empty() {
-                at_end.remove(&partition);
-            }
-            match positions.get_mut(&partition) {
-                Some(p) => *p = offset + 1,
-                None => {
-                    positions.insert(partition, offset + 1);
-                }
-            }
-            batch.push(Delivered {
-                partition,
-                offset,
-                ingest: Millis(m.timestamp().to_millis().unwrap_or(0)),
-                content: content_of(&m),
-            });
-        }
-        Err(KafkaError::PartitionEOF(p)) => {
-            at_end.insert(p as u32);
-            reached_end.insert(p as u32);
-        }
-        Err(e) => tracing::warn!(error = %e, "input consumer"),
-    }
-}
-
-/// A relay's record is counted from its summary header and key without touching the payload;
-/// anything else is parsed in place, without copying it out.
-fn content_of(m: &rdkafka::message::BorrowedMessage<'_>) -> Content {
-    let summary = m.headers().and_then(|hs| {
-        hs.iter()
-            .find(|h| h.key == HEADER)
-            .and_then(|h| h.value.and_then(Summary::decode))
-    });
-    let wiki = m.key().and_then(|k| std::str::from_utf8(k).ok());
-    match (summary, wiki) {
-        (Some(summary), Some(wiki)) => Content::Summarized {
-            summary,
-            wiki: wiki.into(),
-        },
-        _ => match crate::event::parse(m.payload().unwrap_or_default()) {
-            Ok(edit) => Content::Summarized {
-                summary: Summary::of(&edit),
-                wiki: edit.wiki.as_ref().into(),
-            },
-            Err(e) => Content::Unreadable(e),
-        },
+impl Drop for KafkaInput {
+    /// The reader holds the consumer: without this it would keep the group membership alive.
+    fn drop(&mut self) {
+        self.reader.abort();
     }
 }
 

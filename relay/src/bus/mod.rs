@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod kafka;
+mod kafka_read;
 pub mod record;
 
 use std::sync::Arc;

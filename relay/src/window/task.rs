@@ -90,36 +90,39 @@ impl Counting {
                 let now = clock::now();
                 // Tallied here and added to the shared counters once per batch.
                 let mut tally = Tally::default();
-                for d in batch {
-                    let Some(counter) = self.counters.get_mut(&d.partition) else {
+                // One counter lookup per run of a partition's records, the way they arrive.
+                for run in batch.chunk_by(|a, b| a.partition == b.partition) {
+                    let Some(counter) = self.counters.get_mut(&run[0].partition) else {
                         continue;
                     };
-                    let admission = match &d.content {
-                        Content::Summarized { summary, wiki } => {
-                            Some(counter.count(summary, wiki.as_str(), d.ingest, d.offset))
+                    for d in run {
+                        let admission = match &d.content {
+                            Content::Summarized { summary, wiki } => {
+                                Some(counter.count(summary, wiki.as_str(), d.ingest, d.offset))
+                            }
+                            // Sources validate what they write, but the topic is open to other
+                            // producers: one unreadable record is counted and skipped, never fatal.
+                            Content::Unreadable(e) => {
+                                tally.unreadable += 1;
+                                tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
+                                None
+                            }
+                        };
+                        match admission {
+                            Some(Admission::Counted) => tally.counted += 1,
+                            Some(Admission::Late) => {
+                                tally.counted += 1;
+                                tally.late += 1;
+                            }
+                            Some(Admission::TooLate) => tally.too_late += 1,
+                            Some(Admission::TooEarly) => tally.too_early += 1,
+                            Some(Admission::Canary) => tally.canaries += 1,
+                            Some(Admission::Duplicate) => tally.duplicates += 1,
+                            None => {}
                         }
-                        // Sources validate what they write, but the topic is open to other
-                        // producers: one unreadable record is counted and skipped, never fatal.
-                        Content::Unreadable(e) => {
-                            tally.unreadable += 1;
-                            tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
-                            None
-                        }
-                    };
-                    match admission {
-                        Some(Admission::Counted) => tally.counted += 1,
-                        Some(Admission::Late) => {
-                            tally.counted += 1;
-                            tally.late += 1;
-                        }
-                        Some(Admission::TooLate) => tally.too_late += 1,
-                        Some(Admission::TooEarly) => tally.too_early += 1,
-                        Some(Admission::Canary) => tally.canaries += 1,
-                        Some(Admission::Duplicate) => tally.duplicates += 1,
-                        None => {}
+                        // Never trust a record's clock beyond our own (skew between relays).
+                        counter.advance(self.timing.watermark_at(d.ingest.min(now)));
                     }
-                    // Never trust a record's clock beyond our own (skew between relays).
-                    counter.advance(self.timing.watermark_at(d.ingest.min(now)));
                 }
                 let w = &self.telemetry.windows;
                 for (counter, n) in [
