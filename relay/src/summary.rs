@@ -93,10 +93,16 @@ impl Summary {
             .iter()
             .position(|b| !json_space(b))
             .unwrap_or(event.len());
-        let Some(members) = event[start..].strip_prefix(b"{") else {
+        let Some(mut members) = event[start..].strip_prefix(b"{") else {
             out.extend_from_slice(event);
             return;
         };
+        // An event tagged before (re-posted from an input topic) keeps one member of that name:
+        // its old tag is replaced, not repeated.
+        if Summary::untag(&event[start..]).is_some() {
+            let after = &event[start + TAG.len() + HEX + 1..];
+            members = after.strip_prefix(b",").unwrap_or(after);
+        }
         out.reserve(TAG.len() + HEX + 2 + members.len());
         out.extend_from_slice(TAG);
         for b in self.encode() {
@@ -215,6 +221,27 @@ mod tests {
             s.tag(event, &mut out);
             assert_eq!(out, event);
             assert_eq!(Summary::untag(&out), None);
+        }
+    }
+
+    #[test]
+    fn retagging_replaces_the_old_tag() {
+        let edit = crate::event::parse(br#"{"meta":{"dt":"2026-01-01T00:00:00Z","id":"x"}}"#);
+        let s = Summary::of(&edit.unwrap());
+        let other = Summary { bot: true, ..s };
+        let (mut once, mut twice) = (Vec::new(), Vec::new());
+        for event in [&br#"{"a":1}"#[..], b"{}"] {
+            other.tag(event, &mut once);
+            s.tag(&once, &mut twice);
+            assert_eq!(Summary::untag(&twice), Some(s));
+            let members: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&twice).unwrap();
+            let again: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&once).unwrap();
+            assert_eq!(members.len(), again.len());
+            // Exactly one member of that name in the bytes, not only in the parsed map.
+            let name = br#""editpulse-summary-v2""#;
+            assert_eq!(twice.windows(name.len()).filter(|w| w == name).count(), 1);
         }
     }
 
