@@ -564,6 +564,14 @@ pub mod recording;
 pub mod sse_client;
 pub mod webdriver;
 
+/// The wall clock in Unix milliseconds, the unit of event times.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 /// A name no other test or earlier run uses (topics, consumer groups).
 pub fn unique(prefix: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use editpulse_e2e::recording::{self, assert_counts_match};
-use editpulse_e2e::{RelayProcess, brokers, unique};
+use editpulse_e2e::{RelayProcess, brokers, now_ms, unique};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
@@ -16,13 +16,6 @@ const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 const TOKEN: &str = "s3cret-token";
 /// Events posted through the gateway; the rest come from another producer.
 const POSTED: usize = 40;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 async fn produce(producer: &FutureProducer, topic: &str, key: &str, payload: &[u8], v1: bool) {
     let mut record = FutureRecord::to(topic).key(key).payload(payload);

@@ -6,18 +6,11 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use editpulse_e2e::recording::{self, assert_counts_match};
-use editpulse_e2e::{RelayProcess, brokers, unique};
+use editpulse_e2e::{RelayProcess, brokers, now_ms, unique};
 use serde_json::Value;
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 const TOKEN: &str = "s3cret-token";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
     let file = recording::data_file(FILE);

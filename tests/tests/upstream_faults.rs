@@ -13,9 +13,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use editpulse_e2e::RelayProcess;
 use editpulse_e2e::fake_upstream::{End, FakeUpstream, Plan};
 use editpulse_e2e::recording::{self, assert_counts_match};
+use editpulse_e2e::{RelayProcess, now_ms};
 use serde_json::Value;
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
@@ -29,13 +29,6 @@ const STALL_MS: u64 = 1_500;
 const NOT_JSON_AT: usize = 50;
 const NO_DT_AT: usize = 120;
 const CANARY_AT: usize = 160;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
