@@ -151,10 +151,10 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             "{note}; relay::window::task::run, Kafka output sink"
         )),
     );
-    let mut m = Metric::new("counter_relay_ratio_to_bare", median(&ratio), "ratio")
-        .target(Target::AtLeast(0.9));
-    m.samples = ratio;
-    out.push(m);
+    out.push(
+        Metric::median_of("counter_relay_ratio_to_bare", ratio, "ratio")
+            .target(Target::AtLeast(0.9)),
+    );
     out.push(
         Metric::median_of(
             "counter_relay_foreign_events_per_s",
@@ -166,24 +166,20 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
              producer's topic): every payload parsed",
         ),
     );
-    let mut m = Metric::new(
+    out.push(Metric::median_of(
         "counter_relay_foreign_ratio_to_bare",
-        median(&foreign_ratio),
+        foreign_ratio,
         "ratio",
-    );
-    m.samples = foreign_ratio;
-    out.push(m);
+    ));
     out.push(
         Metric::median_of("counter_relay_x2_events_per_s", two, "events/s")
             .note("2 counting loops in one consumer group, one process"),
     );
-    let mut m = Metric::new(
+    out.push(Metric::median_of(
         "counter_relay_x2_ratio_to_bare_x2",
-        median(&ratio2),
+        ratio2,
         "ratio",
-    );
-    m.samples = ratio2;
-    out.push(m);
+    ));
     out.push(
         Metric::median_of("counter_relay_x3_events_per_s", three, "events/s").note(format!(
             "3 counting loops in one consumer group, one process; records read twice after \
@@ -221,10 +217,10 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
              with the retention.ms shim for nisshi"
         )),
     );
-    let mut m = Metric::new("counter_relay_ratio_to_quix", median(&quix_ratio), "ratio")
-        .target(Target::AtLeast(20.0));
-    m.samples = quix_ratio;
-    out.push(m);
+    out.push(
+        Metric::median_of("counter_relay_ratio_to_quix", quix_ratio, "ratio")
+            .target(Target::AtLeast(20.0)),
+    );
     Ok(())
 }
 
