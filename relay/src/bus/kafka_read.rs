@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use wire::Millis;
 
 use super::kafka::RebalanceForwarder;
-use super::{Content, Delivered, InputEvent};
+use super::{Content, Delivered, InputEvent, WikiName};
 use crate::summary::Summary;
 
 /// What the reader hands the counting loop.
@@ -105,12 +105,9 @@ fn delivered(m: &BorrowedMessage<'_>) -> Delivered {
 /// parsing the payload; anything else is parsed in place, without copying it out.
 fn content_of(m: &BorrowedMessage<'_>) -> Content {
     let payload = m.payload().unwrap_or_default();
-    let wiki = m.key().and_then(|k| std::str::from_utf8(k).ok());
+    let wiki = m.key().and_then(WikiName::from_utf8);
     match (Summary::untag(payload), wiki) {
-        (Some(summary), Some(wiki)) => Content::Summarized {
-            summary,
-            wiki: wiki.into(),
-        },
+        (Some(summary), Some(wiki)) => Content::Summarized { summary, wiki },
         _ => match crate::event::parse(payload) {
             Ok(edit) => Content::Summarized {
                 summary: Summary::of(&edit),

@@ -98,7 +98,7 @@ impl Counting {
                     for d in run {
                         let admission = match &d.content {
                             Content::Summarized { summary, wiki } => {
-                                Some(counter.count(summary, wiki.as_str(), d.ingest, d.offset))
+                                Some(counter.count(summary, wiki.as_bytes(), d.ingest, d.offset))
                             }
                             // Sources validate what they write, but the topic is open to other
                             // producers: one unreadable record is counted and skipped, never fatal.
@@ -120,8 +120,12 @@ impl Counting {
                             Some(Admission::Duplicate) => tally.duplicates += 1,
                             None => {}
                         }
-                        // Never trust a record's clock beyond our own (skew between relays).
-                        counter.advance(self.timing.watermark_at(d.ingest.min(now)));
+                    }
+                    // The watermark is read only when windows are drained, so moving it once
+                    // per run, to its latest record, decides exactly as once per record would.
+                    // Never trust a record's clock beyond our own (skew between relays).
+                    if let Some(latest) = run.iter().map(|d| d.ingest).max() {
+                        counter.advance(self.timing.watermark_at(latest.min(now)));
                     }
                 }
                 let w = &self.telemetry.windows;
