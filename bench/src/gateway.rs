@@ -1,6 +1,11 @@
 //! Metric 3: gateway ingest. Events acknowledged (202) through `POST /v1/events` — NDJSON
 //! batches, several connections at once — on a relay in Kafka mode, next to a bare rdkafka
-//! producer (idempotent, acks=all) writing the same events to the same broker.
+//! producer (idempotent, acks=all) writing the same events to the same kind of broker.
+//!
+//! Two relays are measured: `--ingest-only` (a gateway tier: it takes events in and leaves the
+//! counting to the group), the like-for-like peer of a bare producer and the one the target is
+//! on; and the all-in-one relay, which also reads every event back and counts it on the same
+//! cores. CPU per event of each writer and of its broker says where the difference goes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +16,7 @@ use bytes::Bytes;
 
 use crate::Ctx;
 use crate::events::{Fresh, Generator, fresh_now, ndjson_bodies};
-use crate::procs::{Nisshi, Relay, Storage, unique};
+use crate::procs::{Nisshi, Relay, Storage, cpu_secs, unique};
 use crate::report::{Metric, Target};
 use crate::stats::median;
 
@@ -20,25 +25,72 @@ pub const CONNECTIONS: usize = 8;
 
 pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     let n = if ctx.quick { 20_000 } else { 200_000 };
-    on(ctx, out, Storage::Memory, n).await?;
+    // Five: on 2 shared cores a writer's rate moves by up to ±30 % between repetitions.
+    on(ctx, out, Storage::Memory, n, ctx.reps(5)).await?;
     if !ctx.quick {
-        // What a broker that keeps its data costs; fewer events, it is ~4x slower.
-        on(ctx, out, Storage::Sqlite, 30_000).await?;
+        // What a broker that keeps its data costs; fewer events, it is ~6x slower.
+        on(ctx, out, Storage::Sqlite, 30_000, 3).await?;
     }
     Ok(())
 }
 
-async fn on(ctx: &Ctx, out: &mut Vec<Metric>, storage: Storage, n: usize) -> anyhow::Result<()> {
-    let (mut gw, mut bare, mut ratio) = (vec![], vec![], vec![]);
-    for rep in 0..ctx.reps(3) {
-        let (r, b) = one_rep(ctx, storage, n, rep).await?;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    IngestOnly,
+    AllInOne,
+    Bare,
+}
+
+impl Writer {
+    const ALL: [Writer; 3] = [Writer::IngestOnly, Writer::AllInOne, Writer::Bare];
+
+    fn name(self) -> &'static str {
+        match self {
+            Writer::IngestOnly => "ingest",
+            Writer::AllInOne => "all_in_one",
+            Writer::Bare => "bare_producer",
+        }
+    }
+}
+
+/// One writer's run: events/s, and CPU microseconds per event of the writer (the relay; None
+/// for the bare producer, which shares this process with the load generator) and the broker.
+#[derive(Default)]
+struct Runs {
+    rate: Vec<f64>,
+    writer_cpu: Vec<f64>,
+    broker_cpu: Vec<f64>,
+}
+
+async fn on(
+    ctx: &Ctx,
+    out: &mut Vec<Metric>,
+    storage: Storage,
+    n: usize,
+    reps: usize,
+) -> anyhow::Result<()> {
+    let mut runs: [Runs; 3] = Default::default();
+    let (mut ratio, mut all_in_one_ratio) = (vec![], vec![]);
+    for rep in 0..reps {
+        let mut g = Generator::new(&ctx.data, &unique("gw"))?;
+        // Made before the clock starts, stamped now: well within the relay's lateness.
+        let events = fresh_now(&mut g, n);
+        let mut rates = [0.0; 3];
+        // Who goes first rotates, against drift in the machine.
+        for k in 0..3 {
+            let w = (rep + k) % 3;
+            rates[w] = write(ctx, storage, Writer::ALL[w], &mut g, &events, &mut runs[w]).await?;
+        }
         eprintln!(
-            "[bench] gateway ({}) rep {rep}: relay {r:.0}/s, bare producer {b:.0}/s",
-            storage.name()
+            "[bench] gateway ({}) rep {rep}: ingest-only relay {:.0}/s, all-in-one relay {:.0}/s, \
+             bare producer {:.0}/s",
+            storage.name(),
+            rates[0],
+            rates[1],
+            rates[2]
         );
-        gw.push(r);
-        bare.push(b);
-        ratio.push(r / b);
+        ratio.push(rates[0] / rates[2]);
+        all_in_one_ratio.push(rates[1] / rates[2]);
     }
     let note = format!(
         "{n} real events per run, NDJSON batches of {BATCH}, {CONNECTIONS} connections, \
@@ -49,60 +101,95 @@ async fn on(ctx: &Ctx, out: &mut Vec<Metric>, storage: Storage, n: usize) -> any
         Storage::Memory => "gateway",
         Storage::Sqlite => "gateway_sqlite",
     };
-    out.push(
-        Metric::median_of(&format!("{prefix}_ingest_events_per_s"), gw, "events/s").note(note),
-    );
-    out.push(
-        Metric::median_of(
-            &format!("{prefix}_bare_producer_events_per_s"),
-            bare,
-            "events/s",
-        )
-        .note("rdkafka FutureProducer, idempotent, acks=all, the relay's linger/batch settings"),
-    );
+    for (w, r) in Writer::ALL.into_iter().zip(runs) {
+        let what = match w {
+            Writer::IngestOnly => format!("relay --ingest-only; {note}"),
+            Writer::AllInOne => format!("relay that also counts every event it takes in; {note}"),
+            Writer::Bare => {
+                "rdkafka FutureProducer, idempotent, acks=all, the relay's linger/batch settings"
+                    .to_string()
+            }
+        };
+        let name = format!("{prefix}_{}", w.name());
+        out.push(Metric::median_of(&format!("{name}_events_per_s"), r.rate, "events/s").note(what));
+        if !r.writer_cpu.is_empty() {
+            out.push(Metric::median_of(
+                &format!("{name}_relay_cpu_us_per_event"),
+                r.writer_cpu,
+                "us",
+            ));
+        }
+        out.push(Metric::median_of(
+            &format!("{name}_broker_cpu_us_per_event"),
+            r.broker_cpu,
+            "us",
+        ));
+    }
     let mut m = Metric::new(&format!("{prefix}_ratio_to_bare"), median(&ratio), "ratio")
-        .target(Target::AtLeast(0.7));
+        .target(Target::AtLeast(0.7))
+        .note("ingest-only relay / bare producer, per repetition");
     m.samples = ratio;
+    out.push(m);
+    let mut m = Metric::new(
+        &format!("{prefix}_all_in_one_ratio_to_bare"),
+        median(&all_in_one_ratio),
+        "ratio",
+    )
+    .note("informational: the relay also reads back and counts, on the same 2 cores");
+    m.samples = all_in_one_ratio;
     out.push(m);
     Ok(())
 }
 
-/// One repetition: the relay and the bare producer each on a broker of its own, made for it.
-/// On one shared broker whoever wrote second was slower (nisshi's memory storage slows as it
-/// fills: a relay writing after the bare producer ran at 57–66 k/s, first at 104–106 k/s), so
-/// the order decided the ratio. Who goes first still alternates, against drift in the machine.
-async fn one_rep(ctx: &Ctx, storage: Storage, n: usize, rep: usize) -> anyhow::Result<(f64, f64)> {
-    let mut g = Generator::new(&ctx.data, &unique("gw"))?;
-    // Made before the clock starts, stamped now: well within the relay's lateness.
-    let events = fresh_now(&mut g, n);
-    if rep.is_multiple_of(2) {
-        let r = through_relay(ctx, storage, &mut g, &events).await?;
-        Ok((r, bare(ctx, storage, &mut g, &events).await?))
-    } else {
-        let b = bare(ctx, storage, &mut g, &events).await?;
-        Ok((through_relay(ctx, storage, &mut g, &events).await?, b))
-    }
-}
-
-async fn through_relay(
+/// One writer on a broker of its own, made for it. On one shared broker whoever wrote second
+/// was slower (nisshi's memory storage slows as it fills: a relay writing after the bare
+/// producer ran at 57–66 k/s, first at 104–106 k/s), so the order decided the ratio.
+async fn write(
     ctx: &Ctx,
     storage: Storage,
+    writer: Writer,
     g: &mut Generator,
     events: &[Fresh],
+    runs: &mut Runs,
 ) -> anyhow::Result<f64> {
     let broker = Nisshi::start(ctx.nisshi()?, storage, "0s", &ctx.logs)?;
+    let brokers = broker.brokers();
+    let broker_cpu = || cpu_secs(&broker.pid().to_string());
+    let per_event = |a: Option<f64>, b: Option<f64>| Some((b? - a?) * 1e6 / events.len() as f64);
+    if writer == Writer::Bare {
+        let topic = "bench-gw-bare";
+        let settings = relay::bus::kafka::KafkaSettings::new(&brokers, &[])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        relay::bus::kafka::ensure_topics(&settings, topic, "bench-gw-bare-out", 4, 1)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let producer = crate::kafka::producer(&brokers)?;
+        // Warm-up, as for the relay: a new idempotent producer's first ack takes ~0.5 s.
+        crate::kafka::produce_all(&producer, topic, &fresh_now(g, 100), None, true).await?;
+        let mark = broker_cpu();
+        let rate = crate::kafka::produce_all(&producer, topic, events, None, true).await?;
+        runs.broker_cpu.extend(per_event(mark, broker_cpu()));
+        runs.rate.push(rate);
+        return Ok(rate);
+    }
+    let mut args: Vec<String> = [
+        "--brokers",
+        &brokers,
+        "--no-upstream",
+        "--input-topic",
+        "bench-gw-in",
+        "--output-topic",
+        "bench-gw-out",
+    ]
+    .map(String::from)
+    .into();
+    if writer == Writer::IngestOnly {
+        args.push("--ingest-only".into());
+    }
     let relay = Relay::start(
         &ctx.relay_bin,
-        "gateway",
-        &[
-            "--brokers".into(),
-            broker.brokers(),
-            "--no-upstream".into(),
-            "--input-topic".into(),
-            "bench-gw-in".into(),
-            "--output-topic".into(),
-            "bench-gw-out".into(),
-        ],
+        &format!("gateway-{}", writer.name()),
+        &args,
         &ctx.logs,
     )
     .await?;
@@ -110,27 +197,14 @@ async fn through_relay(
     let url = relay.url("/v1/events");
     // Warm up: the first request opens the relay's producer connection.
     post_all(&client, &url, ndjson_bodies(&fresh_now(g, 100), 100), 1).await?;
-    post_all(&client, &url, ndjson_bodies(events, BATCH), CONNECTIONS).await
-}
-
-async fn bare(
-    ctx: &Ctx,
-    storage: Storage,
-    g: &mut Generator,
-    events: &[Fresh],
-) -> anyhow::Result<f64> {
-    let broker = Nisshi::start(ctx.nisshi()?, storage, "0s", &ctx.logs)?;
-    let brokers = broker.brokers();
-    let topic = "bench-gw-bare";
-    let settings =
-        relay::bus::kafka::KafkaSettings::new(&brokers, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
-    relay::bus::kafka::ensure_topics(&settings, topic, "bench-gw-bare-out", 4, 1)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let producer = crate::kafka::producer(&brokers)?;
-    // Warm-up, as for the relay: a new idempotent producer's first acknowledgement takes ~0.5 s.
-    crate::kafka::produce_all(&producer, topic, &fresh_now(g, 100), None, true).await?;
-    crate::kafka::produce_all(&producer, topic, events, None, true).await
+    let bodies = ndjson_bodies(events, BATCH);
+    let relay_cpu = || cpu_secs(&relay.pid().to_string());
+    let mark = (relay_cpu(), broker_cpu());
+    let rate = post_all(&client, &url, bodies, CONNECTIONS).await?;
+    runs.writer_cpu.extend(per_event(mark.0, relay_cpu()));
+    runs.broker_cpu.extend(per_event(mark.1, broker_cpu()));
+    runs.rate.push(rate);
+    Ok(rate)
 }
 
 pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {

@@ -90,6 +90,16 @@ pub struct Config {
     #[arg(long, env = "RELAY_SERVE_ONLY", requires = "brokers")]
     pub serve_only: bool,
 
+    /// Take events in only (sources, gateway): put them on Kafka and leave the counting to the
+    /// relays of the group that count. A gateway tier, whose CPU goes to ingest alone.
+    #[arg(
+        long,
+        env = "RELAY_INGEST_ONLY",
+        requires = "brokers",
+        conflicts_with = "serve_only"
+    )]
+    pub ingest_only: bool,
+
     /// Which clock assigns events to windows.
     #[arg(long = "time", env = "RELAY_TIME", value_enum, default_value_t = TimeMode::Event)]
     pub time_mode: TimeMode,
@@ -179,5 +189,28 @@ impl Config {
 
     pub fn is_embedded(&self) -> bool {
         self.brokers.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn roles_need_a_broker_and_exclude_each_other() {
+        Config::command().debug_assert();
+        let parse = |args: &[&str]| Config::try_parse_from([&["relay"], args].concat());
+        // Every flag reads its env var too: a RELAY_BROKERS in the caller's shell is a broker.
+        if std::env::var_os("RELAY_BROKERS").is_none() {
+            assert!(
+                parse(&["--ingest-only"]).is_err(),
+                "no broker to ingest into"
+            );
+        }
+        assert!(parse(&["--brokers", "b:9092", "--ingest-only", "--serve-only"]).is_err());
+        let c = parse(&["--brokers", "b:9092", "--ingest-only"]).unwrap();
+        assert!(c.ingest_only && !c.serve_only);
     }
 }

@@ -217,6 +217,16 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
         });
     }
     let producer = KafkaInputProducer::new(&settings, &config.input_topic)?;
+    if config.ingest_only {
+        kafka::spawn_probe(producer.client(), vec![producer.reachable()], on_change);
+        return Ok(Bus {
+            producer: Some(InputProducer::Kafka(Arc::new(producer))),
+            input: None,
+            sink: None,
+            source,
+            partitions,
+        });
+    }
     let sink = KafkaOutputSink::new(
         &settings,
         &config.output_topic,

@@ -1,6 +1,7 @@
 //! Several relays in one consumer group share a 4-partition input topic; every one of them
 //! serves the same exact totals — in steady state, after a relay joins, and after one is
-//! SIGKILLed mid-stream. A `--serve-only` relay serves them too.
+//! SIGKILLed mid-stream. A `--serve-only` relay serves them too, and events taken in by an
+//! `--ingest-only` relay are counted by the others.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -85,9 +86,12 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
     load::assert_counted(&a.base_url(), &steady.acked, Duration::from_secs(30)).await;
     load::assert_counted(&b.base_url(), &steady.acked, Duration::from_secs(30)).await;
 
-    // A third relay joins mid-stream; a serve-only relay adds SSE capacity.
+    // A third relay joins mid-stream, while the events go in through an ingest-only relay
+    // (a gateway tier); a serve-only relay adds SSE capacity.
+    let mut gate = RelayProcess::spawn("scale-gate", &["--no-upstream", "--ingest-only"], &env);
+    gate.wait_healthy().await;
     let joined = Load::start(
-        b.url("/v1/events"),
+        gate.url("/v1/events"),
         Some(TOKEN.into()),
         10,
         Duration::from_millis(50),
@@ -103,10 +107,18 @@ async fn relays_share_partitions_and_agree_on_exact_totals() {
         owned(&health(&serve).await).is_empty(),
         "a serve-only relay counts nothing"
     );
+    assert!(
+        owned(&health(&gate).await).is_empty(),
+        "an ingest-only relay counts nothing"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let joined = joined.stop().await;
     assert!(joined.unexpected.is_empty(), "{:?}", joined.unexpected);
-    for r in [&a, &b, &c, &serve] {
+    assert!(
+        joined.total_acked() > 0,
+        "the ingest-only relay acknowledged nothing"
+    );
+    for r in [&a, &b, &c, &serve, &gate] {
         load::assert_counted(&r.base_url(), &joined.acked, Duration::from_secs(45)).await;
     }
 
