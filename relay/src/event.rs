@@ -69,23 +69,16 @@ impl Kind {
 /// Parses one event. The input must be a single JSON object; trailing bytes are refused, so a
 /// line holding two objects is an error, not one silently dropped event.
 pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
-    let mut s = Scan { b: bytes, i: 0 };
-    let (mut kind, mut bot, mut wiki, mut meta) = (Kind::Other, None, None, None);
-    s.open("invalid type: the event must be an object")?;
-    let mut first = true;
-    // Duplicate keys: the last one wins, `meta` as a whole, as with serde.
-    while let Some(key) = s.next_key(&mut first)? {
-        match key {
-            META => meta = Some(s.meta()?),
-            TYPE => kind = s.opt_str()?.as_deref().map_or(Kind::Other, Kind::from_name),
-            BOT => bot = s.opt_bool()?,
-            WIKI => wiki = s.opt_str()?,
-            _ => s.skip_value()?,
-        }
-    }
-    if s.ws().is_some() {
-        return s.fail("trailing characters");
-    }
+    let mut s = Scan {
+        b: bytes,
+        i: 0,
+        what: "",
+        at: 0,
+    };
+    let (kind, bot, wiki, meta) = s.event().map_err(|Stop| EventError::Json {
+        what: s.what,
+        at: s.at,
+    })?;
     let meta = meta.ok_or(EventError::MissingTime)?;
     let dt = meta.dt.ok_or(EventError::MissingTime)?;
     let time = Millis::parse_rfc3339(&dt).map_err(|source| EventError::BadTime {
@@ -220,14 +213,57 @@ impl Nesting {
 struct Scan<'a> {
     b: &'a [u8],
     i: usize,
+    /// Where and why the scan stopped, once it has.
+    what: &'static str,
+    at: usize,
 }
 
-type Res<T> = Result<T, EventError>;
+/// The scan stopped at bad input; what and where wait in [`Scan`]. A result carrying the
+/// whole [`EventError`] (40 bytes) came back through memory from every step of the scan; one
+/// carrying this fits in registers.
+struct Stop;
+
+type Res<T> = Result<T, Stop>;
+
+/// The top-level members the relay reads: type, bot, wiki, meta.
+type Members<'a> = (Kind, Option<bool>, Option<Cow<'a, str>>, Option<Meta<'a>>);
 
 impl<'a> Scan<'a> {
     #[cold]
-    fn fail<T>(&self, what: &'static str) -> Res<T> {
-        Err(EventError::Json { what, at: self.i })
+    fn fail<T>(&mut self, what: &'static str) -> Res<T> {
+        self.fail_at(what, self.i)
+    }
+
+    #[cold]
+    fn fail_at<T>(&mut self, what: &'static str, at: usize) -> Res<T> {
+        (self.what, self.at) = (what, at);
+        Err(Stop)
+    }
+
+    /// The event object, and nothing after it.
+    fn event(&mut self) -> Res<Members<'a>> {
+        let (mut kind, mut bot, mut wiki, mut meta) = (Kind::Other, None, None, None);
+        self.open("invalid type: the event must be an object")?;
+        let mut first = true;
+        // Duplicate keys: the last one wins, `meta` as a whole, as with serde.
+        while let Some(key) = self.next_key(&mut first)? {
+            match key {
+                META => meta = Some(self.meta()?),
+                TYPE => {
+                    kind = self
+                        .opt_str()?
+                        .as_deref()
+                        .map_or(Kind::Other, Kind::from_name)
+                }
+                BOT => bot = self.opt_bool()?,
+                WIKI => wiki = self.opt_str()?,
+                _ => self.skip_value()?,
+            }
+        }
+        if self.ws().is_some() {
+            return self.fail("trailing characters");
+        }
+        Ok((kind, bot, wiki, meta))
     }
 
     #[inline(always)]
@@ -390,10 +426,7 @@ impl<'a> Scan<'a> {
             self.i += 1;
             return match std::str::from_utf8(&self.b[start..self.i - 1]) {
                 Ok(s) => Ok(Cow::Borrowed(s)),
-                Err(e) => Err(EventError::Json {
-                    what: "invalid UTF-8 in a string",
-                    at: start + e.valid_up_to(),
-                }),
+                Err(e) => self.fail_at("invalid UTF-8 in a string", start + e.valid_up_to()),
             };
         }
         let mut out = Vec::new();
@@ -428,10 +461,7 @@ impl<'a> Scan<'a> {
         self.i += 1;
         match String::from_utf8(out) {
             Ok(s) => Ok(Cow::Owned(s)),
-            Err(_) => Err(EventError::Json {
-                what: "invalid UTF-8 in a string",
-                at: start,
-            }),
+            Err(_) => self.fail_at("invalid UTF-8 in a string", start),
         }
     }
 
