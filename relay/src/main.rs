@@ -2,6 +2,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
+    keep_freed_memory();
     let config = relay::Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -19,5 +20,20 @@ fn main() -> std::process::ExitCode {
             eprintln!("relay: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc serves allocations above its mmap threshold (128 KB at first) with fresh mappings and
+/// gives them back on free, and trims freed memory at the heap's top: a gateway request's body
+/// (~1.4 MB per 1,000 events) then lands in new zero pages each time, and faulting them in was
+/// ~15 % of an ingest-only relay's CPU (perf). With the threshold fixed above the largest body
+/// accepted by default (8 MB) and a higher trim threshold, freed buffers are reused; the memory
+/// kept is what the busiest moment needed, bounded by the request limits (BENCHMARKS.md).
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
     }
 }
