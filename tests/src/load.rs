@@ -23,10 +23,12 @@ pub struct Outcome {
     /// Per second (Unix ms of its start): acknowledged events.
     pub acked: BTreeMap<i64, u64>,
     pub accepted_requests: u64,
-    /// 503 answers, each checked to carry Retry-After.
+    /// 503 answers (attempts, retries included), each checked to carry Retry-After.
     pub unavailable: u64,
-    /// Connection refused or reset (the relay was down).
+    /// Attempts refused or cut off (the relay was down).
     pub unreachable: u64,
+    /// Batches still unacknowledged when the generator was stopped.
+    pub abandoned: u64,
     /// Anything else: a bug.
     pub unexpected: Vec<String>,
 }
@@ -44,7 +46,7 @@ pub struct Load {
 
 impl Load {
     /// Posts `batch` synthetic events every `every` to `url` until stopped. Each event is stamped
-    /// with the time it is sent; the relay never sees an event that is late.
+    /// with the time it is first sent; a batch without a 202 is sent again until it gets one.
     /// Up to 64 requests are in flight at once, so a request held up by the bus does not
     /// keep the others from seeing how the relay answers meanwhile.
     pub fn start(url: String, token: Option<String>, batch: usize, every: Duration) -> Load {
@@ -72,32 +74,67 @@ impl Load {
                     body.push_str(&event(n, now, i));
                     body.push('\n');
                 }
-                let mut req = client
-                    .post(&url)
-                    .header("content-type", "application/x-ndjson")
-                    .body(body);
-                if let Some(t) = &token {
-                    req = req.bearer_auth(t);
-                }
-                let out = out.clone();
+                let (client, url, token, out, stopped) = (
+                    client.clone(),
+                    url.clone(),
+                    token.clone(),
+                    out.clone(),
+                    flag.clone(),
+                );
                 tasks.spawn(async move {
-                    let result = req.send().await;
-                    let mut out = out.lock().unwrap();
-                    match result {
-                        Ok(r) if r.status() == 202 => {
-                            out.accepted_requests += 1;
-                            *out.acked.entry(now.div_euclid(1_000) * 1_000).or_default() +=
-                                batch as u64;
+                    // A request that got no answer (the relay was killed mid-request, or the bus
+                    // refused part way) may or may not have been written: like a real client, the
+                    // generator sends the same events (same `meta.id`s) again until they are
+                    // acknowledged, and the relay's per-window duplicate check must then count
+                    // each once.
+                    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+                    loop {
+                        let mut req = client
+                            .post(&url)
+                            .header("content-type", "application/x-ndjson")
+                            .body(body.clone());
+                        if let Some(t) = &token {
+                            req = req.bearer_auth(t);
                         }
-                        Ok(r) if r.status() == 503 => {
-                            if r.headers().get("retry-after").is_none() {
-                                out.unexpected.push("503 without Retry-After".into());
+                        let result = req.send().await;
+                        {
+                            let mut out = out.lock().unwrap();
+                            match result {
+                                Ok(r) if r.status() == 202 => {
+                                    out.accepted_requests += 1;
+                                    *out.acked.entry(now.div_euclid(1_000) * 1_000).or_default() +=
+                                        batch as u64;
+                                    break;
+                                }
+                                Ok(r) if r.status() == 503 => {
+                                    if r.headers().get("retry-after").is_none() {
+                                        out.unexpected.push("503 without Retry-After".into());
+                                    }
+                                    out.unavailable += 1;
+                                }
+                                Ok(r) => {
+                                    out.unexpected.push(format!("HTTP {}", r.status()));
+                                    break;
+                                }
+                                Err(e) if e.is_connect() || e.is_request() => out.unreachable += 1,
+                                Err(e) => {
+                                    out.unexpected.push(e.to_string());
+                                    break;
+                                }
                             }
-                            out.unavailable += 1;
+                            // Stopped: what is still unanswered is given up, never counted
+                            // as acknowledged.
+                            if stopped.load(Ordering::Relaxed) {
+                                out.abandoned += 1;
+                                break;
+                            }
+                            if tokio::time::Instant::now() > deadline {
+                                out.unexpected
+                                    .push("a batch never acknowledged in 45 s".into());
+                                break;
+                            }
                         }
-                        Ok(r) => out.unexpected.push(format!("HTTP {}", r.status())),
-                        Err(e) if e.is_connect() || e.is_request() => out.unreachable += 1,
-                        Err(e) => out.unexpected.push(e.to_string()),
+                        tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                     drop(permit);
                 });
