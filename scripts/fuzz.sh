@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the relay's three parsers (event, SSE frame, NDJSON batch splitter) with cargo fuzz.
+# Fuzzes the three parsers of codec/ (event, SSE frame, NDJSON batch splitter) with cargo fuzz.
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60; the test command runs 10)
 # Seeds come from the bundled recordings. Exits non-zero on the first finding; the crashing
 # input is left in fuzz/artifacts/<target>/ and the command to replay it is printed.
@@ -19,13 +19,13 @@ seed() { # seed TARGET: a few real inputs, so fuzzing starts from the shapes tha
   case "$1" in
     event_parser) head -n 20 "$ROOT/data/recentchange-2024-02-06-all-wikis.jsonl" | split -l 1 - "$dir/seed-" ;;
     ndjson_split) head -c 4000 "$ROOT/data/recentchange-2024-02-07-all-wikis.jsonl" >"$dir/seed" ;;
-    sse_frame)
+    sse_parse)
       printf 'event: message\nid: [{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1}]\ndata: %s\n\n' \
         "$(head -n 1 "$ROOT/data/recentchange-2024-02-06-all-wikis.jsonl")" >"$dir/seed" ;;
   esac
 }
 
-for target in event_parser sse_frame ndjson_split; do
+for target in event_parser sse_parse ndjson_split; do
   seed "$target"
   echo "== fuzzing $target for ${SECS}s ($TC)"
   log=$(mktemp)

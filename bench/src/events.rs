@@ -126,7 +126,7 @@ impl Generator {
         let t = Millis(1_785_000_000_123);
         for _ in 0..self.templates.len() {
             let f = g.next_at(t);
-            let e = relay::event::parse(&f.json)
+            let e = codec::event::parse(&f.json)
                 .map_err(|e| anyhow::anyhow!("generated event unreadable: {e}"))?;
             if e.time != t || e.id.as_deref() != Some(&format!("{}-{}", g.run, g.n)) {
                 bail!("generated event has time {:?} id {:?}", e.time, e.id);
@@ -177,7 +177,7 @@ fn cut(line: &[u8]) -> anyhow::Result<Template> {
     } else {
         (id, dt, false)
     };
-    let edit = relay::event::parse(line).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let edit = codec::event::parse(line).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Template {
         head: line[..first.0].to_vec(),
         middle: line[first.1..second.0].to_vec(),
@@ -254,10 +254,10 @@ mod tests {
         let lines = recorded_lines(&data()).unwrap();
         assert_eq!(g.len(), lines.len());
         let f = g.next_at(Millis(1_785_000_000_000));
-        let e = relay::event::parse(&f.json).unwrap();
+        let e = codec::event::parse(&f.json).unwrap();
         assert_eq!(e.time, Millis(1_785_000_000_000));
         assert_eq!(e.id.as_deref(), Some("t-1"));
-        let orig = relay::event::parse(&lines[0]).unwrap();
+        let orig = codec::event::parse(&lines[0]).unwrap();
         assert_eq!(e.wiki, orig.wiki);
         assert_eq!(e.kind, orig.kind);
         // Same length give or take the time and id strings.
@@ -276,7 +276,7 @@ mod tests {
             .unwrap()
             .lines()
             .map(|l| {
-                relay::event::parse(l.as_bytes())
+                codec::event::parse(l.as_bytes())
                     .unwrap()
                     .id
                     .unwrap()
@@ -290,6 +290,6 @@ mod tests {
     fn forced_wiki() {
         let mut g = Generator::new(&data(), "t").unwrap();
         let f = g.next_for_wiki(Millis(1_785_000_000_000), "benchwiki");
-        assert_eq!(relay::event::parse(&f.json).unwrap().wiki, "benchwiki");
+        assert_eq!(codec::event::parse(&f.json).unwrap().wiki, "benchwiki");
     }
 }

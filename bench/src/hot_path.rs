@@ -9,8 +9,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use codec::event;
 use relay::config::TimeMode;
-use relay::event;
 use relay::window::{PartitionCounter, Timing};
 use serde::de::IgnoredAny;
 use wire::Millis;

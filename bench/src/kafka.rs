@@ -14,8 +14,8 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
+use codec::summary::Summary;
 use relay::bus::kafka::KafkaSettings;
-use relay::summary::Summary;
 
 use crate::events::Fresh;
 
@@ -42,7 +42,7 @@ pub async fn produce_all(
     let payloads = events
         .iter()
         .map(|e| {
-            let edit = relay::event::parse(&e.json).map_err(|err| anyhow::anyhow!("{err}"))?;
+            let edit = codec::event::parse(&e.json).map_err(|err| anyhow::anyhow!("{err}"))?;
             Ok(summarized.then(|| {
                 let mut tagged = Vec::new();
                 Summary::of(&edit).tag(&e.json, &mut tagged);

@@ -1,9 +1,9 @@
 #![no_main]
 //! Any bytes: the event scanner returns an event or an error, never panics, accepts exactly what
-//! the serde_json parser it replaced accepts and reads the same fields; an accepted event's time
-//! round-trips through its RFC 3339 form.
+//! the serde_json oracle accepts and reads the same fields; an accepted event's time round-trips
+//! through its RFC 3339 form.
 
-use editpulse_fuzz::{event, oracle};
+use codec::{event, oracle};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! Any body, either format: the splitter never panics, respects the batch limit, and every
 //! item it yields is a slice of the body.
 
-use editpulse_fuzz::ndjson::{self, BodyFormat};
+use codec::ndjson::{self, BodyFormat};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (bool, &[u8])| {

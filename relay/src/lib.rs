@@ -7,13 +7,11 @@
 pub mod bus;
 pub mod clock;
 pub mod config;
-pub mod event;
 pub mod health;
 pub mod http;
 pub mod publish;
 pub mod run;
 pub mod source;
-pub mod summary;
 pub mod telemetry;
 pub mod window;
 

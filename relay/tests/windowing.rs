@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use codec::event::{Edit, Kind};
 use proptest::prelude::*;
 use relay::config::TimeMode;
-use relay::event::{Edit, Kind};
 use relay::publish::Merger;
 use relay::window::{PartitionCounter, Timing};
 use wire::{Millis, PartialWindow, WindowRecord};

@@ -18,7 +18,7 @@ use wire::Millis;
 
 use super::kafka::RebalanceForwarder;
 use super::{Content, Delivered, InputEvent, WikiName};
-use crate::summary::Summary;
+use codec::summary::Summary;
 
 /// What the reader hands the counting loop.
 pub(super) enum Read {
@@ -108,7 +108,7 @@ fn content_of(m: &BorrowedMessage<'_>) -> Content {
     let wiki = m.key().and_then(WikiName::from_utf8);
     match (Summary::untag(payload), wiki) {
         (Some(summary), Some(wiki)) => Content::Summarized { summary, wiki },
-        _ => match crate::event::parse(payload) {
+        _ => match codec::event::parse(payload) {
             Ok(edit) => Content::Summarized {
                 summary: Summary::of(&edit),
                 wiki: edit.wiki.as_ref().into(),

@@ -3,8 +3,8 @@
 use bytes::Bytes;
 use wire::{Millis, PartialWindow};
 
-use crate::event::EventError;
-use crate::summary::Summary;
+use codec::event::EventError;
+use codec::summary::Summary;
 
 /// An event on its way in: its raw JSON, untouched, the wiki it is keyed by, and what its
 /// window will count of it.

@@ -14,9 +14,9 @@ use subtle::ConstantTimeEq;
 use super::{ApiError, AppState};
 use crate::bus::BusError;
 use crate::clock;
-use crate::event;
-use crate::source::ndjson::{self, BodyFormat, SplitError};
 use crate::telemetry::add;
+use codec::event;
+use codec::ndjson::{self, BodyFormat, SplitError};
 
 #[derive(Serialize)]
 pub struct Accepted {

@@ -23,7 +23,7 @@ use wire::stream::COUNT_EVENT;
 use super::counts::parse_instant;
 use super::{ApiError, AppState};
 use crate::clock;
-use crate::publish::sse_frame::{frame, frame_without_id};
+use crate::publish::sse_encode::{frame, frame_without_id};
 use crate::publish::{Backlog, Published};
 use crate::telemetry::{Telemetry, add};
 

@@ -2,7 +2,7 @@
 //! reads from, and to `/v1/counts`.
 
 pub mod merge;
-pub mod sse_frame;
+pub mod sse_encode;
 pub mod task;
 pub mod updates;
 

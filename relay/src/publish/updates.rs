@@ -12,7 +12,7 @@ use bytes::Bytes;
 use wire::WindowRecord;
 use wire::stream::COUNT_EVENT;
 
-use super::sse_frame::frame;
+use super::sse_encode::frame;
 
 pub struct UpdateLog {
     inner: RwLock<Inner>,

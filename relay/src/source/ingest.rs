@@ -10,10 +10,10 @@ use wire::Millis;
 
 use crate::bus::{BusError, InputProducer, InputRecord};
 use crate::config::TimeMode;
-use crate::event::{self, Edit};
-use crate::summary::Summary;
 use crate::telemetry::{Telemetry, add};
 use crate::window::Timing;
+use codec::event::{self, Edit};
+use codec::summary::Summary;
 
 #[derive(Clone)]
 pub struct Ingest {

@@ -3,8 +3,6 @@
 
 pub mod dedupe;
 pub mod ingest;
-pub mod ndjson;
 pub mod replay;
-pub mod sse_frame;
 pub mod state;
 pub mod upstream;

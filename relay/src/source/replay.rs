@@ -16,7 +16,7 @@ use wire::Millis;
 
 use super::ingest::Ingest;
 use crate::clock;
-use crate::event::{self, EventError};
+use codec::event::{self, EventError};
 
 /// The real recording built into the binary, so the default run is never empty.
 pub const BUNDLED: &str = include_str!("../../../data/recentchange-2024-02-06-all-wikis.jsonl");

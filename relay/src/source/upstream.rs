@@ -17,11 +17,11 @@ use tokio::sync::watch;
 use super::dedupe::Dedupe;
 use super::ingest::Ingest;
 use super::replay::{self, Recording};
-use super::sse_frame::{SseEvent, SseParser};
 use super::state::{StateFile, UpstreamState};
 use crate::clock;
-use crate::event;
 use crate::telemetry::add;
+use codec::event;
+use codec::sse_parse::{SseEvent, SseParser};
 
 pub struct UpstreamOptions {
     pub url: String,

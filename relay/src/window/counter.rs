@@ -7,8 +7,8 @@ use wire::{Millis, PartialWindow, TypeCounts};
 
 use super::timing::{Timing, WINDOW_MS};
 use crate::config::TimeMode;
-use crate::event::{Edit, Kind};
-use crate::summary::Summary;
+use codec::event::{Edit, Kind};
+use codec::summary::Summary;
 
 /// What happened to one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

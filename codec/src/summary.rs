@@ -5,10 +5,10 @@
 //! members…}`, so a counter reads 65 bytes at a known place instead of parsing ~1.3 KB of JSON a
 //! second time, and the payload is still the event, as JSON, for any other reader.
 //!
-//! Not a record header (v1 was one): librdkafka turns a message's headers into a freshly
-//! allocated list when asked for them, five allocations and ~2,000 instructions a record, more
-//! than the rest of reading it (BENCHMARKS.md, "What was optimised"). Records without the member
-//! (another producer's, or a header-era relay's) are parsed as before.
+//! Not a record header: librdkafka turns a message's headers into a freshly allocated list when
+//! asked for them, five allocations and ~2,000 instructions a record, more than the rest of
+//! reading it (docs/performance.md). Records without the member (another producer's, or one
+//! whose summary travelled in a header) are parsed in full.
 
 use wire::Millis;
 

@@ -1,4 +1,4 @@
-//! Server-Sent-Events framing of what the relay sends.
+//! Server-Sent-Events framing of what the relay sends (the upstream's frames are read by `codec::sse_parse`).
 
 use bytes::Bytes;
 use serde::Serialize;

@@ -1,13 +1,7 @@
-//! The oracle for the event scanner: the serde_json parser it replaced, kept only to hold the
-//! scanner to the same accept/reject decisions and fields (tests/event_differential.rs and the
-//! `event_parser` fuzz target). It returns the scanner's `Edit`; everything else is as it was.
-//!
-//! Its own doc, as it was:
-//! The few fields of a Wikimedia `recentchange` event the relay needs, parsed without copying.
-//!
-//! Only `meta.dt` is required (with `$schema`, the only field Wikimedia guarantees, and the one
-//! the counts depend on); everything else is optional so that older schemas and partial events
-//! from the gateway still count. Unknown fields are skipped without being built.
+//! The oracle for the event scanner: a serde_json parser of the same fields, kept only to hold
+//! the scanner to the same accept/reject decisions and values (tests/event_differential.rs and
+//! the `event_parser` fuzz target). It returns the scanner's `Edit`, so the answers compare
+//! directly. Built only with the `oracle` feature.
 
 use std::borrow::Cow;
 
@@ -18,7 +12,7 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use wire::{Millis, TimeError};
 
 // The scanner's own types, so that the two parsers' answers compare directly.
-use super::event::{Edit, Kind};
+use crate::event::{Edit, Kind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -45,10 +39,9 @@ struct RawMeta<'a> {
     domain: Option<Cow<'a, str>>,
 }
 
-// Hand-written visitors for two reasons: serde's derive would also accept a JSON *array* as a
-// struct (`[{"dt":…}]` as meta), and this is the relay's hot path — keys are matched without
-// being allocated, strings are borrowed from the input unless they hold escapes, and unknown
-// fields are skipped without being built.
+// Hand-written visitors: serde's derive would also accept a JSON *array* as a struct
+// (`[{"dt":…}]` as meta). Keys are matched without being allocated, strings are borrowed from
+// the input unless they hold escapes, and unknown fields are skipped without being built.
 impl<'de> Deserialize<'de> for RawEvent<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -142,8 +135,8 @@ impl<'de> Deserialize<'de> for Field {
                 self.visit_bytes(k.as_bytes())
             }
         }
-        // As bytes: serde_json then skips UTF-8 validation of keys, which was a third of the
-        // parse time; a key is only compared, never kept.
+        // As bytes: serde_json then skips UTF-8 validation of keys (a third of the parse time
+        // otherwise); a key is only compared, never kept.
         d.deserialize_bytes(V)
     }
 }

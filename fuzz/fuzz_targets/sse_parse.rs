@@ -2,7 +2,7 @@
 //! Any bytes, split anywhere: the SSE parser yields the same events whole or in pieces, and
 //! never buffers more than its line limit.
 
-use editpulse_fuzz::sse_frame::SseParser;
+use codec::sse_parse::SseParser;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (u16, &[u8])| {

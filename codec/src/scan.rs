@@ -1,111 +1,40 @@
-//! The few fields of a Wikimedia `recentchange` event the relay needs, parsed without copying.
+//! The event scanner: one pass over an event's JSON that reads the members [`crate::event`]
+//! needs and skips the rest without building it.
 //!
-//! Only `meta.dt` is required (with `$schema`, the only field Wikimedia guarantees, and the one
-//! the counts depend on); everything else is optional so that older schemas and partial events
-//! from the gateway still count. Unknown fields are skipped without being built.
-//!
-//! Scanned by hand rather than through serde: this is the relay's hot path, and a scanner that
-//! knows the four top-level and three `meta` keys it wants skips everything else in one pass,
-//! many bytes at a time, at about the speed of `serde_json` doing nothing at all with the
-//! event. It accepts exactly the inputs the serde_json 1.0 parser it replaced accepted
-//! (differential tests hold it to that), quirks included, so that no event that counted before
-//! is dropped now and no event dropped before counts now:
+//! Hand-written rather than serde: this is the relay's hot path, and a scanner that knows the
+//! four top-level and three `meta` keys it wants skips everything else many bytes at a time, at
+//! about the speed of `serde_json` deserializing into `IgnoredAny` (docs/performance.md). It
+//! accepts exactly what serde_json 1.0 accepts for the same fields — the differential tests and
+//! the `event_parser` fuzz target hold it to the serde parser in [`crate::oracle`] — quirks
+//! included:
 //! - only the strings the relay keeps (`type`, `wiki`, `meta.dt`/`id`/`domain`) must be UTF-8
 //!   and free of lone `\u` surrogates; strings it skips are checked for escapes and control
 //!   bytes only;
 //! - keys of the event and of `meta` may hold raw control bytes and any bytes at all (serde_json
 //!   reads them as byte strings), keys of objects nested deeper may not;
-//! - skipped values may nest arbitrarily deep (serde_json skips them with a heap stack, not by
-//!   recursion; so does this).
+//! - skipped values may nest arbitrarily deep (kept on a heap stack, not by recursion).
+//!
+//! Over 400 lines on purpose: one state machine whose invariants (where `i` stands, what a
+//! `Stop` leaves behind) hold across all of it; split, they would have to be restated per file.
 
 use std::borrow::Cow;
 
-use wire::{Millis, TimeError};
+use crate::event::Kind;
 
-/// What a window needs of one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edit<'a> {
-    pub time: Millis,
+/// The top-level members the relay reads; `None` where the event lacks one.
+pub(crate) struct Members<'a> {
     pub kind: Kind,
-    pub bot: bool,
-    pub wiki: Cow<'a, str>,
-    pub id: Option<Cow<'a, str>>,
-    pub canary: bool,
+    pub bot: Option<bool>,
+    pub wiki: Option<Cow<'a, str>>,
+    pub meta: Option<Meta<'a>>,
 }
 
-/// Wikimedia's change types; anything else is `Other`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Edit,
-    New,
-    Log,
-    Categorize,
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
-    /// Bad JSON, or JSON of the wrong shape; `at` is the byte offset where it went wrong.
-    #[error("not a JSON event object: {what} at byte {at}")]
-    Json { what: &'static str, at: usize },
-    #[error("missing meta.dt (every event needs its time)")]
-    MissingTime,
-    #[error("meta.dt {value:?}: {source}")]
-    BadTime { value: String, source: TimeError },
-}
-
-impl Kind {
-    pub fn from_name(name: &str) -> Kind {
-        match name {
-            "edit" => Kind::Edit,
-            "new" => Kind::New,
-            "log" => Kind::Log,
-            "categorize" => Kind::Categorize,
-            _ => Kind::Other,
-        }
-    }
-}
-
-/// Parses one event. The input must be a single JSON object; trailing bytes are refused, so a
-/// line holding two objects is an error, not one silently dropped event.
-pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
-    let mut s = Scan {
-        b: bytes,
-        i: 0,
-        what: "",
-        at: 0,
-    };
-    let (kind, bot, wiki, meta) = s.event().map_err(|Stop| EventError::Json {
-        what: s.what,
-        at: s.at,
-    })?;
-    let meta = meta.ok_or(EventError::MissingTime)?;
-    let dt = meta.dt.ok_or(EventError::MissingTime)?;
-    let time = Millis::parse_rfc3339(&dt).map_err(|source| EventError::BadTime {
-        value: dt.chars().take(64).collect(),
-        source,
-    })?;
-    Ok(Edit {
-        time,
-        kind,
-        bot: bot.unwrap_or(false),
-        canary: meta.domain.as_deref() == Some("canary"),
-        wiki: wiki.or(meta.domain).unwrap_or(Cow::Borrowed("")),
-        id: meta.id,
-    })
-}
-
-/// The wiki an event belongs to, for keying it on the bus: every wiki's events go to one
-/// partition, which keeps per-wiki order and makes per-partition top-ten lists mergeable.
-pub fn key_of(edit: &Edit<'_>) -> String {
-    edit.wiki.to_string()
-}
-
+/// The members of `meta` the relay reads.
 #[derive(Default)]
-struct Meta<'a> {
-    dt: Option<Cow<'a, str>>,
-    id: Option<Cow<'a, str>>,
-    domain: Option<Cow<'a, str>>,
+pub(crate) struct Meta<'a> {
+    pub dt: Option<Cow<'a, str>>,
+    pub id: Option<Cow<'a, str>>,
+    pub domain: Option<Cow<'a, str>>,
 }
 
 /// The keys the relay reads, at either level, as `pack`ed; any other key is `OTHER`.
@@ -219,14 +148,24 @@ struct Scan<'a> {
 }
 
 /// The scan stopped at bad input; what and where wait in [`Scan`]. A result carrying the
-/// whole [`EventError`] (40 bytes) came back through memory from every step of the scan; one
-/// carrying this fits in registers.
+/// whole [`crate::event::EventError`] (40 bytes) would come back through memory from every
+/// step of the scan; one carrying this fits in registers.
 struct Stop;
 
 type Res<T> = Result<T, Stop>;
 
-/// The top-level members the relay reads: type, bot, wiki, meta.
-type Members<'a> = (Kind, Option<bool>, Option<Cow<'a, str>>, Option<Meta<'a>>);
+/// Scans one event: its members, or what went wrong and at which byte. The input must be a
+/// single JSON object; trailing bytes are refused, so a line holding two objects is an error,
+/// not one silently dropped event.
+pub(crate) fn members(bytes: &[u8]) -> Result<Members<'_>, (&'static str, usize)> {
+    let mut s = Scan {
+        b: bytes,
+        i: 0,
+        what: "",
+        at: 0,
+    };
+    s.event().map_err(|Stop| (s.what, s.at))
+}
 
 impl<'a> Scan<'a> {
     #[cold]
@@ -263,7 +202,12 @@ impl<'a> Scan<'a> {
         if self.ws().is_some() {
             return self.fail("trailing characters");
         }
-        Ok((kind, bot, wiki, meta))
+        Ok(Members {
+            kind,
+            bot,
+            wiki,
+            meta,
+        })
     }
 
     #[inline(always)]
@@ -640,146 +584,5 @@ impl<'a> Scan<'a> {
             None => self.fail(EOF_OBJECT),
             Some(_) => self.fail("expected `:`"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_a_current_event() {
-        let line = include_str!("../../data/recentchange-2024-02-06-all-wikis.jsonl")
-            .lines()
-            .next()
-            .unwrap();
-        let e = parse(line.as_bytes()).unwrap();
-        assert_eq!(
-            e.time,
-            Millis::parse_rfc3339("2024-02-06T16:58:10Z").unwrap()
-        );
-        assert_eq!(e.kind, Kind::Categorize);
-        assert!(e.bot);
-        assert_eq!(e.wiki, "enwiki");
-        assert_eq!(
-            e.id.as_deref(),
-            Some("ab8f9f18-a974-48f6-a668-988eb66b1536")
-        );
-        assert!(!e.canary);
-    }
-
-    #[test]
-    fn reads_every_bundled_event_including_the_legacy_schema() {
-        for file in [
-            include_str!("../../data/recentchange-2024-02-06-all-wikis.jsonl"),
-            include_str!("../../data/recentchange-2024-02-07-all-wikis.jsonl"),
-            include_str!("../../data/legacy-2018-03-07-wikidata-first400.jsonl"),
-        ] {
-            for line in file.lines() {
-                parse(line.as_bytes()).unwrap();
-            }
-        }
-    }
-
-    #[test]
-    fn needs_only_meta_dt() {
-        let e = parse(br#"{"meta":{"dt":"2026-08-04T15:24:29.724Z"}}"#).unwrap();
-        assert_eq!(e.kind, Kind::Other);
-        assert!(!e.bot);
-        assert_eq!(e.wiki, "");
-    }
-
-    #[test]
-    fn names_what_is_wrong() {
-        let cases: &[(&[u8], &str)] = &[
-            (b"{", "EOF"),
-            (b"[]", "invalid type"),
-            (br#"[{"dt":"2026-01-01T00:00:00Z"}]"#, "invalid type"),
-            (br#"{"meta":["2026-01-01T00:00:00Z"]}"#, "invalid type"),
-            (br#"{"meta":"x"}"#, "invalid type"),
-            (br#"{"meta":{"dt":5}}"#, "invalid type"),
-            (
-                br#"{"meta":{"dt":"2026-01-01T00:00:00Z"},"bot":"yes"}"#,
-                "invalid type",
-            ),
-            (br#"{"meta":{}}"#, "missing meta.dt"),
-            (br#"{}"#, "missing meta.dt"),
-            (br#"{"meta":{"dt":"yesterday"}}"#, "meta.dt \"yesterday\""),
-            (
-                br#"{"meta":{"dt":"2026-01-01T00:00:00Z"}} {}"#,
-                "trailing characters",
-            ),
-        ];
-        for (input, want) in cases {
-            let err = parse(input).unwrap_err().to_string();
-            assert!(
-                err.contains(want),
-                "{:?}: {err}",
-                String::from_utf8_lossy(input)
-            );
-        }
-    }
-
-    #[test]
-    fn spots_canaries() {
-        let e = parse(br#"{"meta":{"dt":"2026-01-01T00:00:00Z","domain":"canary"}}"#).unwrap();
-        assert!(e.canary);
-    }
-
-    const DT: &str = r#""dt":"2026-01-01T00:00:00Z""#;
-
-    fn accepts(json: &str) -> bool {
-        parse(json.replace("DT", DT).as_bytes()).is_ok()
-    }
-
-    #[test]
-    fn borrows_unless_escaped() {
-        let e = parse(
-            br#"{"meta":{"d\u0074":"2026-01-01T00:00:00Z","id":"a"},"wiki":"\u00e9\ud83d\ude00"}"#,
-        )
-        .unwrap();
-        assert!(matches!(e.id, Some(Cow::Borrowed("a"))));
-        assert!(matches!(e.wiki, Cow::Owned(ref w) if w == "é😀"));
-    }
-
-    #[test]
-    fn checks_only_the_strings_it_keeps() {
-        // serde_json's rules, which the relay has always applied.
-        assert!(accepts("{\"meta\":{DT},\"comment\":\"\u{e9}\\ud800\"}"));
-        assert!(parse(b"{\"meta\":{\"dt\":\"2026-01-01T00:00:00Z\"},\"c\":\"\xff\"}").is_ok());
-        assert!(parse(b"{\"meta\":{\"dt\":\"2026-01-01T00:00:00Z\"},\"wiki\":\"\xff\"}").is_err());
-        assert!(!accepts(r#"{"meta":{DT},"wiki":"\ud800"}"#));
-        assert!(!accepts(r#"{"meta":{DT},"wiki":"\udc00\ud800"}"#));
-        assert!(accepts("{\"meta\":{DT,\"\u{1}\\udc00\":1},\"\u{1f}\":1}"));
-        assert!(!accepts("{\"meta\":{DT},\"x\":{\"\u{1f}\":1}}"));
-        assert!(!accepts("{\"meta\":{DT},\"x\":\"\u{1f}\"}"));
-    }
-
-    #[test]
-    fn skips_deep_nesting_without_recursing() {
-        let deep = |n: usize| {
-            format!(
-                "{{\"meta\":{{{DT}}},\"x\":{}1{}}}",
-                "[".repeat(n),
-                "]".repeat(n)
-            )
-        };
-        assert!(parse(deep(100_000).as_bytes()).is_ok());
-        let unbalanced = format!("{{\"meta\":{{{DT}}},\"x\":{}}}", "[{\"a\":".repeat(50_000));
-        assert!(parse(unbalanced.as_bytes()).is_err());
-        assert!(
-            parse(format!("{{\"meta\":{}{}}}", "[".repeat(9), "]".repeat(9)).as_bytes()).is_err()
-        );
-    }
-
-    #[test]
-    fn last_duplicate_wins() {
-        assert!(!accepts(r#"{"meta":{DT},"meta":{}}"#));
-        let e = parse(
-            br#"{"wiki":"a","wiki":null,"meta":{"domain":"canary","dt":"2026-01-01T00:00:00Z"}}"#,
-        )
-        .unwrap();
-        assert_eq!(e.wiki, "canary");
-        assert!(e.canary);
     }
 }

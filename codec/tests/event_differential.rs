@@ -1,15 +1,9 @@
-//! The hand-rolled scanner against the serde_json parser it replaces (`old`): same accept/reject,
-//! same `Edit` (borrowed where the old one borrowed), same error class.
+//! The event scanner against the serde_json oracle: same accept/reject, same `Edit` (borrowed
+//! where the oracle borrows), same error class.
 
 use std::borrow::Cow;
 
-#[path = "oracle/serde_event.rs"]
-mod old;
-
-/// Where the oracle finds the scanner's types (`super::event`), as in the fuzz crate.
-mod event {
-    pub use relay::event::*;
-}
+use codec::{event, oracle};
 
 const FILES: [&str; 3] = [
     include_str!("../../data/recentchange-2024-02-06-all-wikis.jsonl"),
@@ -24,12 +18,12 @@ fn borrowed(c: &Cow<'_, str>) -> bool {
 
 /// Panics on any difference; true when both accept.
 fn same(input: &[u8]) -> bool {
-    let (a, b) = (old::parse(input), event::parse(input));
+    let (a, b) = (oracle::parse(input), event::parse(input));
     let fail = |why: &str| -> ! {
         panic!(
-            "{why} on {:?}\n old: {:?}\n new: {:?}",
+            "{why} on {:?}\n serde: {:?}\n scanner: {:?}",
             String::from_utf8_lossy(input),
-            old::parse(input),
+            oracle::parse(input),
             event::parse(input)
         )
     };
@@ -48,10 +42,10 @@ fn same(input: &[u8]) -> bool {
         }
         (Err(a), Err(b)) => {
             let ok = match (a, b) {
-                (old::EventError::Json(_), event::EventError::Json { .. }) => true,
-                (old::EventError::MissingTime, event::EventError::MissingTime) => true,
+                (oracle::EventError::Json(_), event::EventError::Json { .. }) => true,
+                (oracle::EventError::MissingTime, event::EventError::MissingTime) => true,
                 (
-                    old::EventError::BadTime {
+                    oracle::EventError::BadTime {
                         value: x,
                         source: s,
                     },
