@@ -1,10 +1,14 @@
 //! The relay's whole configuration: one clap struct, every flag with a `RELAY_…` env var.
+//! Flags that only make sense together are read once into [`Role`] and [`Source`], so the rest
+//! of the relay matches on what it is to do rather than re-deriving it from booleans.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+
+use crate::bus::kafka::KafkaOption;
 
 /// Default upstream: Wikimedia's public stream of every change to every wiki.
 pub const WIKIMEDIA_RECENTCHANGE: &str = "https://stream.wikimedia.org/v2/stream/recentchange";
@@ -59,36 +63,36 @@ pub struct Config {
 
     /// Wikimedia EventStreams URL to read live edits from.
     #[arg(long, env = "RELAY_UPSTREAM", default_value = WIKIMEDIA_RECENTCHANGE)]
-    pub upstream: String,
+    upstream: String,
 
     /// Replay a recording (JSON lines of recorded events) instead of the live upstream.
     #[arg(long, env = "RELAY_REPLAY", conflicts_with = "no_upstream")]
-    pub replay: Option<PathBuf>,
+    replay: Option<PathBuf>,
 
     /// Replay pace relative to the recording (2 = twice as fast).
     #[arg(long, env = "RELAY_REPLAY_SPEED", default_value_t = 1.0)]
-    pub replay_speed: f64,
+    replay_speed: f64,
 
     /// Start the replay again when it reaches the end of the file.
     #[arg(long, env = "RELAY_REPLAY_LOOP")]
-    pub replay_loop: bool,
+    replay_loop: bool,
 
     /// Take events only through POST /v1/events: no upstream, no fallback replay.
     #[arg(long, env = "RELAY_NO_UPSTREAM")]
-    pub no_upstream: bool,
+    no_upstream: bool,
 
     /// While the live upstream cannot be reached, replay this recording instead (looping).
     /// Without it, the real recording built into the binary is replayed.
     #[arg(long, env = "RELAY_FALLBACK_REPLAY")]
-    pub fallback_replay: Option<PathBuf>,
+    fallback_replay: Option<PathBuf>,
 
     /// Never fall back to a replay when the upstream is unreachable.
     #[arg(long, env = "RELAY_NO_FALLBACK")]
-    pub no_fallback: bool,
+    no_fallback: bool,
 
     /// Serve browsers only: no sources, no counting; read the counts other relays publish.
     #[arg(long, env = "RELAY_SERVE_ONLY", requires = "brokers")]
-    pub serve_only: bool,
+    serve_only: bool,
 
     /// Take events in only (sources, gateway): put them on Kafka and leave the counting to the
     /// relays of the group that count. A gateway tier, whose CPU goes to ingest alone.
@@ -98,23 +102,23 @@ pub struct Config {
         requires = "brokers",
         conflicts_with = "serve_only"
     )]
-    pub ingest_only: bool,
+    ingest_only: bool,
 
     /// Which clock assigns events to windows.
     #[arg(long = "time", env = "RELAY_TIME", value_enum, default_value_t = TimeMode::Event)]
     pub time_mode: TimeMode,
 
     /// How long after a second ends it is closed (published final), in milliseconds.
-    #[arg(long, env = "RELAY_WATERMARK_DELAY_MS", default_value_t = 2_000)]
-    pub watermark_delay_ms: u64,
+    #[arg(long = "watermark-delay-ms", env = "RELAY_WATERMARK_DELAY_MS", value_name = "WATERMARK_DELAY_MS", default_value = "2000", value_parser = millis)]
+    pub watermark_delay: Duration,
 
     /// How late an event may arrive after its second closed and still revise it, in milliseconds.
-    #[arg(long, env = "RELAY_ALLOWED_LATENESS_MS", default_value_t = 60_000)]
-    pub allowed_lateness_ms: u64,
+    #[arg(long = "allowed-lateness-ms", env = "RELAY_ALLOWED_LATENESS_MS", value_name = "ALLOWED_LATENESS_MS", default_value = "60000", value_parser = millis)]
+    pub allowed_lateness: Duration,
 
     /// Events whose time is further ahead of the relay's clock than this are refused, in milliseconds.
-    #[arg(long, env = "RELAY_MAX_FUTURE_MS", default_value_t = 300_000)]
-    pub max_future_ms: u64,
+    #[arg(long = "max-future-ms", env = "RELAY_MAX_FUTURE_MS", value_name = "MAX_FUTURE_MS", default_value = "300000", value_parser = millis)]
+    pub max_future: Duration,
 
     /// Bearer token required by POST /v1/events (compared in constant time). Unset: open.
     #[arg(long, env = "RELAY_INGEST_TOKEN", hide_env_values = true)]
@@ -134,12 +138,12 @@ pub struct Config {
     pub max_ingest_requests: usize,
 
     /// Time a client has to send its request headers, in milliseconds (slowloris guard).
-    #[arg(long, env = "RELAY_HEADER_TIMEOUT_MS", default_value_t = 5_000)]
-    pub header_timeout_ms: u64,
+    #[arg(long = "header-timeout-ms", env = "RELAY_HEADER_TIMEOUT_MS", value_name = "HEADER_TIMEOUT_MS", default_value = "5000", value_parser = millis)]
+    pub header_timeout: Duration,
 
     /// Time a client has to send a whole request body, in milliseconds.
-    #[arg(long, env = "RELAY_BODY_TIMEOUT_MS", default_value_t = 30_000)]
-    pub body_timeout_ms: u64,
+    #[arg(long = "body-timeout-ms", env = "RELAY_BODY_TIMEOUT_MS", value_name = "BODY_TIMEOUT_MS", default_value = "30000", value_parser = millis)]
+    pub body_timeout: Duration,
 
     /// Most concurrent HTTP connections; further ones wait for a free slot.
     #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value_t = 16_384)]
@@ -158,20 +162,20 @@ pub struct Config {
     pub state_dir: PathBuf,
 
     /// How much count history to keep for /v1/counts and ?since=, in seconds.
-    #[arg(long, env = "RELAY_HISTORY_SECS", default_value_t = 3_600)]
-    pub history_secs: u64,
+    #[arg(long = "history-secs", env = "RELAY_HISTORY_SECS", value_name = "HISTORY_SECS", default_value = "3600", value_parser = seconds)]
+    pub history: Duration,
 
     /// Most count updates kept for Last-Event-ID resume.
     #[arg(long, env = "RELAY_UPDATE_LOG", default_value_t = 65_536)]
     pub update_log: usize,
 
     /// An upstream connection that sends no bytes for this long is dead, in milliseconds.
-    #[arg(long, env = "RELAY_UPSTREAM_STALL_MS", default_value_t = 60_000)]
-    pub upstream_stall_ms: u64,
+    #[arg(long = "upstream-stall-ms", env = "RELAY_UPSTREAM_STALL_MS", value_name = "UPSTREAM_STALL_MS", default_value = "60000", value_parser = millis)]
+    pub upstream_stall: Duration,
 
     /// Longest wait between upstream reconnects, in milliseconds.
-    #[arg(long, env = "RELAY_UPSTREAM_MAX_BACKOFF_MS", default_value_t = 30_000)]
-    pub upstream_max_backoff_ms: u64,
+    #[arg(long = "upstream-max-backoff-ms", env = "RELAY_UPSTREAM_MAX_BACKOFF_MS", value_name = "UPSTREAM_MAX_BACKOFF_MS", default_value = "30000", value_parser = millis)]
+    pub upstream_max_backoff: Duration,
 
     /// Events the embedded bus holds before the gateway answers 503.
     #[arg(long, env = "RELAY_EMBEDDED_CAPACITY", default_value_t = 1_000_000)]
@@ -179,16 +183,105 @@ pub struct Config {
 
     /// Extra librdkafka settings, KEY=VALUE, applied to every client (comma-separated).
     #[arg(long, env = "RELAY_KAFKA_OPTION", value_delimiter = ',')]
-    pub kafka_option: Vec<String>,
+    pub kafka_option: Vec<KafkaOption>,
+}
+
+fn millis(v: &str) -> Result<Duration, std::num::ParseIntError> {
+    v.parse().map(Duration::from_millis)
+}
+
+fn seconds(v: &str) -> Result<Duration, std::num::ParseIntError> {
+    v.parse().map(Duration::from_secs)
+}
+
+/// What a relay does with events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Takes events in, counts its share of the partitions, and serves the totals.
+    Full,
+    /// Takes events in and puts them on Kafka; the counting is left to the group (a gateway
+    /// tier). Serves the group's totals.
+    IngestOnly,
+    /// Serves the totals other relays publish: no sources, no counting.
+    ServeOnly,
+}
+
+impl Role {
+    pub fn takes_events(self) -> bool {
+        self != Role::ServeOnly
+    }
+
+    pub fn counts(self) -> bool {
+        self == Role::Full
+    }
+}
+
+/// Where a relay that takes events in gets them from, besides POST /v1/events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source<'a> {
+    /// A recording, paced like the original.
+    Replay {
+        path: &'a Path,
+        /// Pace relative to the recording (2 = twice as fast).
+        speed: f64,
+        /// Start again at the end of the file.
+        looped: bool,
+    },
+    /// Wikimedia EventStreams (or a stand-in).
+    Upstream {
+        url: &'a str,
+        /// A connection that sends no bytes for this long is dead.
+        stall: Duration,
+        /// Longest wait between reconnects.
+        max_backoff: Duration,
+        fallback: Fallback<'a>,
+    },
+    /// Only the gateway.
+    GatewayOnly,
+}
+
+/// What is replayed while the upstream cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback<'a> {
+    /// The recording built into the binary.
+    Bundled,
+    Recording(&'a Path),
+    /// Nothing: the chart stays empty while the upstream is away.
+    Off,
 }
 
 impl Config {
-    pub fn watermark_delay(&self) -> Duration {
-        Duration::from_millis(self.watermark_delay_ms)
+    pub fn role(&self) -> Role {
+        match (self.serve_only, self.ingest_only) {
+            (true, _) => Role::ServeOnly,
+            (false, true) => Role::IngestOnly,
+            (false, false) => Role::Full,
+        }
     }
 
-    pub fn is_embedded(&self) -> bool {
-        self.brokers.is_none()
+    /// The source of a relay that takes events in (see [`Config::role`]).
+    pub fn source(&self) -> Source<'_> {
+        if let Some(path) = &self.replay {
+            return Source::Replay {
+                path,
+                speed: self.replay_speed,
+                looped: self.replay_loop,
+            };
+        }
+        if self.no_upstream {
+            return Source::GatewayOnly;
+        }
+        let fallback = match (&self.fallback_replay, self.no_fallback) {
+            (_, true) => Fallback::Off,
+            (Some(path), false) => Fallback::Recording(path),
+            (None, false) => Fallback::Bundled,
+        };
+        Source::Upstream {
+            url: &self.upstream,
+            stall: self.upstream_stall,
+            max_backoff: self.upstream_max_backoff,
+            fallback,
+        }
     }
 }
 
@@ -211,6 +304,66 @@ mod tests {
         }
         assert!(parse(&["--brokers", "b:9092", "--ingest-only", "--serve-only"]).is_err());
         let c = parse(&["--brokers", "b:9092", "--ingest-only"]).unwrap();
-        assert!(c.ingest_only && !c.serve_only);
+        assert_eq!(c.role(), Role::IngestOnly);
+        let c = parse(&["--brokers", "b:9092", "--serve-only"]).unwrap();
+        assert_eq!(c.role(), Role::ServeOnly);
+    }
+
+    #[test]
+    fn a_malformed_kafka_option_is_a_usage_error() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["relay"], args].concat());
+        let err = parse(&["--kafka-option", "linger.ms"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(err.to_string().contains("is not KEY=VALUE"), "{err}");
+        let c = parse(&["--kafka-option", "linger.ms = 5,acks=1"]).unwrap();
+        let keys: Vec<_> = c
+            .kafka_option
+            .iter()
+            .map(|o| (&*o.key, &*o.value))
+            .collect();
+        assert_eq!(keys, [("linger.ms", "5"), ("acks", "1")]);
+    }
+
+    #[test]
+    fn durations_keep_their_units() {
+        let c = Config::try_parse_from(["relay", "--watermark-delay-ms", "1500"]).unwrap();
+        assert_eq!(c.watermark_delay, Duration::from_millis(1_500));
+        if std::env::var_os("RELAY_HISTORY_SECS").is_none() {
+            assert_eq!(c.history, Duration::from_secs(3_600));
+        }
+    }
+
+    #[test]
+    fn the_source_is_read_once_from_its_flags() {
+        let parse = |args: &[&str]| Config::try_parse_from([&["relay"], args].concat()).unwrap();
+        if [
+            "RELAY_REPLAY",
+            "RELAY_NO_UPSTREAM",
+            "RELAY_NO_FALLBACK",
+            "RELAY_FALLBACK_REPLAY",
+        ]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none())
+        {
+            assert!(matches!(
+                parse(&[]).source(),
+                Source::Upstream {
+                    fallback: Fallback::Bundled,
+                    ..
+                }
+            ));
+            assert!(matches!(
+                parse(&["--no-fallback"]).source(),
+                Source::Upstream {
+                    fallback: Fallback::Off,
+                    ..
+                }
+            ));
+            assert_eq!(parse(&["--no-upstream"]).source(), Source::GatewayOnly);
+            assert!(matches!(
+                parse(&["--replay", "r.jsonl", "--replay-loop"]).source(),
+                Source::Replay { looped: true, .. }
+            ));
+        }
     }
 }

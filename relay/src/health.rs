@@ -229,7 +229,7 @@ impl Reporter {
         } else {
             0
         };
-        let expected = self.config.watermark_delay_ms as i64;
+        let expected = self.config.watermark_delay.as_millis() as i64;
         let status = if watermark.0 == 0 || delay_ms > expected + 5_000 {
             Status::Degraded
         } else {

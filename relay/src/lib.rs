@@ -16,4 +16,4 @@ pub mod telemetry;
 pub mod window;
 
 pub use config::Config;
-pub use run::{RelayError, run};
+pub use run::{Relay, RelayError, run};

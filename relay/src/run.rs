@@ -1,17 +1,23 @@
-//! Wires the stages together and runs them until a shutdown signal.
+//! Wires the stages together: [`Relay::start`] opens the bus and starts every stage,
+//! [`Relay::serve`] answers HTTP on a listener until the shutdown future resolves and then stops
+//! the stages in order. Tests drive [`Relay::router`] in-process.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use axum::Router;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::bus::embedded::{EmbeddedBus, EmbeddedConsumer};
 use crate::bus::kafka::{
     self, KafkaInput, KafkaInputProducer, KafkaOutputSink, KafkaOutputSource, KafkaSettings,
 };
 use crate::bus::{BusError, InputConsumer, InputProducer, OutputSink, OutputSource};
-use crate::config::Config;
+use crate::config::{Config, Fallback, Role, Source};
 use crate::health::Reporter;
 use crate::http::{self, AppState};
 use crate::publish::{self, Merger, Published};
@@ -34,6 +40,22 @@ pub enum RelayError {
     },
 }
 
+/// Runs a relay on `listener` until `shutdown` resolves; a shutdown while the broker is still
+/// being waited for ends it at once.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RelayError> {
+    let mut shutdown = std::pin::pin!(shutdown);
+    let relay = tokio::select! {
+        r = Relay::start(config) => r?,
+        _ = &mut shutdown => return Ok(()),
+    };
+    relay.serve(listener, shutdown).await;
+    Ok(())
+}
+
 struct Bus {
     producer: Option<InputProducer>,
     input: Option<InputConsumer>,
@@ -42,119 +64,249 @@ struct Bus {
     partitions: u32,
 }
 
-pub async fn run(config: Config) -> Result<(), RelayError> {
-    let config = Arc::new(config);
-    let telemetry = Arc::new(Telemetry::default());
-    let timing = Timing::from_config(&config);
+/// A started relay: its stages running, its HTTP surface built but not yet listening.
+pub struct Relay {
+    config: Arc<Config>,
+    telemetry: Arc<Telemetry>,
+    published: Arc<Published>,
+    app: Router,
+    producer: Option<InputProducer>,
+    sink: Option<OutputSink>,
+    counter: Option<JoinHandle<()>>,
+    publisher: JoinHandle<()>,
     // Two stages of shutdown: first sources and HTTP stop taking work (requests in flight
     // finish), then counting writes what it has and commits. On Kafka nothing acknowledged is
     // lost: the next start re-reads from the commit point. The embedded bus keeps nothing
     // across a restart by design.
-    let (stop_ingest, ingest_stopped) = watch::channel(false);
-    let (stop_counting, counting_stopped) = watch::channel(false);
-
-    // Replays are checked before anything starts: a bad file is a start-up error, not a
-    // half-running relay.
-    let replay = config.replay.as_deref().map(Recording::load).transpose()?;
-    let fallback = match (&config.fallback_replay, config.no_fallback) {
-        (_, true) => None,
-        (Some(path), false) => Some(Recording::load(path)?),
-        (None, false) => Some(Recording::parse(replay::BUNDLED_NAME, replay::BUNDLED)?),
-    };
-
-    let bus = tokio::select! {
-        b = open_bus(&config, &telemetry) => b?,
-        _ = shutdown_signal() => return Ok(()),
-    };
-    let history_ms = config.history_secs as i64 * 1_000;
-    let published = Published::new(Merger::new(bus.partitions, history_ms), config.update_log);
-    let publisher = tokio::spawn(publish::task::run(
-        bus.source,
-        published.clone(),
-        counting_stopped.clone(),
-    ));
-    let counter = match (bus.input, bus.sink.clone()) {
-        (Some(input), Some(sink)) => Some(tokio::spawn(window::task::run(
-            input,
-            sink,
-            timing,
-            telemetry.clone(),
-            counting_stopped.clone(),
-        ))),
-        _ => None,
-    };
-
-    let ingest = bus.producer.clone().map(|producer| Ingest {
-        producer,
-        telemetry: telemetry.clone(),
-        timing,
-    });
-    start_sources(
-        &config,
-        ingest.clone(),
-        replay,
-        fallback,
-        &telemetry,
-        ingest_stopped.clone(),
-    );
-
-    let health = Reporter::new(
-        telemetry.clone(),
-        published.clone(),
-        config.clone(),
-        bus.producer.clone(),
-    )
-    .spawn(counting_stopped.clone());
-    let app = http::router(AppState {
-        config: config.clone(),
-        published: published.clone(),
-        telemetry: telemetry.clone(),
-        ingest,
-        health,
-        shutdown: ingest_stopped.clone(),
-    });
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| RelayError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    tracing::info!(
-        url = %format!("http://{}/", listener.local_addr().map_or(config.listen, |a| a)),
-        bus = %telemetry.bus.kind.read().expect("lock"),
-        "relay listening"
-    );
-    let limits = http::server::Limits {
-        header_timeout: Duration::from_millis(config.header_timeout_ms),
-        max_connections: config.max_connections,
-        drain: Duration::from_secs(5),
-    };
-    let server = tokio::spawn(http::server::serve(listener, app, limits, ingest_stopped));
-
-    shutdown_signal().await;
-    tracing::info!("shutting down: no new events, finishing requests in flight");
-    let _ = stop_ingest.send(true);
-    // SSE clients wait on the publisher's signal alone; this makes them see the shutdown.
-    published.wake_clients();
-    let _ = server.await;
-    if let Some(p) = &bus.producer {
-        p.flush().await;
-    }
-    let _ = stop_counting.send(true);
-    if let Some(c) = counter {
-        let _ = c.await;
-    }
-    if let Some(sink) = &bus.sink
-        && let Err(e) = sink.flush().await
-    {
-        tracing::warn!(error = %e, "window counts not flushed");
-    }
-    let _ = publisher.await;
-    tracing::info!("relay stopped");
-    Ok(())
+    stop_ingest: watch::Sender<bool>,
+    ingest_stopped: watch::Receiver<bool>,
+    stop_counting: watch::Sender<bool>,
 }
 
-async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, RelayError> {
+impl Relay {
+    /// Loads the recordings, opens the bus (waiting for the broker as long as it takes) and
+    /// starts sources, counting, publishing and health.
+    pub async fn start(config: Config) -> Result<Relay, RelayError> {
+        let config = Arc::new(config);
+        let telemetry = Arc::new(Telemetry::default());
+        let timing = Timing::from_config(&config);
+        let role = config.role();
+        let (stop_ingest, ingest_stopped) = watch::channel(false);
+        let (stop_counting, counting_stopped) = watch::channel(false);
+
+        // Recordings are checked before anything starts: a bad file is a start-up error, not a
+        // half-running relay.
+        let source = role
+            .takes_events()
+            .then(|| Sources::load(config.source()))
+            .transpose()?;
+
+        let bus = open_bus(&config, role, &telemetry).await?;
+        let history_ms = config.history.as_millis() as i64;
+        let published = Published::new(Merger::new(bus.partitions, history_ms), config.update_log);
+        let publisher = tokio::spawn(publish::task::run(
+            bus.source,
+            published.clone(),
+            counting_stopped.clone(),
+        ));
+        let counter = match (bus.input, bus.sink.clone()) {
+            (Some(input), Some(sink)) => Some(tokio::spawn(window::task::run(
+                input,
+                sink,
+                timing,
+                telemetry.clone(),
+                counting_stopped.clone(),
+            ))),
+            _ => None,
+        };
+
+        let ingest = bus.producer.clone().map(|producer| Ingest {
+            producer,
+            telemetry: telemetry.clone(),
+            timing,
+        });
+        match (&ingest, source) {
+            (Some(ingest), Some(source)) => {
+                source.start(&config, ingest.clone(), &telemetry, ingest_stopped.clone());
+            }
+            _ => telemetry.set_source("none", "serve-only: counts come from other relays"),
+        }
+
+        let health = Reporter::new(
+            telemetry.clone(),
+            published.clone(),
+            config.clone(),
+            bus.producer.clone(),
+        )
+        .spawn(counting_stopped);
+        let app = http::router(AppState {
+            config: config.clone(),
+            published: published.clone(),
+            telemetry: telemetry.clone(),
+            ingest,
+            health,
+            shutdown: ingest_stopped.clone(),
+        });
+        Ok(Relay {
+            config,
+            telemetry,
+            published,
+            app,
+            producer: bus.producer,
+            sink: bus.sink,
+            counter,
+            publisher,
+            stop_ingest,
+            ingest_stopped,
+            stop_counting,
+        })
+    }
+
+    /// The HTTP surface, for driving it without a socket.
+    pub fn router(&self) -> Router {
+        self.app.clone()
+    }
+
+    /// Serves HTTP on `listener` until `shutdown` resolves, then stops: no new events, requests
+    /// in flight finished, what was taken in flushed, counted, written and committed.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let addr = listener.local_addr().map_or(self.config.listen, |a| a);
+        tracing::info!(
+            url = %format!("http://{addr}/"),
+            bus = %self.telemetry.bus.kind.read().expect("lock"),
+            "relay listening"
+        );
+        let limits = http::server::Limits {
+            header_timeout: self.config.header_timeout,
+            max_connections: self.config.max_connections,
+            drain: Duration::from_secs(5),
+        };
+        let server = tokio::spawn(http::server::serve(
+            listener,
+            self.app.clone(),
+            limits,
+            self.ingest_stopped.clone(),
+        ));
+
+        shutdown.await;
+        tracing::info!("shutting down: no new events, finishing requests in flight");
+        let _ = self.stop_ingest.send(true);
+        // SSE clients wait on the publisher's signal alone; this makes them see the shutdown.
+        self.published.wake_clients();
+        let _ = server.await;
+        if let Some(p) = &self.producer {
+            p.flush().await;
+        }
+        let _ = self.stop_counting.send(true);
+        if let Some(c) = self.counter {
+            let _ = c.await;
+        }
+        if let Some(sink) = &self.sink
+            && let Err(e) = sink.flush().await
+        {
+            tracing::warn!(error = %e, "window counts not flushed");
+        }
+        let _ = self.publisher.await;
+        tracing::info!("relay stopped");
+    }
+}
+
+/// A relay's source with its recordings loaded.
+enum Sources {
+    Replay {
+        recording: Recording,
+        speed: f64,
+        looped: bool,
+    },
+    Upstream {
+        url: String,
+        stall: Duration,
+        max_backoff: Duration,
+        fallback: Option<Recording>,
+    },
+    GatewayOnly,
+}
+
+impl Sources {
+    fn load(source: Source<'_>) -> Result<Sources, ReplayError> {
+        Ok(match source {
+            Source::Replay {
+                path,
+                speed,
+                looped,
+            } => Sources::Replay {
+                recording: Recording::load(path)?,
+                speed,
+                looped,
+            },
+            Source::Upstream {
+                url,
+                stall,
+                max_backoff,
+                fallback,
+            } => Sources::Upstream {
+                url: url.to_string(),
+                stall,
+                max_backoff,
+                fallback: match fallback {
+                    Fallback::Off => None,
+                    Fallback::Recording(path) => Some(Recording::load(path)?),
+                    Fallback::Bundled => {
+                        Some(Recording::parse(replay::BUNDLED_NAME, replay::BUNDLED)?)
+                    }
+                },
+            },
+            Source::GatewayOnly => Sources::GatewayOnly,
+        })
+    }
+
+    fn start(
+        self,
+        config: &Config,
+        ingest: Ingest,
+        telemetry: &Telemetry,
+        stop: watch::Receiver<bool>,
+    ) {
+        match self {
+            Sources::Replay {
+                recording,
+                speed,
+                looped,
+            } => {
+                telemetry.set_source("replay", recording.name());
+                tokio::spawn(replay::run(
+                    Arc::new(recording),
+                    speed,
+                    looped,
+                    ingest,
+                    stop,
+                ));
+            }
+            Sources::GatewayOnly => telemetry.set_source("gateway", "POST /v1/events"),
+            Sources::Upstream {
+                url,
+                stall,
+                max_backoff,
+                fallback,
+            } => {
+                let opts = UpstreamOptions {
+                    url,
+                    stall,
+                    max_backoff,
+                    state_dir: config.state_dir.clone(),
+                    fallback: fallback.map(Arc::new),
+                };
+                tokio::spawn(upstream::run(opts, ingest, stop));
+            }
+        }
+    }
+}
+
+async fn open_bus(
+    config: &Config,
+    role: Role,
+    telemetry: &Arc<Telemetry>,
+) -> Result<Bus, RelayError> {
     let Some(brokers) = &config.brokers else {
         *telemetry.bus.kind.write().expect("lock") = "embedded".into();
         telemetry.bus.reachable.store(true, Ordering::Relaxed);
@@ -169,7 +321,7 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
         });
     };
     *telemetry.bus.kind.write().expect("lock") = "kafka".into();
-    let settings = KafkaSettings::new(brokers, &config.kafka_option)?;
+    let settings = KafkaSettings::new(brokers, &config.kafka_option);
     let mut wait = Duration::from_millis(250);
     let partitions = loop {
         match kafka::ensure_topics(
@@ -193,19 +345,14 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
     telemetry.bus.reachable.store(true, Ordering::Relaxed);
     telemetry.bus_error(None);
     let source = OutputSource::Kafka(
-        KafkaOutputSource::new(
-            &settings,
-            &config.output_topic,
-            Duration::from_secs(config.history_secs),
-        )
-        .await?,
+        KafkaOutputSource::new(&settings, &config.output_topic, config.history).await?,
     );
     let t = telemetry.clone();
     let on_change = move |error: Option<String>| {
         t.bus.reachable.store(error.is_none(), Ordering::Relaxed);
         t.bus_error(error);
     };
-    if config.serve_only {
+    if role == Role::ServeOnly {
         let probe = KafkaInputProducer::new(&settings, &config.input_topic)?;
         kafka::spawn_probe(probe.client(), vec![], on_change);
         return Ok(Bus {
@@ -217,7 +364,7 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
         });
     }
     let producer = KafkaInputProducer::new(&settings, &config.input_topic)?;
-    if config.ingest_only {
+    if role == Role::IngestOnly {
         kafka::spawn_probe(producer.client(), vec![producer.reachable()], on_change);
         return Ok(Bus {
             producer: Some(InputProducer::Kafka(Arc::new(producer))),
@@ -245,60 +392,4 @@ async fn open_bus(config: &Config, telemetry: &Arc<Telemetry>) -> Result<Bus, Re
         source,
         partitions,
     })
-}
-
-fn start_sources(
-    config: &Config,
-    ingest: Option<Ingest>,
-    replay: Option<Recording>,
-    fallback: Option<Recording>,
-    telemetry: &Telemetry,
-    stop: watch::Receiver<bool>,
-) {
-    let Some(ingest) = ingest else {
-        telemetry.set_source("none", "serve-only: counts come from other relays");
-        return;
-    };
-    if let Some(rec) = replay {
-        telemetry.set_source("replay", rec.name());
-        tokio::spawn(replay::run(
-            Arc::new(rec),
-            config.replay_speed,
-            config.replay_loop,
-            ingest,
-            stop,
-        ));
-    } else if config.no_upstream {
-        telemetry.set_source("gateway", "POST /v1/events");
-    } else {
-        let opts = UpstreamOptions {
-            url: config.upstream.clone(),
-            stall: Duration::from_millis(config.upstream_stall_ms),
-            max_backoff: Duration::from_millis(config.upstream_max_backoff_ms),
-            state_dir: config.state_dir.clone(),
-            fallback: fallback.map(Arc::new),
-        };
-        tokio::spawn(upstream::run(opts, ingest, stop));
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }

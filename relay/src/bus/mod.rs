@@ -3,9 +3,9 @@
 
 pub mod embedded;
 pub mod kafka;
-mod kafka_read;
 pub mod record;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use record::{Content, Delivered, InputRecord, OutputRecord, WikiName};
@@ -55,6 +55,23 @@ impl InputProducer {
     }
 }
 
+/// Where a counter may commit a partition: every offset before `next_offset` is counted and
+/// written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitPoint {
+    pub partition: u32,
+    pub next_offset: u64,
+}
+
+/// What the broker says of a counter's consumer group.
+#[derive(Debug, Default)]
+pub struct GroupProbe {
+    /// Records not yet read, per owned partition.
+    pub lag: BTreeMap<u32, u64>,
+    /// Members of the group, when the broker answered.
+    pub members: Option<u32>,
+}
+
 /// What a counter's consumer reports.
 pub enum InputEvent {
     Records(Vec<Delivered>),
@@ -91,10 +108,7 @@ impl InputConsumer {
 
     /// Lag per owned partition and the group's size, from the broker (blocking: run it on a
     /// blocking thread). None on the embedded bus, whose lag is known without asking.
-    pub fn probe(
-        &self,
-    ) -> Option<impl FnOnce() -> (std::collections::BTreeMap<u32, u64>, Option<u32>) + Send + 'static>
-    {
+    pub fn probe(&self) -> Option<impl FnOnce() -> GroupProbe + Send + 'static> {
         match self {
             InputConsumer::Embedded(_) => None,
             InputConsumer::Kafka(c) => Some(c.probe()),
@@ -117,7 +131,7 @@ impl InputConsumer {
         }
     }
 
-    pub fn commit(&self, cuts: &[(u32, u64)], wait: bool) -> Result<(), BusError> {
+    pub fn commit(&self, cuts: &[CommitPoint], wait: bool) -> Result<(), BusError> {
         match self {
             // Nothing to keep: consumed records are already gone from the embedded bus.
             InputConsumer::Embedded(_) => Ok(()),
@@ -158,6 +172,14 @@ impl OutputSink {
     }
 }
 
+/// What the merger reads next.
+pub enum OutputEvent {
+    Record(OutputRecord),
+    /// The history that was on the output topic at start-up has been read.
+    Loaded,
+    Idle,
+}
+
 /// Where the merger reads partial windows and watermarks from.
 pub enum OutputSource {
     Embedded(tokio::sync::mpsc::Receiver<OutputRecord>),
@@ -165,16 +187,16 @@ pub enum OutputSource {
 }
 
 impl OutputSource {
-    pub async fn next(&mut self) -> kafka::OutputEvent {
+    pub async fn next(&mut self) -> OutputEvent {
         match self {
             OutputSource::Embedded(rx) => {
                 match tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await {
-                    Ok(Some(r)) => kafka::OutputEvent::Record(r),
+                    Ok(Some(r)) => OutputEvent::Record(r),
                     Ok(None) => {
                         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        kafka::OutputEvent::Idle
+                        OutputEvent::Idle
                     }
-                    Err(_) => kafka::OutputEvent::Idle,
+                    Err(_) => OutputEvent::Idle,
                 }
             }
             OutputSource::Kafka(k) => k.next().await,

@@ -1,10 +1,9 @@
 //! What travels on the bus.
 
 use bytes::Bytes;
-use wire::{Millis, PartialWindow};
-
 use codec::event::EventError;
 use codec::summary::Summary;
+use wire::{Millis, PartialWindow};
 
 /// An event on its way in: its raw JSON, untouched, the wiki it is keyed by, and what its
 /// window will count of it.

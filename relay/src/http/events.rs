@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
+use codec::event;
+use codec::ndjson::{self, BodyFormat, SplitError};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
@@ -15,8 +17,6 @@ use super::{ApiError, AppState};
 use crate::bus::BusError;
 use crate::clock;
 use crate::telemetry::add;
-use codec::event;
-use codec::ndjson::{self, BodyFormat, SplitError};
 
 #[derive(Serialize)]
 pub struct Accepted {
@@ -51,12 +51,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<usi
             limit: config.max_body_bytes,
         });
     }
-    let body = read_body(
-        body,
-        config.max_body_bytes,
-        Duration::from_millis(config.body_timeout_ms),
-    )
-    .await?;
+    let body = read_body(body, config.max_body_bytes, config.body_timeout).await?;
 
     let items = ndjson::split(&body, format, config.max_batch_events).map_err(|e| match e {
         SplitError::TooMany(n) => ApiError::TooManyEvents(n),

@@ -61,7 +61,7 @@ pub async fn stream(
         pending: VecDeque::new(),
         health: state.health.clone(),
         shutdown: state.shutdown.clone(),
-        history_ms: state.config.history_secs as i64 * 1_000,
+        history_ms: state.config.history.as_millis() as i64,
         published,
         _guard: Connected::new(state.telemetry.clone()),
     };

@@ -7,7 +7,7 @@ use tokio::sync::watch;
 use wire::WindowRecord;
 
 use super::Published;
-use crate::bus::kafka::OutputEvent;
+use crate::bus::OutputEvent;
 use crate::bus::{OutputRecord, OutputSource};
 use crate::clock;
 use crate::window::task::TICK;

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use codec::event::{self, Edit};
+use codec::summary::Summary;
 use tokio::sync::watch;
 use wire::Millis;
 
@@ -12,8 +14,6 @@ use crate::bus::{BusError, InputProducer, InputRecord};
 use crate::config::TimeMode;
 use crate::telemetry::{Telemetry, add};
 use crate::window::Timing;
-use codec::event::{self, Edit};
-use codec::summary::Summary;
 
 #[derive(Clone)]
 pub struct Ingest {

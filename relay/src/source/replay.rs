@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use codec::event::{self, EventError};
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -16,7 +17,6 @@ use wire::Millis;
 
 use super::ingest::Ingest;
 use crate::clock;
-use codec::event::{self, EventError};
 
 /// The real recording built into the binary, so the default run is never empty.
 pub const BUNDLED: &str = include_str!("../../../data/recentchange-2024-02-06-all-wikis.jsonl");

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use codec::event;
+use codec::sse_parse::{SseEvent, SseParser};
 use futures::StreamExt;
 use rand::Rng;
 use tokio::sync::watch;
@@ -20,8 +22,6 @@ use super::replay::{self, Recording};
 use super::state::{StateFile, UpstreamState};
 use crate::clock;
 use crate::telemetry::add;
-use codec::event;
-use codec::sse_parse::{SseEvent, SseParser};
 
 pub struct UpstreamOptions {
     pub url: String,

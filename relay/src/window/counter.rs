@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use wire::{Millis, PartialWindow, TypeCounts};
-
-use super::timing::{Timing, WINDOW_MS};
-use crate::config::TimeMode;
 use codec::event::{Edit, Kind};
 use codec::summary::Summary;
+use wire::{Millis, PartialWindow, TypeCounts};
+
+use super::timing::{NO_WATERMARK, Timing, WINDOW_MS};
+use crate::config::TimeMode;
 
 /// What happened to one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl PartitionCounter {
             partition,
             timing,
             windows: BTreeMap::new(),
-            watermark: Millis(i64::MIN / 2),
+            watermark: NO_WATERMARK,
             dropped_before: i64::MIN,
             dropped_max_offset: None,
             next_offset: None,

@@ -10,8 +10,10 @@ use tokio::sync::watch;
 use wire::{Millis, PartitionState};
 
 use super::counter::{Admission, PartitionCounter};
-use super::timing::Timing;
-use crate::bus::{Content, InputConsumer, InputEvent, OutputRecord, OutputSink};
+use super::timing::{NO_WATERMARK, Timing};
+use crate::bus::{
+    CommitPoint, Content, GroupProbe, InputConsumer, InputEvent, OutputRecord, OutputSink,
+};
 use crate::clock;
 use crate::telemetry::{Telemetry, add};
 
@@ -34,6 +36,14 @@ pub struct Counting {
     send_failed: bool,
     /// Per partition: the second of the last watermark written, and when.
     watermarks_sent: BTreeMap<u32, (i64, Instant)>,
+}
+
+/// A partition's state at the end of a tick, for the output and for health.
+struct TickState {
+    partition: u32,
+    /// [`NO_WATERMARK`] while the partition rebuilds or has none: then it is not announced.
+    watermark: Millis,
+    open_windows: usize,
 }
 
 #[derive(Default)]
@@ -181,16 +191,25 @@ impl Counting {
             // A rebuilding partition's watermark is held back with its counts: announcing it
             // would let the merger call windows final before their counts are written.
             let watermark = if counter.is_rebuilding() {
-                Millis(i64::MIN / 2)
+                NO_WATERMARK
             } else {
                 counter.watermark()
             };
-            states.push((p, watermark, counter.open_windows()));
+            states.push(TickState {
+                partition: p,
+                watermark,
+                open_windows: counter.open_windows(),
+            });
         }
         let mut records: Vec<OutputRecord> =
             partials.into_iter().map(OutputRecord::Window).collect();
         let tick = Instant::now();
-        for &(partition, watermark, _) in states.iter().filter(|(_, wm, _)| wm.0 > i64::MIN / 2) {
+        for &TickState {
+            partition,
+            watermark,
+            ..
+        } in states.iter().filter(|s| s.watermark > NO_WATERMARK)
+        {
             let second = watermark.floor_second().0;
             let due = self
                 .watermarks_sent
@@ -206,7 +225,7 @@ impl Counting {
                 });
             }
         }
-        let open: usize = states.iter().map(|s| s.2).sum();
+        let open: usize = states.iter().map(|s| s.open_windows).sum();
         self.telemetry
             .windows
             .open_windows
@@ -216,16 +235,22 @@ impl Counting {
             let lags: BTreeMap<u32, u64> = parts.iter().map(|p| (p.partition, p.lag)).collect();
             *parts = states
                 .iter()
-                .map(|&(partition, watermark, _)| PartitionState {
-                    partition,
-                    lag: input
-                        .lag(partition)
-                        .or_else(|| lags.get(&partition).copied())
-                        .unwrap_or(0),
-                    // "None yet" (a partition not read to its end) is shown as the epoch: the
-                    // sentinel itself is no date RFC 3339 can write.
-                    watermark: watermark.max(Millis(0)),
-                })
+                .map(
+                    |&TickState {
+                         partition,
+                         watermark,
+                         ..
+                     }| PartitionState {
+                        partition,
+                        lag: input
+                            .lag(partition)
+                            .or_else(|| lags.get(&partition).copied())
+                            .unwrap_or(0),
+                        // "None yet" (a partition not read to its end) is shown as the epoch: the
+                        // sentinel itself is no date RFC 3339 can write.
+                        watermark: watermark.max(Millis(0)),
+                    },
+                )
                 .collect();
         }
         if let Err(e) = self.output.send(records, now).await {
@@ -251,10 +276,15 @@ impl Counting {
                 .for_each(PartitionCounter::republish_all);
             return;
         }
-        let cuts: Vec<(u32, u64)> = self
+        let cuts: Vec<CommitPoint> = self
             .counters
             .iter()
-            .filter_map(|(&p, c)| c.commit_point().map(|o| (p, o)))
+            .filter_map(|(&partition, c)| {
+                c.commit_point().map(|next_offset| CommitPoint {
+                    partition,
+                    next_offset,
+                })
+            })
             .collect();
         if let Err(e) = input.commit(&cuts, wait) {
             tracing::warn!(error = %e, "offset commit failed");
@@ -267,7 +297,7 @@ impl Counting {
             let probing = self.probing.clone();
             // Off the counting loop: these are broker round trips.
             tokio::task::spawn_blocking(move || {
-                let (lag, members) = probe();
+                let GroupProbe { lag, members } = probe();
                 for p in t.bus.partitions.write().expect("lock").iter_mut() {
                     if let Some(l) = lag.get(&p.partition) {
                         p.lag = *l;

@@ -6,6 +6,10 @@ use crate::config::{Config, TimeMode};
 
 pub const WINDOW_MS: i64 = 1_000;
 
+/// The watermark of a partition that has none yet: before any event, and far enough from
+/// `i64::MIN` that moving it by a delay or a lateness cannot overflow.
+pub const NO_WATERMARK: Millis = Millis(i64::MIN / 2);
+
 /// How ingest time can lag event time before an event stops counting, and how long windows are
 /// kept. All decisions about an event use its *ingest* time (the bus record's timestamp), never
 /// the counter's clock, so recomputing a partition after a crash decides exactly as before.
@@ -29,9 +33,9 @@ impl Timing {
     pub fn from_config(c: &Config) -> Timing {
         Timing {
             mode: c.time_mode,
-            delay_ms: c.watermark_delay_ms as i64,
-            lateness_ms: c.allowed_lateness_ms as i64,
-            max_future_ms: c.max_future_ms as i64,
+            delay_ms: c.watermark_delay.as_millis() as i64,
+            lateness_ms: c.allowed_lateness.as_millis() as i64,
+            max_future_ms: c.max_future.as_millis() as i64,
             slack_ms: 10_000,
         }
     }

@@ -2,13 +2,13 @@
 //! the next records and counting the last ones run side by side.
 //!
 //! Taking a record from librdkafka (its poll, the message's release) costs about as much as
-//! counting it. In one task the two add up, and one counting loop read 0.72–0.89 of what a bare
-//! consumer reads on a fast broker (BENCHMARKS.md, "What was optimised"). Order is kept:
+//! counting it; in one task the two would add up (docs/performance.md). Order is kept:
 //! records, partition ends and rebalances reach the counting loop as librdkafka produced them,
 //! so records of a partition never arrive before its assignment, nor its end before them.
 
 use std::sync::Arc;
 
+use codec::summary::Summary;
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
@@ -16,9 +16,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use wire::Millis;
 
-use super::kafka::RebalanceForwarder;
-use super::{Content, Delivered, InputEvent, WikiName};
-use codec::summary::Summary;
+use super::rebalance::RebalanceForwarder;
+use crate::bus::{Content, Delivered, InputEvent, WikiName};
 
 /// What the reader hands the counting loop.
 pub(super) enum Read {
