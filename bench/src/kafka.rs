@@ -115,7 +115,7 @@ pub async fn consume_n(
     k: usize,
     timeout: Duration,
 ) -> anyhow::Result<f64> {
-    let group = crate::procs::unique("bench-bare");
+    let group = support::names::unique("bench-bare");
     let got = Arc::new(AtomicU64::new(0));
     let first = Arc::new(OnceLock::<Instant>::new());
     let done = Arc::new(tokio::sync::Notify::new());
