@@ -9,6 +9,9 @@
 //!   - Quix Streams doing a 1-second tumbling count (bench/quix_count.py),
 //!
 //! each timed from its first record, not from subscribing (a group join takes seconds).
+//!
+//! Over 400 lines because every reader above runs on the one pre-filled topic and broker, and
+//! its metrics are reported side by side.
 
 use std::path::Path;
 use std::process::Stdio;

@@ -144,9 +144,9 @@ async fn on(
     Ok(())
 }
 
-/// One writer on a broker of its own, made for it. On one shared broker whoever wrote second
-/// was slower (nisshi's memory storage slows as it fills: a relay writing after the bare
-/// producer ran at 57–66 k/s, first at 104–106 k/s), so the order decided the ratio.
+/// One writer on a broker of its own, made for it. nisshi's memory storage slows as it fills,
+/// so on one shared broker whoever writes second is slower (a relay writing after the bare
+/// producer runs at 57–66 k/s, first at 104–106 k/s) and the order would decide the ratio.
 async fn write(
     ctx: &Ctx,
     storage: Storage,
@@ -209,7 +209,7 @@ pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         // Under the relay's 5 s header timeout, which closes idle keep-alive connections: a
-        // connection reused just as the relay drops it is reset (seen once in the sources part).
+        // connection reused just as the relay drops it is reset.
         .pool_idle_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(60))
         .build()?)

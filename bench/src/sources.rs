@@ -1,4 +1,4 @@
-//! Issue 2's note: the events/s the relay sustains through each source, on this machine.
+//! The events/s the relay sustains through each source, on this machine.
 //!
 //! Each source is driven as hard as it goes for a few seconds on a fresh relay, and the rates
 //! come from the relay's own `/metrics` counters between two samples after a warm-up:
