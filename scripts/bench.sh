@@ -10,13 +10,8 @@
 #        EDITPULSE_QUIX_VENV (default ~/.cache/editpulse-bench/quix-venv-<hash of requirements>).
 set -uo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-# shellcheck source=scripts/setup.sh
-source "$ROOT/scripts/setup.sh"
-
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-export EDITPULSE_ARTIFACTS="${EDITPULSE_ARTIFACTS:-$ROOT/artifacts}"
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh" || exit 1
 mkdir -p "$EDITPULSE_ARTIFACTS/logs"
 REQUIREMENTS="$ROOT/bench/quix-requirements.txt"
 

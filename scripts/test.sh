@@ -8,13 +8,8 @@
 # Environment knobs: EDITPULSE_ARTIFACTS (default <repo>/artifacts), CARGO_TARGET_DIR.
 set -uo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-# shellcheck source=scripts/setup.sh
-source "$ROOT/scripts/setup.sh"
-
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-export EDITPULSE_ARTIFACTS="${EDITPULSE_ARTIFACTS:-$ROOT/artifacts}"
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh" || exit 1
 LOGS="$EDITPULSE_ARTIFACTS/logs"
 export EDITPULSE_DIST="$ROOT/dist"
 export EDITPULSE_RELAY_BIN="$TARGET_DIR/release/relay"

@@ -9,6 +9,9 @@
 //!   - Quix Streams doing a 1-second tumbling count (bench/quix_count.py),
 //!
 //! each timed from its first record, not from subscribing (a group join takes seconds).
+//!
+//! Over 400 lines because every reader above runs on the one pre-filled topic and broker, and
+//! its metrics are reported side by side.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -21,11 +24,13 @@ use relay::bus::{InputConsumer, OutputSink};
 use relay::config::TimeMode;
 use relay::telemetry::{Telemetry, get};
 use relay::window::Timing;
+use support::broker::{Broker, Storage};
+use support::names::{TempDir, unique};
+use support::proc_stats::{cpu_secs, own_cpu_secs};
 use tokio::sync::watch;
 
 use crate::Ctx;
 use crate::events::{Generator, fresh_now};
-use crate::procs::{Nisshi, Storage, cpu_secs, unique};
 use crate::report::{Metric, Target};
 use crate::stats::median;
 
@@ -35,13 +40,13 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     // A 1 s initial rebalance delay lets 2 or 3 counters that subscribe together share the
     // group's first generation, instead of the first taking every partition and a rebalance
     // interrupting it a moment later.
-    let broker = Nisshi::start(ctx.nisshi()?, Storage::Memory, "1s", &ctx.logs)?;
+    let broker = crate::procs::broker(ctx, Storage::Memory, "1s")?;
     let brokers = broker.brokers();
     let n: usize = if ctx.quick { 20_000 } else { 600_000 };
     let input = "bench-counter-in";
     let foreign = "bench-counter-foreign";
     let output = "bench-counter-out";
-    let settings = KafkaSettings::new(&brokers, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = KafkaSettings::new(&brokers, &[]);
     for topic in [input, foreign] {
         kafka::ensure_topics(&settings, topic, output, PARTITIONS, 1)
             .await
@@ -225,8 +230,11 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
 }
 
 /// CPU seconds used so far by this process and by the broker.
-fn cpu_now(broker: &Nisshi) -> (Option<f64>, Option<f64>) {
-    (cpu_secs("self"), cpu_secs(&broker.pid().to_string()))
+fn cpu_now(broker: &Broker) -> (Option<f64>, Option<f64>) {
+    (
+        own_cpu_secs().ok(),
+        broker.pid().and_then(|pid| cpu_secs(pid).ok()),
+    )
 }
 
 /// Per repetition: microseconds of CPU per record, this process and the broker.
@@ -377,7 +385,7 @@ async fn quix_count(
     n: u64,
     timeout: Duration,
 ) -> anyhow::Result<f64> {
-    let state = crate::procs::TempDir::new("editpulse-bench-quix")?;
+    let state = TempDir::new("editpulse-bench-quix")?;
     let log = ctx.logs.join("bench-quix.log");
     let stderr = std::fs::OpenOptions::new()
         .create(true)
@@ -406,7 +414,7 @@ async fn quix_count(
         bail!(
             "quix_count.py exited {}:\n{}",
             output.status,
-            crate::procs::tail(&log, 30)
+            support::logs::tail(&log, 30)
         );
     }
     let line = stdout

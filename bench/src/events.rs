@@ -245,7 +245,7 @@ mod tests {
     use super::*;
 
     fn data() -> std::path::PathBuf {
-        crate::procs::workspace_root().join("data")
+        support::paths::workspace_root().join("data")
     }
 
     #[test]

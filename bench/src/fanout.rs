@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::bail;
+use support::proc_stats::{cpu_secs, nofile_limit, own_cpu_secs, rss_kb};
+use support::raw_sse::{SseConn, frames};
 use tokio::sync::{Semaphore, watch};
 
 use crate::Ctx;
-use crate::procs::{Relay, cpu_secs, nofile_limit, rss_kb};
+use crate::procs::running_pid;
 use crate::report::{Metric, Target};
-use crate::sse::{SseConn, frames};
 use crate::stats::percentile;
 
 #[derive(Default)]
@@ -97,18 +98,18 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
 
 async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
     let recording = ctx.data.join(crate::events::RECORDINGS[0]);
-    let mut relay = Relay::start(
-        &ctx.relay_bin,
+    let mut relay = crate::procs::relay(
+        ctx,
         &format!("fanout-{n}"),
         &[
             "--replay".into(),
             recording.display().to_string(),
             "--replay-loop".into(),
         ],
-        &ctx.logs,
     )
     .await?;
-    let relay_nofile = nofile_limit(relay.pid());
+    let pid = running_pid(&relay)?;
+    let relay_nofile = nofile_limit(pid).ok();
     let (stop, stopped) = watch::channel(false);
     let connected = Arc::new(AtomicUsize::new(0));
     let connecting = Arc::new(Semaphore::new(256));
@@ -138,7 +139,9 @@ async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
                     if f.event != "count" {
                         return;
                     }
-                    let Some(id) = f.id else { return };
+                    let Some(id) = f.id.and_then(|v| v.trim().parse::<u64>().ok()) else {
+                        return;
+                    };
                     if let Some(prev) = last
                         && id != prev + 1
                     {
@@ -168,12 +171,11 @@ async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
     }
     let connect_secs = connect_start.elapsed().as_secs_f64();
     let measure = Duration::from_secs(if ctx.quick { 3 } else { 6 });
-    let pid = relay.pid();
     let mut max_rss = 0u64;
-    let cpu0 = (cpu_secs(&pid.to_string()), cpu_secs("self"), Instant::now());
+    let cpu0 = (cpu_secs(pid).ok(), own_cpu_secs().ok(), Instant::now());
     let until = Instant::now() + measure;
     while Instant::now() < until {
-        if let Some((rss, _)) = rss_kb(pid) {
+        if let Ok((rss, _)) = rss_kb(pid) {
             max_rss = max_rss.max(rss);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -186,8 +188,8 @@ async fn one(ctx: &Ctx, n: usize) -> anyhow::Result<Run> {
     };
     let cpu = format!(
         "CPU while measuring: relay {}, these clients {} (of one core; 2 cores in all)",
-        share(cpu0.0, cpu_secs(&pid.to_string())),
-        share(cpu0.1, cpu_secs("self"))
+        share(cpu0.0, cpu_secs(pid).ok()),
+        share(cpu0.1, own_cpu_secs().ok())
     );
     let _ = stop.send(true);
     let mut logs = Vec::with_capacity(n);

@@ -13,10 +13,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
+use support::broker::Storage;
+use support::names::unique;
+use support::proc_stats::cpu_secs;
 
 use crate::Ctx;
 use crate::events::{Fresh, Generator, fresh_now, ndjson_bodies};
-use crate::procs::{Nisshi, Relay, Storage, cpu_secs, unique};
+use crate::procs::running_pid;
 use crate::report::{Metric, Target};
 use crate::stats::median;
 
@@ -141,9 +144,9 @@ async fn on(
     Ok(())
 }
 
-/// One writer on a broker of its own, made for it. On one shared broker whoever wrote second
-/// was slower (nisshi's memory storage slows as it fills: a relay writing after the bare
-/// producer ran at 57–66 k/s, first at 104–106 k/s), so the order decided the ratio.
+/// One writer on a broker of its own, made for it. nisshi's memory storage slows as it fills,
+/// so on one shared broker whoever writes second is slower (a relay writing after the bare
+/// producer runs at 57–66 k/s, first at 104–106 k/s) and the order would decide the ratio.
 async fn write(
     ctx: &Ctx,
     storage: Storage,
@@ -152,14 +155,13 @@ async fn write(
     events: &[Fresh],
     runs: &mut Runs,
 ) -> anyhow::Result<f64> {
-    let broker = Nisshi::start(ctx.nisshi()?, storage, "0s", &ctx.logs)?;
+    let broker = crate::procs::broker(ctx, storage, "0s")?;
     let brokers = broker.brokers();
-    let broker_cpu = || cpu_secs(&broker.pid().to_string());
+    let broker_cpu = || broker.pid().and_then(|pid| cpu_secs(pid).ok());
     let per_event = |a: Option<f64>, b: Option<f64>| Some((b? - a?) * 1e6 / events.len() as f64);
     if writer == Writer::Bare {
         let topic = "bench-gw-bare";
-        let settings = relay::bus::kafka::KafkaSettings::new(&brokers, &[])
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let settings = relay::bus::kafka::KafkaSettings::new(&brokers, &[]);
         relay::bus::kafka::ensure_topics(&settings, topic, "bench-gw-bare-out", 4, 1)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -186,19 +188,14 @@ async fn write(
     if writer == Writer::IngestOnly {
         args.push("--ingest-only".into());
     }
-    let relay = Relay::start(
-        &ctx.relay_bin,
-        &format!("gateway-{}", writer.name()),
-        &args,
-        &ctx.logs,
-    )
-    .await?;
+    let relay = crate::procs::relay(ctx, &format!("gateway-{}", writer.name()), &args).await?;
     let client = http_client(CONNECTIONS)?;
     let url = relay.url("/v1/events");
     // Warm up: the first request opens the relay's producer connection.
     post_all(&client, &url, ndjson_bodies(&fresh_now(g, 100), 100), 1).await?;
     let bodies = ndjson_bodies(events, BATCH);
-    let relay_cpu = || cpu_secs(&relay.pid().to_string());
+    let relay_pid = running_pid(&relay)?;
+    let relay_cpu = || cpu_secs(relay_pid).ok();
     let mark = (relay_cpu(), broker_cpu());
     let rate = post_all(&client, &url, bodies, CONNECTIONS).await?;
     runs.writer_cpu.extend(per_event(mark.0, relay_cpu()));
@@ -211,7 +208,7 @@ pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         // Under the relay's 5 s header timeout, which closes idle keep-alive connections: a
-        // connection reused just as the relay drops it is reset (seen once in the sources part).
+        // connection reused just as the relay drops it is reset.
         .pool_idle_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(60))
         .build()?)

@@ -1,10 +1,10 @@
 //! Metric 1: parse real recorded events and assign them to windows, on one core, next to
 //! `serde_json` validating the same bytes into `IgnoredAny` (the limit).
 //!
-//! The same three loops as `relay/benches/hot_path.rs` (criterion; except that each pass here
-//! counts into a fresh `PartitionCounter`, so no event is a repeat), timed here in-process so
-//! the quick run takes a fraction of a second: each figure is the median of repetitions, and
-//! each repetition runs limit and relay back to back, so the ratio is taken within one run.
+//! Three loops — the limit, parse only, parse and count (each pass into a fresh
+//! `PartitionCounter`, so no event is a repeat) — timed in-process so the quick run takes a
+//! fraction of a second: each figure is the median of repetitions, and each repetition runs
+//! limit and relay back to back, so the ratio is taken within one run.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

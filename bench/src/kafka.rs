@@ -22,7 +22,7 @@ use crate::events::Fresh;
 /// The relay's input producer settings (`KafkaSettings::producer_config`: idempotent,
 /// `acks=all`, 5 ms linger), with a longer delivery timeout for filling large topics.
 pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
-    let settings = KafkaSettings::new(brokers, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = KafkaSettings::new(brokers, &[]);
     let mut c = settings.producer_config(5);
     c.set("message.timeout.ms", "30000");
     Ok(c.create()?)
@@ -101,7 +101,7 @@ pub async fn produce_all(
 
 /// A consumer with exactly the relay's counter settings (`KafkaSettings::counter_consumer_config`).
 pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<StreamConsumer> {
-    let settings = KafkaSettings::new(brokers, &[]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = KafkaSettings::new(brokers, &[]);
     Ok(settings.counter_consumer_config(group).create()?)
 }
 
@@ -115,7 +115,7 @@ pub async fn consume_n(
     k: usize,
     timeout: Duration,
 ) -> anyhow::Result<f64> {
-    let group = crate::procs::unique("bench-bare");
+    let group = support::names::unique("bench-bare");
     let got = Arc::new(AtomicU64::new(0));
     let first = Arc::new(OnceLock::<Instant>::new());
     let done = Arc::new(tokio::sync::Notify::new());

@@ -12,14 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use support::names::unique;
+use support::raw_sse::{SseConn, frames};
 use tokio::sync::watch;
 use wire::{Millis, WindowRecord};
 
 use crate::Ctx;
 use crate::events::Generator;
-use crate::procs::{Nisshi, Relay, Storage, unique};
 use crate::report::{Metric, Target};
-use crate::sse::{SseConn, frames};
 use crate::stats::percentile;
 
 /// The relay's default `--watermark-delay-ms`, which these runs keep.
@@ -36,16 +36,7 @@ struct Seen {
 }
 
 pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Result<()> {
-    let broker = if kafka {
-        Some(Nisshi::start(
-            ctx.nisshi()?,
-            Storage::Memory,
-            "0s",
-            &ctx.logs,
-        )?)
-    } else {
-        None
-    };
+    let broker = crate::procs::bus_broker(ctx, kafka)?;
     let mut args = vec!["--no-upstream".to_string()];
     if let Some(b) = &broker {
         args.extend([
@@ -58,8 +49,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
         ]);
     }
     let bus = if kafka { "kafka" } else { "embedded" };
-    let mut relay =
-        Relay::start(&ctx.relay_bin, &format!("latency-{bus}"), &args, &ctx.logs).await?;
+    let mut relay = crate::procs::relay(ctx, &format!("latency-{bus}"), &args).await?;
 
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let (stop, stopped) = watch::channel(false);
@@ -182,7 +172,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>, kafka: bool) -> anyhow::Resul
             accepted.len(),
             provisional.len(),
             finals.len(),
-            relay.log().display()
+            relay.log_path().display()
         );
     }
     let note = format!(

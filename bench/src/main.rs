@@ -15,7 +15,6 @@ mod latency;
 mod procs;
 mod report;
 mod sources;
-mod sse;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
+use support::paths;
 
 use report::{Failure, Machine, Metric, PartTime, Report};
 
@@ -106,21 +106,6 @@ impl Ctx {
     }
 }
 
-fn find_nisshi(given: Option<PathBuf>) -> Option<PathBuf> {
-    if given.is_some() {
-        return given;
-    }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".cargo/bin"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join("nisshi"))
-        .find(|p| p.is_file())
-}
-
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -130,21 +115,22 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let root = procs::workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let artifacts = std::env::var_os("EDITPULSE_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("artifacts"));
+    let root = paths::workspace_root();
+    let artifacts = match paths::artifacts_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("[bench] {e:#}");
+            return std::process::ExitCode::from(1);
+        }
+    };
     let ctx = Ctx {
         quick: args.quick,
         data: root.join("data"),
         logs: args.logs.unwrap_or_else(|| artifacts.join("logs")),
         relay_bin: args
             .relay_bin
-            .unwrap_or_else(|| target.join("release").join("relay")),
-        nisshi_bin: find_nisshi(args.nisshi),
+            .unwrap_or_else(|| paths::target_dir().join("release").join("relay")),
+        nisshi_bin: args.nisshi.or_else(|| paths::find_on_path("nisshi")),
         quix_python: args.quix_python,
         quix_script: root.join("bench").join("quix_count.py"),
         redraw_log: args.redraw_log,

@@ -1,4 +1,4 @@
-//! Issue 2's note: the events/s the relay sustains through each source, on this machine.
+//! The events/s the relay sustains through each source, on this machine.
 //!
 //! Each source is driven as hard as it goes for a few seconds on a fresh relay, and the rates
 //! come from the relay's own `/metrics` counters between two samples after a warm-up:
@@ -16,12 +16,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use support::names::{TempDir, unique};
+use support::relay_process::RelayProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::Ctx;
 use crate::events::{Generator, ndjson_bodies, reround};
-use crate::procs::{Nisshi, Relay, Storage, unique};
 use crate::report::Metric;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,16 +53,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
 }
 
 async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> anyhow::Result<()> {
-    let broker = if kafka {
-        Some(Nisshi::start(
-            ctx.nisshi()?,
-            Storage::Memory,
-            "0s",
-            &ctx.logs,
-        )?)
-    } else {
-        None
-    };
+    let broker = crate::procs::bus_broker(ctx, kafka)?;
     let bus = if kafka { "kafka" } else { "embedded" };
     let mut args: Vec<String> = Vec::new();
     if let Some(b) = &broker {
@@ -69,7 +61,7 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
     }
     let stop = Arc::new(AtomicBool::new(false));
     let mut load = None;
-    let dir = crate::procs::TempDir::new("editpulse-bench-replay")?;
+    let dir = TempDir::new("editpulse-bench-replay")?;
     let replay_n = if ctx.quick { 10_000 } else { 100_000 };
     match source {
         Source::Replay => {
@@ -95,13 +87,7 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
             load = Some(tokio::spawn(fake_upstream(listener, g, stop.clone())));
         }
     }
-    let relay = Relay::start(
-        &ctx.relay_bin,
-        &format!("source-{}-{bus}", source.name()),
-        &args,
-        &ctx.logs,
-    )
-    .await?;
+    let relay = crate::procs::relay(ctx, &format!("source-{}-{bus}", source.name()), &args).await?;
     if source == Source::Gateway {
         let mut g = Generator::new(&ctx.data, &unique("src-gw"))?;
         let now = relay::clock::now();
@@ -163,7 +149,7 @@ async fn one(ctx: &Ctx, out: &mut Vec<Metric>, source: Source, kafka: bool) -> a
             bail!(
                 "{}: nothing produced within 30 s; log {}",
                 source.name(),
-                relay.log().display()
+                relay.log_path().display()
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -229,7 +215,7 @@ fn write_recording(ctx: &Ctx, path: &std::path::Path, n: usize) -> anyhow::Resul
 /// Times come from the log, not from polling, because an embedded-bus replay this fast keeps
 /// the relay's runtime too busy to answer `/metrics` while it plays.
 async fn replay_pass(
-    relay: &Relay,
+    relay: &RelayProcess,
     client: &reqwest::Client,
     n: f64,
 ) -> anyhow::Result<(f64, f64)> {
@@ -239,7 +225,7 @@ async fn replay_pass(
         if Instant::now() > deadline {
             bail!(
                 "replay did not finish in 120 s; log {}",
-                relay.log().display()
+                relay.log_path().display()
             );
         }
         if counted_at.is_none() {
@@ -249,12 +235,12 @@ async fn replay_pass(
             }
         }
         if finished.is_none() {
-            finished = log_time(relay.log(), "replay finished");
+            finished = log_time(relay.log_path(), "replay finished");
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let started =
-        log_time(relay.log(), "replay starting").context("no \"replay starting\" in the log")?;
+    let started = log_time(relay.log_path(), "replay starting")
+        .context("no \"replay starting\" in the log")?;
     let start = (started.div_euclid(1_000) + 1) * 1_000;
     let rate = |end: i64| n / ((end - start) as f64 / 1e3);
     Ok((
@@ -315,9 +301,7 @@ async fn fake_upstream(
                     frames.extend_from_slice(&e.json);
                     frames.extend_from_slice(b"\n\n");
                 }
-                chunk.extend_from_slice(format!("{:x}\r\n", frames.len()).as_bytes());
-                chunk.extend_from_slice(&frames);
-                chunk.extend_from_slice(b"\r\n");
+                support::chunked::encode_into(&mut chunk, &frames);
                 if sock.write_all(&chunk).await.is_err() {
                     return;
                 }
@@ -330,7 +314,7 @@ async fn fake_upstream(
 mod tests {
     #[test]
     fn reads_tracing_timestamps_with_or_without_colour() {
-        let dir = crate::procs::TempDir::new("bench-test-log").unwrap();
+        let dir = support::names::TempDir::new("bench-test-log").unwrap();
         let log = dir.path().join("relay.log");
         std::fs::write(
             &log,

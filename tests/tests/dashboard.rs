@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use editpulse_e2e::webdriver::Browser;
-use editpulse_e2e::{RelayProcess, artifacts_dir, dist_dir, recording};
 use serde_json::{Value, json};
+use support::paths::{artifacts_dir, data_file, dist_dir};
+use support::relay_process::RelayProcess;
+use support::webdriver::Browser;
 
 const LIVE: &str = "return document.querySelector('#connection-badge')?.dataset.state === 'live'";
 
@@ -58,10 +59,10 @@ async fn assert_page_matches_relay(
     browser: &Browser,
     relay: &RelayProcess,
     only_known: bool,
-) -> usize {
+) -> support::Result<usize> {
     let mut last = String::new();
     for _ in 0..10 {
-        let shown = browser.eval(SHOWN, json!([])).await;
+        let shown = browser.eval(SHOWN, json!([])).await?;
         let shown: Vec<(String, u64)> = serde_json::from_value(shown).unwrap();
         let truth = relay_counts(relay).await;
         let shown: Vec<(String, u64)> = shown
@@ -73,7 +74,7 @@ async fn assert_page_matches_relay(
             .filter(|(s, n)| truth.get(s) != Some(n))
             .collect();
         if shown.len() >= 5 && wrong.is_empty() {
-            return shown.len();
+            return Ok(shown.len());
         }
         last = format!("shown {shown:?}\nwrong {wrong:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -82,9 +83,9 @@ async fn assert_page_matches_relay(
 }
 
 #[tokio::test]
-async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
-    let dist = dist_dir();
-    let file = recording::data_file("recentchange-2024-02-06-all-wikis.jsonl")
+async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Result<()> {
+    let dist = dist_dir()?;
+    let file = data_file("recentchange-2024-02-06-all-wikis.jsonl")
         .display()
         .to_string();
     let dist_arg = dist.display().to_string();
@@ -98,14 +99,14 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
             &dist_arg,
         ],
         &[],
-    );
-    relay.wait_healthy().await;
+    )?;
+    relay.wait_healthy().await?;
 
-    let browser = Browser::start(1280, 900).await;
-    browser.goto(&relay.base_url()).await;
+    let browser = Browser::start(1280, 900).await?;
+    browser.goto(&relay.base_url()).await?;
     browser
         .wait_for("the badge to say live", LIVE, Duration::from_secs(20))
-        .await;
+        .await?;
 
     // The chart is drawn: a HiDPI backing store with real ink in several colours.
     let ink = browser
@@ -114,7 +115,7 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
             &format!("const r = (() => {{ {CANVAS_INK} }})(); return r && r.painted > 2000 && r.colours > 3 ? r : null;"),
             Duration::from_secs(20),
         )
-        .await;
+        .await?;
     eprintln!("canvas: {ink}");
     assert_eq!(ink["dpr"], 2);
     assert!(
@@ -124,11 +125,11 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
 
     // Wait for the whole recording to be counted, then compare every second shown.
     tokio::time::sleep(Duration::from_secs(12)).await;
-    let compared = assert_page_matches_relay(&browser, &relay, false).await;
+    let compared = assert_page_matches_relay(&browser, &relay, false).await?;
     assert!(compared >= 10, "only {compared} seconds were on the page");
     let headline = browser
         .eval("return ['now-value','avg-value','peak-value'].map(id => document.getElementById(id)?.textContent)", json!([]))
-        .await;
+        .await?;
     eprintln!("headline: {headline}");
     let peak: f64 = headline[2]
         .as_str()
@@ -142,9 +143,9 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
         "peak {peak} is one of the relay's seconds"
     );
 
-    let png = browser.screenshot_png().await;
+    let png = browser.screenshot_png().await?;
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    let shot = artifacts_dir().join("dashboard.png");
+    let shot = artifacts_dir()?.join("dashboard.png");
     std::fs::write(&shot, &png).unwrap();
     eprintln!("screenshot: {} ({} bytes)", shot.display(), png.len());
 
@@ -156,17 +157,18 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() {
             "return document.querySelector('#connection-badge')?.dataset.state !== 'live'",
             Duration::from_secs(15),
         )
-        .await;
-    relay.restart();
-    relay.wait_healthy().await;
+        .await?;
+    relay.restart()?;
+    relay.wait_healthy().await?;
     browser
         .wait_for("the badge to be live again", LIVE, Duration::from_secs(40))
-        .await;
+        .await?;
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_page_matches_relay(&browser, &relay, true).await;
+    assert_page_matches_relay(&browser, &relay, true).await?;
     std::fs::write(
-        artifacts_dir().join("dashboard-after-restart.png"),
-        browser.screenshot_png().await,
+        artifacts_dir()?.join("dashboard-after-restart.png"),
+        browser.screenshot_png().await?,
     )
     .unwrap();
+    Ok(())
 }

@@ -4,13 +4,16 @@
 
 use std::time::Duration;
 
-use editpulse_e2e::recording::{self, assert_counts_match};
-use editpulse_e2e::{RelayProcess, brokers, now_ms, unique};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
+use support::broker::brokers;
+use support::names::unique;
+use support::paths::data_file;
+use support::recording::{self, assert_counts_match, now_ms};
+use support::relay_process::RelayProcess;
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 const TOKEN: &str = "s3cret-token";
@@ -20,7 +23,8 @@ const POSTED: usize = 40;
 async fn produce(producer: &FutureProducer, topic: &str, key: &str, payload: &[u8], v1: bool) {
     let mut record = FutureRecord::to(topic).key(key).payload(payload);
     if v1 {
-        // What a relay of the header era wrote: the header is ignored, the payload parsed.
+        // A record with the `editpulse-summary-v1` header: the header is ignored, the
+        // payload parsed.
         record = record.headers(OwnedHeaders::new().insert(Header {
             key: "editpulse-summary-v1",
             value: Some(&[0u8; 19][..]),
@@ -33,8 +37,8 @@ async fn produce(producer: &FutureProducer, topic: &str, key: &str, payload: &[u
 }
 
 #[tokio::test]
-async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() {
-    let brokers = brokers();
+async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() -> support::Result<()> {
+    let brokers = brokers()?;
     let (input, output, group) = (unique("fr-in"), unique("fr-out"), unique("fr-group"));
     let mut relay = RelayProcess::spawn(
         "foreign-records",
@@ -46,14 +50,14 @@ async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() {
             ("RELAY_OUTPUT_TOPIC", &output),
             ("RELAY_GROUP_ID", &group),
         ],
-    );
-    relay.wait_healthy().await;
+    )?;
+    relay.wait_healthy().await?;
 
-    let events = recording::load(&recording::data_file(FILE));
-    let expected = recording::per_second(&events);
+    let events = recording::load(&data_file(FILE))?;
+    let expected = recording::per_second(&events)?;
     let first = *expected.keys().next().unwrap();
     let shift = (now_ms() / 1_000 + 3) * 1_000 - first;
-    let body = recording::shifted_ndjson(&events, shift);
+    let body = recording::shifted_ndjson(&events, shift)?;
     let lines: Vec<&str> = body.lines().collect();
 
     let resp = reqwest::Client::new()
@@ -93,7 +97,7 @@ async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() {
     let last = *expected.keys().next_back().unwrap() + shift;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     let counts = loop {
-        let counts = recording::fetch_counts(&relay.base_url()).await;
+        let counts = recording::fetch_counts(&relay.base_url()).await?;
         if counts.get(&(last + 2_000)).is_some_and(|(_, f)| *f) {
             break counts;
         }
@@ -123,7 +127,7 @@ async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() {
         })
         .expect("editpulse_windows_unreadable_total");
     assert_eq!(unreadable, bad.len() as f64);
-    assert!(relay.try_exit_status().is_none(), "the relay exited");
+    assert!(relay.try_exit_status()?.is_none(), "the relay exited");
 
     // What the relay wrote is the posted event with one member more, as JSON.
     let reader: BaseConsumer = ClientConfig::new()
@@ -161,4 +165,5 @@ async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() {
         }
     }
     assert_eq!(tagged, POSTED, "tagged records read back");
+    Ok(())
 }

@@ -1,32 +1,39 @@
 //! The HTTP gateway: a real recording posted as NDJSON is counted exactly (embedded and Kafka),
 //! and a corpus of bad requests is refused with its documented error, writing nothing.
+//!
+//! Over 400 lines because the corpus is data, one bad request per case, written out so each
+//! case reads on its own.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use editpulse_e2e::recording::{self, assert_counts_match};
-use editpulse_e2e::{RelayProcess, brokers, now_ms, unique};
 use serde_json::Value;
+use support::broker::brokers;
+use support::chunked;
+use support::names::unique;
+use support::paths::data_file;
+use support::recording::{self, assert_counts_match, now_ms};
+use support::relay_process::RelayProcess;
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 const TOKEN: &str = "s3cret-token";
 
-async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
-    let file = recording::data_file(FILE);
-    let events = recording::load(&file);
-    let expected = recording::per_second(&events);
+async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) -> support::Result<()> {
+    let file = data_file(FILE);
+    let events = recording::load(&file)?;
+    let expected = recording::per_second(&events)?;
     let mut relay = RelayProcess::spawn(
         name,
         &["--no-upstream", "--watermark-delay-ms", "1000"],
         envs,
-    );
-    relay.wait_healthy().await;
+    )?;
+    relay.wait_healthy().await?;
 
     // Move the recording to start two seconds from now, then post it in three batches.
     let first = *expected.keys().next().unwrap();
     let shift = (now_ms() / 1_000 + 2) * 1_000 - first;
-    let body = recording::shifted_ndjson(&events, shift);
+    let body = recording::shifted_ndjson(&events, shift)?;
     let lines: Vec<&str> = body.lines().collect();
     let client = reqwest::Client::new();
     let mut accepted = 0;
@@ -48,13 +55,13 @@ async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
     let total: u64 = expected.values().sum();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
-        let counts = recording::fetch_counts(&relay.base_url()).await;
+        let counts = recording::fetch_counts(&relay.base_url()).await?;
         let last = *expected.keys().next_back().unwrap() + shift;
         let done = counts.get(&(last + 2_000)).is_some_and(|(_, f)| *f);
         if done {
             assert_eq!(counts.values().map(|(n, _)| n).sum::<u64>(), total);
             assert_eq!(assert_counts_match(&counts, &expected), shift);
-            return;
+            return Ok(());
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -65,13 +72,13 @@ async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) {
 }
 
 #[tokio::test]
-async fn posted_events_are_counted_exactly_on_the_embedded_bus() {
-    post_recording_and_check("gateway-embedded", &[("RELAY_INGEST_TOKEN", TOKEN)]).await;
+async fn posted_events_are_counted_exactly_on_the_embedded_bus() -> support::Result<()> {
+    post_recording_and_check("gateway-embedded", &[("RELAY_INGEST_TOKEN", TOKEN)]).await
 }
 
 #[tokio::test]
-async fn posted_events_are_counted_exactly_through_kafka() {
-    let brokers = brokers();
+async fn posted_events_are_counted_exactly_through_kafka() -> support::Result<()> {
+    let brokers = brokers()?;
     let (input, output, group) = (unique("gw-in"), unique("gw-out"), unique("gw-group"));
     post_recording_and_check(
         "gateway-kafka",
@@ -83,7 +90,7 @@ async fn posted_events_are_counted_exactly_through_kafka() {
             ("RELAY_GROUP_ID", &group),
         ],
     )
-    .await;
+    .await
 }
 
 fn good_event(offset_ms: i64) -> String {
@@ -229,7 +236,7 @@ async fn metric(client: &reqwest::Client, relay: &RelayProcess, name: &str) -> f
 }
 
 #[tokio::test]
-async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
+async fn hostile_requests_are_refused_cleanly_and_write_nothing() -> support::Result<()> {
     let mut relay = RelayProcess::spawn(
         "gateway-hostile",
         &[
@@ -240,8 +247,8 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
             "1500",
         ],
         &[("RELAY_INGEST_TOKEN", TOKEN)],
-    );
-    relay.wait_healthy().await;
+    )?;
+    relay.wait_healthy().await?;
     // No pooled connections: the relay closes idle ones after the header timeout (1.5 s here),
     // and a request racing that close would fail for reasons this test is not about.
     let client = reqwest::Client::builder()
@@ -365,7 +372,7 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
         metric(&client, &relay, "editpulse_bus_produced_total").await,
         0.0
     );
-    let health = relay.wait_healthy().await;
+    let health = relay.wait_healthy().await?;
     assert_eq!(health["gateway"]["accepted"], 0);
     assert!(health["gateway"]["rejected"]["bad_event"].as_u64().unwrap() >= 10);
     let resp = client
@@ -381,6 +388,7 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() {
         metric(&client, &relay, "editpulse_bus_produced_total").await,
         1.0
     );
+    Ok(())
 }
 
 fn raw_request(port: u16, bytes: &[u8]) -> String {
@@ -401,12 +409,11 @@ fn chunked_request(port: u16, body: &[u8]) -> String {
     );
     s.write_all(head.as_bytes()).unwrap();
     for chunk in body.chunks(64 * 1024) {
-        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
-        if s.write_all(&framed).is_err() {
+        if s.write_all(&chunked::encode(chunk)).is_err() {
             break;
         }
     }
-    let _ = s.write_all(b"0\r\n\r\n");
+    let _ = s.write_all(chunked::END);
     let mut buf = vec![0; 4096];
     let n = s.read(&mut buf).unwrap_or(0);
     String::from_utf8_lossy(&buf[..n]).into_owned()

@@ -1,11 +1,11 @@
 //! The harness itself: the shared broker answers, and a private broker survives a restart.
-//! Both fail loudly (panic) when there is no broker, never skip.
+//! Both fail loudly (an error naming what to set) when there is no broker, never skip.
 
 use std::time::Duration;
 
-use editpulse_e2e::{Broker, brokers};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use support::broker::{Broker, brokers};
 
 fn metadata_broker_count(bootstrap: &str) -> usize {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -33,23 +33,25 @@ fn metadata_broker_count(bootstrap: &str) -> usize {
 }
 
 #[test]
-fn shared_broker_answers_metadata() {
-    let bootstrap = brokers();
+fn shared_broker_answers_metadata() -> support::Result<()> {
+    let bootstrap = brokers()?;
     assert_eq!(metadata_broker_count(&bootstrap), 1);
+    Ok(())
 }
 
 #[test]
-fn private_broker_restarts_on_same_port() {
-    let mut broker = Broker::start();
+fn private_broker_restarts_on_same_port() -> support::Result<()> {
+    let mut broker = Broker::start()?;
     let bootstrap = broker.brokers();
     metadata_broker_count(&bootstrap);
 
-    broker.restart();
+    broker.restart()?;
     assert!(broker.is_running());
     metadata_broker_count(&bootstrap);
 
     broker.kill();
     assert!(!broker.is_running());
-    broker.resume();
+    broker.resume()?;
     metadata_broker_count(&bootstrap);
+    Ok(())
 }

@@ -5,9 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use editpulse_e2e::load::{self, Load};
-use editpulse_e2e::sse_client::SseStream;
-use editpulse_e2e::{Broker, RelayProcess, brokers, unique};
+use support::broker::{Broker, brokers};
+use support::load::{self, Load};
+use support::names::unique;
+use support::relay_process::RelayProcess;
+use support::sse_client::SseStream;
 
 const TOKEN: &str = "fault-token";
 
@@ -31,33 +33,28 @@ fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-async fn health(relay: &RelayProcess) -> serde_json::Value {
-    let r = reqwest::get(relay.url("/v1/health"))
-        .await
-        .expect("health answers");
-    r.json().await.expect("health is JSON")
+/// A relay in Kafka mode (`name` also tags its topics and group) under [`Load::steady`],
+/// four seconds into it.
+async fn relay_under_load(name: &str, brokers: &str) -> support::Result<(RelayProcess, Load)> {
+    let env = kafka_env(brokers, name);
+    let mut relay = RelayProcess::spawn(name, &["--no-upstream"], &env_refs(&env))?;
+    relay.wait_healthy().await?;
+    let load = Load::steady(relay.url("/v1/events"), TOKEN)?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    Ok((relay, load))
 }
 
 #[tokio::test]
-async fn broker_killed_and_restarted_mid_stream() {
-    let mut broker = Broker::start();
-    let env = kafka_env(&broker.brokers(), "broker-kill");
-    let mut relay = RelayProcess::spawn("broker-kill", &["--no-upstream"], &env_refs(&env));
-    relay.wait_healthy().await;
-
-    let load = Load::start(
-        relay.url("/v1/events"),
-        Some(TOKEN.into()),
-        10,
-        Duration::from_millis(50),
-    );
-    tokio::time::sleep(Duration::from_secs(4)).await;
+async fn broker_killed_and_restarted_mid_stream() -> support::Result<()> {
+    let mut broker = Broker::start()?;
+    let (mut relay, load) = relay_under_load("broker-kill", &broker.brokers()).await?;
     broker.kill();
 
     // While it is down the relay says so, and the gateway refuses (503 + Retry-After).
+    let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(8);
     let down = loop {
-        let h = health(&relay).await;
+        let h = relay.health(&client).await?;
         if h["bus"]["broker_reachable"] == false {
             break h;
         }
@@ -91,9 +88,9 @@ async fn broker_killed_and_restarted_mid_stream() {
     assert!(resp.headers().contains_key("retry-after"));
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    broker.resume();
+    broker.resume()?;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let outcome = load.stop().await;
+    let outcome = load.stop().await?;
     assert!(outcome.unexpected.is_empty(), "{:?}", outcome.unexpected);
     assert!(
         outcome.unavailable > 0,
@@ -102,7 +99,7 @@ async fn broker_killed_and_restarted_mid_stream() {
     assert!(outcome.total_acked() > 500, "{outcome:?}");
     // The relay was never restarted: it recovers on its own.
     load::assert_counted(&relay.base_url(), &outcome.acked, Duration::from_secs(60)).await;
-    let h = relay.wait_healthy().await;
+    let h = relay.wait_healthy().await?;
     assert_eq!(h["bus"]["broker_reachable"], true);
     eprintln!(
         "broker kill: {} events acknowledged in {} requests, {} refused with 503",
@@ -110,27 +107,18 @@ async fn broker_killed_and_restarted_mid_stream() {
         outcome.accepted_requests,
         outcome.unavailable
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn relay_sigkilled_mid_stream_recomputes_exactly() {
-    let env = kafka_env(&brokers(), "relay-kill");
-    let mut relay = RelayProcess::spawn("relay-kill", &["--no-upstream"], &env_refs(&env));
-    relay.wait_healthy().await;
-
-    let load = Load::start(
-        relay.url("/v1/events"),
-        Some(TOKEN.into()),
-        10,
-        Duration::from_millis(50),
-    );
-    tokio::time::sleep(Duration::from_secs(4)).await;
+async fn relay_sigkilled_mid_stream_recomputes_exactly() -> support::Result<()> {
+    let (mut relay, load) = relay_under_load("relay-kill", &brokers()?).await?;
     relay.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    relay.restart();
-    relay.wait_healthy().await;
+    relay.restart()?;
+    relay.wait_healthy().await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let outcome = load.stop().await;
+    let outcome = load.stop().await?;
     assert!(outcome.unexpected.is_empty(), "{:?}", outcome.unexpected);
     assert!(outcome.unreachable > 0, "the relay was not really down");
     load::assert_counted(&relay.base_url(), &outcome.acked, Duration::from_secs(90)).await;
@@ -140,7 +128,7 @@ async fn relay_sigkilled_mid_stream_recomputes_exactly() {
     let since = chrono::DateTime::from_timestamp_millis(first)
         .unwrap()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut s = SseStream::connect(&relay.url(&format!("/v1/stream?since={since}")), None).await;
+    let mut s = SseStream::connect(&relay.url(&format!("/v1/stream?since={since}")), None).await?;
     let mut seen = std::collections::BTreeMap::new();
     let last = *outcome.acked.keys().next_back().unwrap();
     while seen.len() < outcome.acked.len()
@@ -165,29 +153,30 @@ async fn relay_sigkilled_mid_stream_recomputes_exactly() {
         outcome.total_acked(),
         outcome.unreachable
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn graceful_shutdown_under_load_loses_nothing() {
-    let env = kafka_env(&brokers(), "graceful");
-    let mut relay = RelayProcess::spawn("graceful", &["--no-upstream"], &env_refs(&env));
-    relay.wait_healthy().await;
+async fn graceful_shutdown_under_load_loses_nothing() -> support::Result<()> {
+    let env = kafka_env(&brokers()?, "graceful");
+    let mut relay = RelayProcess::spawn("graceful", &["--no-upstream"], &env_refs(&env))?;
+    relay.wait_healthy().await?;
     let mut streams = Vec::new();
     for _ in 0..20 {
-        streams.push(SseStream::connect(&relay.url("/v1/stream"), None).await);
+        streams.push(SseStream::connect(&relay.url("/v1/stream"), None).await?);
     }
     let load = Load::start(
         relay.url("/v1/events"),
         Some(TOKEN.into()),
         50,
         Duration::from_millis(20),
-    );
+    )?;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let started = Instant::now();
-    relay.terminate();
+    relay.terminate()?;
     let status = relay
-        .wait_exit(Duration::from_secs(15))
+        .wait_exit(Duration::from_secs(15))?
         .expect("the relay exits after SIGTERM");
     let took = started.elapsed();
     assert!(status.success(), "exit status {status}");
@@ -202,14 +191,15 @@ async fn graceful_shutdown_under_load_loses_nothing() {
         "open SSE streams end at shutdown instead of being dropped after the drain: {log}"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let outcome = load.stop().await;
+    let outcome = load.stop().await?;
     assert!(outcome.unexpected.is_empty(), "{:?}", outcome.unexpected);
 
-    relay.restart();
-    relay.wait_healthy().await;
+    relay.restart()?;
+    relay.wait_healthy().await?;
     load::assert_counted(&relay.base_url(), &outcome.acked, Duration::from_secs(60)).await;
     eprintln!(
         "graceful shutdown took {took:?}; {} events acknowledged before it",
         outcome.total_acked()
     );
+    Ok(())
 }

@@ -3,24 +3,31 @@
 
 use std::time::Duration;
 
-use editpulse_e2e::recording::{self, assert_counts_match};
-use editpulse_e2e::{RelayProcess, brokers, unique};
+use support::broker::brokers;
+use support::names::unique;
+use support::paths::data_file;
+use support::recording::{self, assert_counts_match};
+use support::relay_process::RelayProcess;
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 
-async fn replay_and_check(name: &str, extra: &[&str], envs: &[(&str, &str)]) {
-    let file = recording::data_file(FILE);
-    let expected = recording::per_second(&recording::load(&file));
+async fn replay_and_check(
+    name: &str,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> support::Result<()> {
+    let file = data_file(FILE);
+    let expected = recording::per_second(&recording::load(&file)?)?;
     let file_arg = file.display().to_string();
     let mut args = vec!["--replay", &file_arg, "--watermark-delay-ms", "1000"];
     args.extend_from_slice(extra);
-    let mut relay = RelayProcess::spawn(name, &args, envs);
-    relay.wait_healthy().await;
+    let mut relay = RelayProcess::spawn(name, &args, envs)?;
+    relay.wait_healthy().await?;
 
     // The recording spans 10 s; wait until its last second is final (watermark delay 1 s).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
     loop {
-        let counts = recording::fetch_counts(&relay.base_url()).await;
+        let counts = recording::fetch_counts(&relay.base_url()).await?;
         let total_final: u64 = counts.values().filter(|(_, f)| *f).map(|(n, _)| n).sum();
         let total: u64 = expected.values().sum();
         let tail_final = counts
@@ -30,7 +37,7 @@ async fn replay_and_check(name: &str, extra: &[&str], envs: &[(&str, &str)]) {
             .is_some_and(|(s, _)| counts.get(&(s + 2_000)).is_some_and(|(_, f)| *f));
         if total_final == total && tail_final {
             assert_counts_match(&counts, &expected);
-            return;
+            return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
             panic!(
@@ -43,13 +50,13 @@ async fn replay_and_check(name: &str, extra: &[&str], envs: &[(&str, &str)]) {
 }
 
 #[tokio::test]
-async fn replay_counts_exactly_on_the_embedded_bus() {
-    replay_and_check("replay-embedded", &[], &[]).await;
+async fn replay_counts_exactly_on_the_embedded_bus() -> support::Result<()> {
+    replay_and_check("replay-embedded", &[], &[]).await
 }
 
 #[tokio::test]
-async fn replay_counts_exactly_through_kafka() {
-    let brokers = brokers();
+async fn replay_counts_exactly_through_kafka() -> support::Result<()> {
+    let brokers = brokers()?;
     let input = unique("replay-in");
     let output = unique("replay-out");
     let group = unique("replay-group");
@@ -64,5 +71,5 @@ async fn replay_counts_exactly_through_kafka() {
             ("RELAY_PARTITIONS", "4"),
         ],
     )
-    .await;
+    .await
 }

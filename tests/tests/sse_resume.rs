@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use editpulse_e2e::RelayProcess;
-use editpulse_e2e::recording;
-use editpulse_e2e::sse_client::{Event, SseStream};
+use support::paths::data_file;
+use support::relay_process::RelayProcess;
+use support::sse_client::{Event, SseStream};
 
 async fn counts(stream: &mut SseStream, n: usize) -> Vec<Event> {
     let mut out = Vec::new();
@@ -20,16 +20,16 @@ async fn counts(stream: &mut SseStream, n: usize) -> Vec<Event> {
 }
 
 #[tokio::test]
-async fn last_event_id_resumes_without_gap_or_duplicate() {
-    let file = recording::data_file("recentchange-2024-02-06-all-wikis.jsonl")
+async fn last_event_id_resumes_without_gap_or_duplicate() -> support::Result<()> {
+    let file = data_file("recentchange-2024-02-06-all-wikis.jsonl")
         .display()
         .to_string();
-    let mut relay = RelayProcess::spawn("sse-resume", &["--replay", &file, "--replay-loop"], &[]);
-    relay.wait_healthy().await;
+    let mut relay = RelayProcess::spawn("sse-resume", &["--replay", &file, "--replay-loop"], &[])?;
+    relay.wait_healthy().await?;
     let url = relay.url("/v1/stream");
 
-    let mut steady = SseStream::connect(&url, None).await;
-    let mut flaky = SseStream::connect(&url, None).await;
+    let mut steady = SseStream::connect(&url, None).await?;
+    let mut flaky = SseStream::connect(&url, None).await?;
     let first = counts(&mut flaky, 5).await;
     let resume_from = first
         .last()
@@ -40,7 +40,7 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
     drop(flaky);
     // Stay away long enough for a few updates to happen while disconnected.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let mut resumed = SseStream::connect(&url, Some(&resume_from)).await;
+    let mut resumed = SseStream::connect(&url, Some(&resume_from)).await?;
     let after = counts(&mut resumed, 20).await;
 
     let reference = counts(&mut steady, 60).await;
@@ -64,7 +64,7 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
     );
 
     // Health events carry the id of the last count, so resuming from one is safe too.
-    let mut s = SseStream::connect(&url, None).await;
+    let mut s = SseStream::connect(&url, None).await?;
     let h = s
         .next_named("health", Duration::from_secs(5))
         .await
@@ -101,18 +101,19 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
             .map(|t| t.rem_euclid(1_000))
             .collect::<Vec<_>>()
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn an_unknown_or_stale_id_gets_the_stored_history() {
-    let file = recording::data_file("recentchange-2024-02-06-all-wikis.jsonl")
+async fn an_unknown_or_stale_id_gets_the_stored_history() -> support::Result<()> {
+    let file = data_file("recentchange-2024-02-06-all-wikis.jsonl")
         .display()
         .to_string();
-    let mut relay = RelayProcess::spawn("sse-stale", &["--replay", &file], &[]);
-    relay.wait_healthy().await;
+    let mut relay = RelayProcess::spawn("sse-stale", &["--replay", &file], &[])?;
+    relay.wait_healthy().await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     // An id from an earlier run of the relay (ids start at the boot time) or from another relay.
-    let mut s = SseStream::connect(&relay.url("/v1/stream"), Some("1")).await;
+    let mut s = SseStream::connect(&relay.url("/v1/stream"), Some("1")).await?;
     let first = s
         .next_named("count", Duration::from_secs(5))
         .await
@@ -128,4 +129,5 @@ async fn an_unknown_or_stale_id_gets_the_stored_history() {
         w.start, stored[0].start,
         "the backfill starts with the oldest stored second"
     );
+    Ok(())
 }

@@ -10,13 +10,14 @@
 //! every fault in /v1/health, and after a SIGKILL resume from the position it persisted,
 //! dropping the boundary event it had already forwarded.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use editpulse_e2e::fake_upstream::{End, FakeUpstream, Plan};
-use editpulse_e2e::recording::{self, assert_counts_match};
-use editpulse_e2e::{RelayProcess, now_ms};
 use serde_json::Value;
+use support::fake_upstream::{End, FakeUpstream, Plan};
+use support::names::unique;
+use support::paths::data_file;
+use support::recording::{self, Outside, assert_counts_match, now_ms, rfc3339};
+use support::relay_process::RelayProcess;
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 const DROP_EVERY: usize = 40;
@@ -30,24 +31,18 @@ const NOT_JSON_AT: usize = 50;
 const NO_DT_AT: usize = 120;
 const CANARY_AT: usize = 160;
 
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The recording moved by `shift_ms` (`meta.dt` and the Unix-seconds `timestamp`), as JSON lines.
-fn shifted(events: &[Value], shift_ms: i64) -> Vec<String> {
+fn shifted(events: &[Value], shift_ms: i64) -> support::Result<Vec<String>> {
     events
         .iter()
         .map(|e| {
             let mut e = e.clone();
-            let t = recording::event_ms(&e) + shift_ms;
+            let t = recording::event_ms(&e)? + shift_ms;
             e["meta"]["dt"] = Value::String(rfc3339(t));
             if e["timestamp"].is_number() {
                 e["timestamp"] = Value::from(t.div_euclid(1_000));
             }
-            e.to_string()
+            Ok(e.to_string())
         })
         .collect()
 }
@@ -71,51 +66,6 @@ fn expected_resume_points(len: usize) -> Vec<usize> {
     points
 }
 
-async fn health(client: &reqwest::Client, relay: &RelayProcess) -> Value {
-    // 503 while the upstream is down between two connections: the body is the report all the same.
-    let resp = client
-        .get(relay.url("/v1/health"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET /v1/health: {e}\n{}", relay.log_tail(40)));
-    resp.json()
-        .await
-        .unwrap_or_else(|e| panic!("/v1/health is not JSON: {e}\n{}", relay.log_tail(40)))
-}
-
-/// The seconds that differ from the recording shifted by `shift` (and any count just outside
-/// it), or that are not final yet.
-fn differences(
-    counts: &BTreeMap<i64, (u64, bool)>,
-    expected: &BTreeMap<i64, u64>,
-    shift: i64,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (s, want) in expected {
-        match counts.get(&(s + shift)) {
-            Some((got, true)) if got == want => {}
-            other => out.push(format!(
-                "{}: want {want} final, got {other:?}",
-                rfc3339(s + shift)
-            )),
-        }
-    }
-    let (first, last) = (
-        *expected.keys().next().unwrap(),
-        *expected.keys().next_back().unwrap(),
-    );
-    for s in [first - 1_000, last + 1_000, last + 2_000] {
-        match counts.get(&(s + shift)) {
-            Some((0, true)) => {}
-            other => out.push(format!(
-                "{} (outside): want 0 final, got {other:?}",
-                rfc3339(s + shift)
-            )),
-        }
-    }
-    out
-}
-
 fn fail(relay: &RelayProcess, upstream: &FakeUpstream, why: String) -> ! {
     panic!(
         "{why}\n--- upstream connections:\n{}\n--- relay log:\n{}",
@@ -124,18 +74,44 @@ fn fail(relay: &RelayProcess, upstream: &FakeUpstream, why: String) -> ! {
     )
 }
 
+/// Polls /v1/health until `done` holds for the report, which it returns; fails saying `what`
+/// did not happen if that takes longer than `within`.
+async fn wait_health(
+    (client, relay, upstream): (&reqwest::Client, &RelayProcess, &FakeUpstream),
+    within: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> support::Result<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        // A 503 while the upstream is down between two connections: the same report.
+        let h = relay.health(client).await?;
+        if done(&h) {
+            return Ok(h);
+        }
+        if tokio::time::Instant::now() > deadline {
+            fail(
+                relay,
+                upstream,
+                format!("{what} within {within:?}; health: {h}"),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 #[tokio::test]
-async fn a_misbehaving_upstream_loses_and_doubles_nothing() {
+async fn a_misbehaving_upstream_loses_and_doubles_nothing() -> support::Result<()> {
     let started = std::time::Instant::now();
-    let events = recording::load(&recording::data_file(FILE));
-    let expected = recording::per_second(&events);
+    let events = recording::load(&data_file(FILE))?;
+    let expected = recording::per_second(&events)?;
     assert_eq!(events.len(), 218);
 
     // The recording's first second becomes the current one; frames go out every 25 ms, so every
     // event reaches the relay well within the allowed lateness (60 s) of its second.
     let first_second = *expected.keys().next().unwrap();
     let shift = now_ms().div_euclid(1_000) * 1_000 - first_second;
-    let real = shifted(&events, shift);
+    let real = shifted(&events, shift)?;
     let sample: Value = serde_json::from_str(&real[0]).unwrap();
 
     let mut no_dt = sample.clone();
@@ -188,8 +164,8 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() {
             heartbeat: Duration::from_millis(500),
         },
     )
-    .await;
-    let state_dir = std::env::temp_dir().join(editpulse_e2e::unique("editpulse-upstream-faults"));
+    .await?;
+    let state_dir = std::env::temp_dir().join(unique("editpulse-upstream-faults"));
     let url = upstream.url();
     let state_arg = state_dir.display().to_string();
     let stall_arg = STALL_MS.to_string();
@@ -207,35 +183,28 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() {
             &state_arg,
         ],
         &[],
-    );
-    relay.wait_healthy().await;
+    )?;
+    relay.wait_healthy().await?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
 
     // 1. The whole feed goes out, and the relay forwards all 218 edits.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let h = health(&client, &relay).await;
-        if upstream.delivered_all() && h["source"]["events"].as_u64() >= Some(events.len() as u64) {
-            break;
-        }
-        if tokio::time::Instant::now() > deadline {
-            fail(
-                &relay,
-                &upstream,
-                format!("feed not delivered and forwarded within 40 s; health: {h}"),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let parts = (&client, &relay, &upstream);
+    wait_health(
+        parts,
+        Duration::from_secs(40),
+        "feed not delivered and forwarded",
+        |h| upstream.delivered_all() && h["source"]["events"].as_u64() >= Some(events.len() as u64),
+    )
+    .await?;
 
     // 2. Every second of the recording is final and exact.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
-        let counts = recording::fetch_counts(&relay.base_url()).await;
-        let diff = differences(&counts, &expected, shift);
+        let counts = recording::fetch_counts(&relay.base_url()).await?;
+        let diff = recording::differences(&counts, &expected, shift, Outside::FinalZero);
         if diff.is_empty() {
             assert_eq!(assert_counts_match(&counts, &expected), shift);
             break;
@@ -335,7 +304,7 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() {
 
     // 4. /v1/health accounts for every fault. Read a report made after the last frame.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let h = health(&client, &relay).await;
+    let h = relay.health(&client).await?;
     let s = &h["source"];
     let reconnects = (conns.len() - 1) as u64;
     let context = format!(
@@ -381,23 +350,16 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() {
         "persisted state: {state}"
     );
     let before = conns.len();
-    relay.restart();
-    relay.wait_healthy().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    let h = loop {
-        let h = health(&client, &relay).await;
-        if upstream.connections().len() > before && h["source"]["duplicates"].as_u64() >= Some(1) {
-            break h;
-        }
-        if tokio::time::Instant::now() > deadline {
-            fail(
-                &relay,
-                &upstream,
-                format!("the restarted relay did not resume within 15 s; health {h}"),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    relay.restart()?;
+    relay.wait_healthy().await?;
+    let parts = (&client, &relay, &upstream);
+    let h = wait_health(
+        parts,
+        Duration::from_secs(15),
+        "the restarted relay did not resume",
+        |h| upstream.connections().len() > before && h["source"]["duplicates"].as_u64() >= Some(1),
+    )
+    .await?;
     let after = upstream.connections();
     assert_eq!(
         after[before].last_event_id.as_deref(),
@@ -429,4 +391,5 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() {
         after[before].resumed_at,
         started.elapsed()
     );
+    Ok(())
 }

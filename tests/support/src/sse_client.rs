@@ -1,7 +1,9 @@
-//! A small SSE client for tests: reads named events with their ids off a real HTTP stream.
+//! A small SSE client over reqwest: reads named events with their ids off a real HTTP stream.
+//! For a handful of connections; [`crate::raw_sse`] is the one for thousands.
 
 use std::time::Duration;
 
+use anyhow::{Context, bail};
 use futures::StreamExt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,32 +19,36 @@ pub struct SseStream {
 }
 
 impl SseStream {
-    pub async fn connect(url: &str, last_event_id: Option<&str>) -> SseStream {
+    /// `GET url` (with `Last-Event-ID` if given); an error unless it answers 2xx with
+    /// `text/event-stream`.
+    pub async fn connect(url: &str, last_event_id: Option<&str>) -> anyhow::Result<SseStream> {
         let mut req = reqwest::Client::new()
             .get(url)
             .header("accept", "text/event-stream");
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+        let resp = req.send().await.with_context(|| format!("GET {url}"))?;
+        if !resp.status().is_success() {
+            bail!("GET {url}: {}", resp.status());
+        }
         let ct = resp
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        assert!(ct.starts_with("text/event-stream"), "content type {ct}");
-        SseStream {
+        if !ct.starts_with("text/event-stream") {
+            bail!("GET {url}: content type {ct}");
+        }
+        Ok(SseStream {
             body: resp.bytes_stream().boxed(),
             buf: String::new(),
-        }
+        })
     }
 
-    /// The next event, or None if none came within `timeout` or the stream ended.
+    /// The next event, or None if none came within `timeout` or the stream ended. Panics if
+    /// the stream is not UTF-8 (the relay must never send that).
     pub async fn next(&mut self, timeout: Duration) -> Option<Event> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

@@ -4,8 +4,11 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, bail};
 use base64::Engine;
 use serde_json::{Value, json};
+
+use crate::{paths, ports};
 
 pub struct Browser {
     driver: Child,
@@ -15,36 +18,52 @@ pub struct Browser {
     _profile: std::path::PathBuf,
 }
 
-/// Where chromedriver is: `CHROMEDRIVER`, else Debian's path. Missing is a test failure.
-fn chromedriver() -> String {
+/// Where chromedriver is: `CHROMEDRIVER`, else Debian's path. Missing is an error.
+fn chromedriver() -> anyhow::Result<String> {
     let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "chromedriver not found at {path}: install Debian's chromium and chromium-driver (bash scripts/test.sh does)"
-    );
-    path
+    if !std::path::Path::new(&path).exists() {
+        bail!(
+            "chromedriver not found at {path}: install Debian's chromium and chromium-driver \
+             (bash scripts/test.sh does)"
+        );
+    }
+    Ok(path)
+}
+
+/// POSTs `body` as JSON (or sends no body) and reads the answer as JSON.
+async fn send_json(req: reqwest::RequestBuilder, body: Option<&Value>) -> anyhow::Result<Value> {
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(b)?),
+        None => req,
+    };
+    let text = req.send().await?.text().await?;
+    serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))
 }
 
 impl Browser {
-    pub async fn start(width: u32, height: u32) -> Browser {
-        let port = crate::free_port();
-        let log = crate::logs_dir().join(format!("chromedriver-{port}.log"));
-        let driver = Command::new(chromedriver())
+    /// Starts chromedriver and a headless Chromium session with a `width` x `height` window.
+    pub async fn start(width: u32, height: u32) -> anyhow::Result<Browser> {
+        let port = ports::free_port()?;
+        let log = paths::logs_dir()?.join(format!("chromedriver-{port}.log"));
+        let driver = Command::new(chromedriver()?)
             .arg(format!("--port={port}"))
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver starts");
+            .context("cannot start chromedriver")?;
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
         while http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not answer on {base}"
-            );
+            if Instant::now() >= deadline {
+                let mut driver = driver;
+                crate::process::kill_and_reap(&mut driver);
+                bail!("chromedriver did not answer on {base}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile =
@@ -62,54 +81,48 @@ impl Browser {
                 ]
             }
         }}});
-        let resp: Value = http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = resp["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {resp}"))
-            .to_string();
-        Browser {
+        let mut browser = Browser {
             driver,
             base,
-            session,
+            session: String::new(),
             http,
             _profile: profile,
-        }
+        };
+        let url = format!("{}/session", browser.base);
+        let resp = send_json(browser.http.post(&url), Some(&caps))
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        browser.session = resp["value"]["sessionId"]
+            .as_str()
+            .with_context(|| format!("no WebDriver session: {resp}"))?
+            .to_string();
+        Ok(browser)
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut req = self.http.request(method, &url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp: Value = req
-            .send()
+        let resp = send_json(self.http.request(method, &url), body.as_ref())
             .await
-            .unwrap_or_else(|e| panic!("{url}: {e}"))
-            .json()
-            .await
-            .unwrap();
+            .with_context(|| url.clone())?;
         if let Some(err) = resp["value"].get("error") {
-            panic!("WebDriver {path}: {err}: {}", resp["value"]["message"]);
+            bail!("WebDriver {path}: {err}: {}", resp["value"]["message"]);
         }
-        resp["value"].clone()
+        Ok(resp["value"].clone())
     }
 
-    pub async fn goto(&self, url: &str) {
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
+            .await?;
+        Ok(())
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
-    pub async fn eval(&self, script: &str, args: Value) -> Value {
+    pub async fn eval(&self, script: &str, args: Value) -> anyhow::Result<Value> {
         self.call(
             reqwest::Method::POST,
             "/execute/sync",
@@ -118,11 +131,17 @@ impl Browser {
         .await
     }
 
-    /// Polls `script` until it returns something truthy; returns that, or panics after `timeout`.
-    pub async fn wait_for(&self, what: &str, script: &str, timeout: Duration) -> Value {
+    /// Polls `script` until it returns something truthy; returns that, or an error after
+    /// `timeout`.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
         loop {
-            let v = self.eval(script, json!([])).await;
+            let v = self.eval(script, json!([])).await?;
             let truthy = match &v {
                 Value::Null => false,
                 Value::Bool(b) => *b,
@@ -131,12 +150,11 @@ impl Browser {
                 _ => true,
             };
             if truthy {
-                return v;
+                return Ok(v);
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what} (last: {v})"
-            );
+            if Instant::now() >= deadline {
+                bail!("timed out waiting for {what} (last: {v})");
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -150,11 +168,14 @@ impl Browser {
             .await;
     }
 
-    pub async fn screenshot_png(&self) -> Vec<u8> {
-        let v = self.call(reqwest::Method::GET, "/screenshot", None).await;
+    pub async fn screenshot_png(&self) -> anyhow::Result<Vec<u8>> {
+        let v = self.call(reqwest::Method::GET, "/screenshot", None).await?;
+        let b64 = v
+            .as_str()
+            .with_context(|| format!("a screenshot, not {v}"))?;
         base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .expect("a base64 PNG")
+            .decode(b64)
+            .context("a base64 PNG")
     }
 }
 

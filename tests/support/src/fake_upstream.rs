@@ -9,15 +9,19 @@
 //! The faults follow a [`Plan`] keyed by connection number, so one run is reproducible: drop the
 //! connection every `drop_every` frames (alternately abruptly, mid-body, and with a clean end of
 //! the chunked body), once stall silently mid-stream — socket open, not a byte sent — until the
-//! client gives up, and once not answer a request at all, not even with response headers. Every connection is recorded: the `Last-Event-ID` it carried, where it resumed,
-//! the id of the last frame written to it and how it ended.
+//! client gives up, and once not answer a request at all, not even with response headers.
+//! Every connection is recorded: the `Last-Event-ID` it carried, where it resumed, the id of
+//! the last frame written to it and how it ended.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+
+use crate::chunked;
 
 /// What to do, and when.
 #[derive(Debug, Clone)]
@@ -89,11 +93,15 @@ pub struct FakeUpstream {
 impl FakeUpstream {
     /// Serves `feed` (one `data:` payload per entry) on 127.0.0.1:<free port>. Frame ids carry
     /// `timestamp = base_ms + position`, which is how a resume id is mapped back to a position.
-    pub async fn start(feed: Vec<String>, base_ms: i64, plan: Plan) -> FakeUpstream {
+    pub async fn start(
+        feed: Vec<String>,
+        base_ms: i64,
+        plan: Plan,
+    ) -> anyhow::Result<FakeUpstream> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().expect("local addr").port();
+            .context("bind 127.0.0.1:0")?;
+        let port = listener.local_addr().context("local addr")?.port();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let len = feed.len();
         let feed = Arc::new(feed);
@@ -124,13 +132,13 @@ impl FakeUpstream {
                 }
             }
         });
-        FakeUpstream {
+        Ok(FakeUpstream {
             port,
             base_ms,
             shared,
             len,
             server,
-        }
+        })
     }
 
     pub fn url(&self) -> String {
@@ -221,14 +229,6 @@ fn set_end(shared: &Mutex<Shared>, number: usize, end: End) {
     shared.lock().expect("lock").connections[number].end = end;
 }
 
-/// One chunk of a chunked body.
-fn chunk(bytes: &[u8]) -> Vec<u8> {
-    let mut out = format!("{:x}\r\n", bytes.len()).into_bytes();
-    out.extend_from_slice(bytes);
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
 async fn read_request(stream: &mut TcpStream) -> Result<String, String> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
@@ -311,7 +311,7 @@ async fn serve(
     let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n\
                 cache-control: no-cache\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
     let mut first = head.as_bytes().to_vec();
-    first.extend_from_slice(&chunk(b":ok\n\n"));
+    first.extend_from_slice(&chunked::encode(b":ok\n\n"));
     if stream.write_all(&first).await.is_err() {
         return set_end(&shared, number, End::ClientLeft);
     }
@@ -328,7 +328,7 @@ async fn serve(
         if written == plan.drop_every {
             // Alternate the two ways a stream ends: a clean end of the body, and a hang-up.
             if number % 2 == 1 {
-                let _ = stream.write_all(b"0\r\n\r\n").await;
+                let _ = stream.write_all(chunked::END).await;
                 let _ = stream.shutdown().await;
                 return set_end(&shared, number, End::Closed);
             }
@@ -337,7 +337,11 @@ async fn serve(
         }
         let id = frame_id(base_ms, pos);
         let frame = format!("event: message\nid: {id}\ndata: {}\n\n", feed[pos]);
-        if stream.write_all(&chunk(frame.as_bytes())).await.is_err() {
+        if stream
+            .write_all(&chunked::encode(frame.as_bytes()))
+            .await
+            .is_err()
+        {
             return set_end(&shared, number, End::ClientLeft);
         }
         {
@@ -351,7 +355,7 @@ async fn serve(
     // Fed out: keep the connection alive with comments until the client leaves.
     loop {
         tokio::time::sleep(plan.heartbeat).await;
-        if stream.write_all(&chunk(b":\n\n")).await.is_err() {
+        if stream.write_all(&chunked::encode(b":\n\n")).await.is_err() {
             return set_end(&shared, number, End::ClientLeft);
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat};
+use anyhow::Context;
 
 const WIKIS: [&str; 6] = [
     "enwiki",
@@ -49,14 +49,19 @@ impl Load {
     /// with the time it is first sent; a batch without a 202 is sent again until it gets one.
     /// Up to 64 requests are in flight at once, so a request held up by the bus does not
     /// keep the others from seeing how the relay answers meanwhile.
-    pub fn start(url: String, token: Option<String>, batch: usize, every: Duration) -> Load {
+    pub fn start(
+        url: String,
+        token: Option<String>,
+        batch: usize,
+        every: Duration,
+    ) -> anyhow::Result<Load> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .context("reqwest client")?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let task = tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()
-                .unwrap();
             let out = Arc::new(std::sync::Mutex::new(Outcome::default()));
             let slots = Arc::new(tokio::sync::Semaphore::new(64));
             let mut n: u64 = 0;
@@ -142,19 +147,23 @@ impl Load {
             while tasks.join_next().await.is_some() {}
             out.lock().unwrap().clone()
         });
-        Load { stop, task }
+        Ok(Load { stop, task })
     }
 
-    pub async fn stop(self) -> Outcome {
+    /// [`Load::start`] at the pace the fault tests use: 10 events every 50 ms, with `token`.
+    pub fn steady(url: String, token: &str) -> anyhow::Result<Load> {
+        Load::start(url, Some(token.into()), 10, Duration::from_millis(50))
+    }
+
+    /// Stops sending and waits for the requests in flight; what was acknowledged.
+    pub async fn stop(self) -> anyhow::Result<Outcome> {
         self.stop.store(true, Ordering::Relaxed);
-        self.task.await.expect("load generator")
+        self.task.await.context("the load generator's task failed")
     }
 }
 
 fn event(n: u64, now_ms: i64, i: usize) -> String {
-    let dt = DateTime::from_timestamp_millis(now_ms)
-        .unwrap()
-        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let dt = crate::recording::rfc3339(now_ms);
     let wiki = WIKIS[(n as usize * 7 + i) % WIKIS.len()];
     serde_json::json!({
         "$schema": "/mediawiki/recentchange/1.0.0",
@@ -180,15 +189,18 @@ pub async fn assert_counted(base_url: &str, acked: &BTreeMap<i64, u64>, timeout:
         let mut diffs = Vec::new();
         match client.get(format!("{base_url}/v1/counts")).send().await {
             Ok(r) if r.status().is_success() => {
-                let body: serde_json::Value = r.json().await.unwrap();
-                let got = crate::recording::counts_of(&body);
+                let text = r.text().await.unwrap_or_default();
+                let got = serde_json::from_str(&text)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|body| crate::recording::counts_of(&body))
+                    .unwrap_or_else(|e| panic!("/v1/counts: {e:#}: {text}"));
                 for s in (first..=last + 1_000).step_by(1_000) {
                     let want = acked.get(&s).copied().unwrap_or(0);
                     match got.get(&s) {
                         Some((n, true)) if *n == want => {}
                         other => diffs.push(format!(
                             "{}: want {want}, got {other:?}",
-                            DateTime::from_timestamp_millis(s).unwrap()
+                            crate::recording::rfc3339(s)
                         )),
                     }
                 }
