@@ -3,11 +3,16 @@
 //! [`source`] (upstream SSE client, HTTP gateway, replay) → [`bus`] (Kafka or embedded) →
 //! [`window`] (per-partition counting) → [`publish`] (merge, update log, output topic) →
 //! [`http`] (SSE, history, health, metrics, dashboard) → browser.
+//!
+//! Around them: [`config`] (the flags, read once into a [`config::Role`] and a
+//! [`config::Source`]), [`run`] (starts the stages and stops them in order), [`telemetry`] (the
+//! stages' counters) and [`health_report`] (those counters as a health report each second).
+//! The bytes of events and SSE frames are parsed by the `codec` crate, which has no I/O.
 
 pub mod bus;
 pub mod clock;
 pub mod config;
-pub mod health;
+pub mod health_report;
 pub mod http;
 pub mod publish;
 pub mod run;

@@ -18,7 +18,7 @@ use crate::bus::kafka::{
 };
 use crate::bus::{BusError, InputConsumer, InputProducer, OutputSink, OutputSource};
 use crate::config::{Config, Fallback, Role, Source};
-use crate::health::Reporter;
+use crate::health_report::Reporter;
 use crate::http::{self, AppState};
 use crate::publish::{self, Merger, Published};
 use crate::source::ingest::Ingest;

@@ -1,4 +1,5 @@
-//! Server-Sent-Events framing of what the relay sends (the upstream's frames are read by `codec::sse_parse`).
+//! Server-Sent-Events framing of what the relay sends (the upstream's frames are read by
+//! `codec::sse_parse`).
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -12,20 +13,21 @@ pub fn frame(id: u64, event: &str, data: &impl Serialize) -> Bytes {
 
 /// A frame that leaves the client's last event id as it was.
 pub fn frame_without_id(event: &str, json: &[u8]) -> Bytes {
-    let mut buf = Vec::with_capacity(json.len() + event.len() + 16);
-    buf.extend_from_slice(b"event: ");
-    buf.extend_from_slice(event.as_bytes());
-    buf.extend_from_slice(b"\ndata: ");
-    buf.extend_from_slice(json);
-    buf.extend_from_slice(b"\n\n");
-    Bytes::from(buf)
+    encode(None, event, json)
 }
 
 pub fn frame_raw(id: u64, event: &str, json: &[u8]) -> Bytes {
+    encode(Some(id), event, json)
+}
+
+fn encode(id: Option<u64>, event: &str, json: &[u8]) -> Bytes {
     let mut buf = Vec::with_capacity(json.len() + event.len() + 32);
-    buf.extend_from_slice(b"id: ");
-    buf.extend_from_slice(id.to_string().as_bytes());
-    buf.extend_from_slice(b"\nevent: ");
+    if let Some(id) = id {
+        buf.extend_from_slice(b"id: ");
+        buf.extend_from_slice(id.to_string().as_bytes());
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(b"event: ");
     buf.extend_from_slice(event.as_bytes());
     buf.extend_from_slice(b"\ndata: ");
     buf.extend_from_slice(json);

@@ -1,4 +1,4 @@
-//! Turns the stages' counters into a health report once a second.
+//! Turns the stages' counters into a health report once a second (served by `http::health`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
