@@ -39,7 +39,7 @@ pub enum Content {
 }
 
 /// A wiki's name, inline when it fits (every Wikimedia wiki's does): each record carries one,
-/// and a heap allocation per record was a measurable share of counting. Always UTF-8.
+/// and a heap allocation per record would be a measurable share of counting. Always UTF-8.
 #[derive(Debug, Clone)]
 pub enum WikiName {
     Inline(u8, [u8; INLINE]),

@@ -20,7 +20,7 @@ pub struct Published {
     pub updates: UpdateLog,
     /// Bumped whenever SSE clients may have something new to send: an update, a health
     /// report, shutdown. One signal, so a waiting client registers one waker, not one per
-    /// source: at 10,000 clients the registrations were a measurable share of every update.
+    /// source: at 10,000 clients, per-source registrations are a measurable share of every update.
     wake: watch::Sender<u64>,
 }
 
