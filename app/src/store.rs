@@ -6,11 +6,11 @@
 use leptos::prelude::*;
 use wire::{Health, WindowRecord};
 
-use crate::connection::Connection;
 use crate::error::AppError;
 use crate::range::Range;
+use crate::relay::reconnect::Connection;
+use crate::relay::stream_event::StreamEvent;
 use crate::series::{Merge, Series};
-use crate::stream_event::StreamEvent;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Store {

@@ -3,20 +3,20 @@
 //!  cargo test -p app --target wasm32-unknown-unknown`
 
 use app::Dashboard;
-use app::chart::{Point, runs, y_ticks, y_top};
-use app::connection::{
-    BACKOFF_CAP_MS, Connection, LinkState, OFFLINE_AFTER_FAILURES, SILENCE_MS, backoff_ms,
-};
-use app::envelope::{Column, Pixel, columns, stroke};
+use app::chart::canvas::{Point, runs, y_ticks, y_top};
+use app::chart::envelope::{Column, Pixel, columns, stroke};
+use app::chart::theme::parse_colour;
+use app::chart::time_axis::ticks;
 use app::error::AppError;
 use app::headline::{Peak, stats, top_wikis};
 use app::health_panel::stage_rows;
 use app::range::Range;
+use app::relay::reconnect::{
+    BACKOFF_CAP_MS, Connection, LinkState, OFFLINE_AFTER_FAILURES, SILENCE_MS, backoff_ms,
+};
+use app::relay::stream_event::{StreamEvent, decode, parse_id};
 use app::series::{Merge, RETENTION_MS, Series};
 use app::store::Store;
-use app::stream_event::{StreamEvent, decode, parse_id};
-use app::theme::parse_colour;
-use app::time_axis::ticks;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use plotters::style::RGBAColor;

@@ -11,11 +11,11 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use wire::WindowRecord;
 
-use crate::envelope::{self, Pixel};
+use crate::chart::envelope::{self, Pixel};
+use crate::chart::theme::Theme;
+use crate::chart::time_axis;
 use crate::error::AppError;
 use crate::local_time;
-use crate::theme::Theme;
-use crate::time_axis;
 
 /// One second, reduced to what the chart draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,8 @@ pub fn runs(points: &[Point]) -> Vec<&[Point]> {
 
 const RIGHT_MARGIN_CSS: f64 = 16.0;
 /// Below this many CSS pixels per second the line is drawn as pixel columns (see
-/// [`crate::envelope`]); above it, as a stroked polyline, whose slopes look better up close.
+/// [`crate::chart::envelope`]); above it, as a stroked polyline, whose slopes look better up
+/// close.
 const DENSE_BELOW_CSS_PX_PER_SECOND: f64 = 2.0;
 /// Column count cap for the dense drawing (see where `column_width` is chosen).
 const MAX_COLUMNS: i32 = 2_000;
