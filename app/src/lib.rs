@@ -34,6 +34,9 @@ pub mod relay;
 pub mod series;
 pub mod store;
 
+#[cfg(test)]
+mod test_fixtures;
+
 use leptos::prelude::*;
 
 use crate::chart::controls::Controls;
