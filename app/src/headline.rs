@@ -163,3 +163,65 @@ pub fn TopWikis(store: Store) -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::{T0, filled, window};
+
+    #[test]
+    fn peak_follows_the_range() {
+        // The peak follows the range: the biggest value lies 10 minutes back.
+        let mut s = filled(3_600, |i| if i == 3_000 { 500 } else { 5 });
+        assert_eq!(stats(&s, Range::FiveMinutes).peak.unwrap().count, 5);
+        assert_eq!(
+            stats(&s, Range::FifteenMinutes).peak,
+            Some(Peak {
+                count: 500,
+                start: T0 + 3_000_000,
+                is_final: true
+            })
+        );
+        s.merge(window(3_600, 900, false, 0));
+        let open = stats(&s, Range::OneMinute).peak.unwrap();
+        assert_eq!(
+            (open.count, open.is_final),
+            (900, false),
+            "provisional counts for peak, marked as open"
+        );
+    }
+
+    #[test]
+    fn headline_uses_final_seconds() {
+        // 120 seconds: the last 60 final ones are 1..=60 in value -> mean 30.5.
+        let mut s = filled(120, |i| if i >= 60 { (i - 59) as u64 } else { 1_000 });
+        s.merge(window(120, 9_999, false, 0));
+        let st = stats(&s, Range::FiveMinutes);
+        assert_eq!(st.now, Some(60), "latest final, not the provisional 9999");
+        assert_eq!(st.avg_minute, Some(30.5));
+
+        let mut s = Series::new();
+        for sec in 0..70 {
+            let mut w = window(sec, 10, true, 0);
+            w.top_wikis = vec![
+                ("enwiki".into(), 6),
+                ("dewiki".into(), 3),
+                ("frwiki".into(), 1),
+            ];
+            if sec >= 65 {
+                w.top_wikis.push(("commonswiki".into(), 50));
+            }
+            s.merge(w);
+        }
+        let top = top_wikis(&s, 3);
+        // Only the last 60 seconds count: enwiki 360, commonswiki 250, dewiki 180.
+        assert_eq!(
+            top,
+            vec![
+                ("enwiki".to_owned(), 360),
+                ("commonswiki".to_owned(), 250),
+                ("dewiki".to_owned(), 180)
+            ]
+        );
+    }
+}

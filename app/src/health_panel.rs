@@ -221,3 +221,34 @@ pub fn HealthPanel(store: Store) -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_rows_cover_every_stage() {
+        let mut h = Health::default();
+        h.bus.kind = "kafka".into();
+        h.bus.status = Status::Down;
+        h.bus.broker_reachable = false;
+        h.gateway.rejected.insert("bad_event".into(), 3);
+        h.windows.too_late = 4;
+        let rows = stage_rows(&h);
+        let keys: Vec<_> = rows.iter().map(|r| r.key).collect();
+        assert_eq!(keys, ["source", "gateway", "bus", "windows", "clients"]);
+        assert_eq!(rows[2].name, "Kafka");
+        assert_eq!(rows[2].status, Status::Down);
+        assert!(
+            rows[2]
+                .figures
+                .contains(&("broker reachable", "no".to_owned()))
+        );
+        assert!(
+            rows[1]
+                .figures
+                .contains(&("rejected", "3 (3 bad event)".to_owned()))
+        );
+        assert!(rows[3].figures.contains(&("too late", "4".to_owned())));
+    }
+}

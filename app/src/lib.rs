@@ -1,37 +1,51 @@
 //! EditPulse dashboard: Wikipedia's edits per second, live, with the health of the pipeline
 //! that counts them.
 //!
-//! State lives in [`store::Store`]; [`relay_client`] fills it from the relay and the
-//! components only read it, so [`Dashboard`] can be mounted over a hand-filled store in tests.
+//! # Layout
+//!
+//! In the order the data flows, from the relay to the screen:
+//!
+//! - [`relay`]: the I/O with the relay (backfill, live stream, reconnects) and the decoding of
+//!   what it sends.
+//! - [`store`]: the reactive state the relay client writes and the components read: the
+//!   [`series`] of per-second counts, the latest health report, the link state and the
+//!   user's picks ([`range`], humans vs bots).
+//! - [`chart`]: the edits-per-second chart, its controls and its drawing.
+//! - [`headline`]: the numbers above the chart and the busiest wikis.
+//! - [`health_panel`]: the relay's health report, one row per pipeline stage.
+//! - [`connection_status`]: the connection badge, the "relay unreachable" banner and the
+//!   error line.
+//! - [`recent_table`]: the last minute as a hidden table for screen readers and end-to-end
+//!   tests.
+//! - [`local_time`] and [`error`]: clock labels in the viewer's zone, and what can go wrong.
+//!
+//! The components only read the store, so [`Dashboard`] can be mounted over a hand-filled
+//! store in tests.
 
-pub mod badge;
 pub mod chart;
-pub mod chart_view;
-pub mod connection;
-pub mod controls;
-pub mod envelope;
+pub mod connection_status;
 pub mod error;
 pub mod headline;
 pub mod health_panel;
 pub mod local_time;
 pub mod range;
 pub mod recent_table;
-pub mod relay_client;
+pub mod relay;
 pub mod series;
 pub mod store;
-pub mod stream_event;
-pub mod theme;
-pub mod time_axis;
+
+#[cfg(test)]
+mod test_fixtures;
 
 use leptos::prelude::*;
 
-use crate::badge::{ConnectionBadge, ErrorLine, UnreachableBanner};
-use crate::chart_view::Chart;
-use crate::controls::Controls;
+use crate::chart::controls::Controls;
+use crate::chart::view::Chart;
+use crate::connection_status::{ConnectionBadge, ErrorLine, UnreachableBanner};
 use crate::headline::{Headline, TopWikis};
 use crate::health_panel::HealthPanel;
 use crate::recent_table::RecentTable;
-use crate::relay_client::RelayClient;
+use crate::relay::client::RelayClient;
 use crate::store::Store;
 
 /// The page: a fresh store fed by the relay.

@@ -37,3 +37,22 @@ pub fn format_clock(local_ms: i64, seconds: bool) -> String {
 pub fn clock(ms: i64, seconds: bool) -> String {
     format_clock(to_local(ms, offset_minutes), seconds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_labels_follow_the_zone_offset() {
+        // 2024-02-06T16:58:10.400Z
+        let t = 1_707_238_690_400;
+        assert_eq!(format_clock(to_local(t, |_| 0), true), "16:58:10");
+        assert_eq!(format_clock(to_local(t, |_| 0), false), "16:58");
+        // Nepal (+05:45), and zones where the local date differs from UTC's.
+        assert_eq!(format_clock(to_local(t, |_| 345), true), "22:43:10");
+        assert_eq!(format_clock(to_local(t, |_| 480), false), "00:58");
+        assert_eq!(format_clock(to_local(t, |_| -600), false), "06:58");
+        // Before 1970 a day still runs from midnight to midnight.
+        assert_eq!(format_clock(-1_000, true), "23:59:59");
+    }
+}

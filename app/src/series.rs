@@ -129,3 +129,94 @@ fn supersedes(held: &WindowRecord, new: &WindowRecord) -> bool {
         (true, true) => new.revision >= held.revision,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::{T0, filled, window};
+
+    #[test]
+    fn backfill_then_live_merge_is_idempotent_on_overlap() {
+        let mut s = Series::new();
+        let backfill: Vec<_> = (0..120)
+            .map(|i| window(i, 10 + i as u64, true, 0))
+            .collect();
+        assert_eq!(s.merge_all(backfill.clone()), 120);
+        assert_eq!(s.len(), 120);
+
+        // The stream opened with ?since= replays the newest backfilled second: no change.
+        assert_eq!(s.merge(backfill[119].clone()), Merge::Unchanged);
+        assert_eq!(s.merge_all(backfill), 0);
+
+        // Live: the open second arrives provisional, several times, growing.
+        assert_eq!(s.merge(window(120, 3, false, 0)), Merge::Inserted);
+        assert_eq!(s.merge(window(120, 7, false, 0)), Merge::Replaced);
+        assert_eq!(s.len(), 121);
+        let newest = s.newest().unwrap();
+        assert_eq!((newest.count, newest.is_final), (7, false));
+        // The newest *final* second is still the backfilled one.
+        assert_eq!(s.newest_final().unwrap().start, Millis(T0 + 119_000));
+
+        // The final value replaces the provisional one.
+        assert_eq!(s.merge(window(120, 9, true, 0)), Merge::Replaced);
+        let w = s.get(Millis(T0 + 120_000)).unwrap();
+        assert_eq!((w.count, w.is_final), (9, true));
+        assert_eq!(s.newest_final().unwrap().start, Millis(T0 + 120_000));
+    }
+
+    #[test]
+    fn late_revisions_replace_and_older_values_do_not_come_back() {
+        let mut s = Series::new();
+        s.merge(window(0, 5, false, 0));
+        s.merge(window(0, 10, true, 0));
+        assert_eq!(
+            s.merge(window(0, 12, true, 1)),
+            Merge::Replaced,
+            "late revision"
+        );
+        assert_eq!(s.get(Millis(T0)).unwrap().count, 12);
+        assert_eq!(s.get(Millis(T0)).unwrap().revision, 1);
+
+        // A replay of revision 0 (e.g. after a reconnect) must not undo revision 1 ...
+        assert_eq!(s.merge(window(0, 10, true, 0)), Merge::Stale);
+        // ... nor may a stray provisional value undo a final one.
+        assert_eq!(s.merge(window(0, 4, false, 0)), Merge::Stale);
+        assert_eq!(s.get(Millis(T0)).unwrap().count, 12);
+
+        // Same revision re-sent with a different value: the latest received wins.
+        assert_eq!(s.merge(window(0, 13, true, 1)), Merge::Replaced);
+        assert_eq!(s.get(Millis(T0)).unwrap().count, 13);
+    }
+
+    #[test]
+    fn keeps_exactly_the_last_hour() {
+        let s = filled(3_700, |_| 1);
+        assert_eq!(s.len(), (RETENTION_MS / 1_000) as usize);
+        assert_eq!(s.iter().next().unwrap().start, Millis(T0 + 100_000));
+        let mut s = s;
+        assert_eq!(s.merge(window(50, 1, true, 1)), Merge::TooOld);
+        assert_eq!(s.len(), 3_600);
+    }
+
+    #[test]
+    fn range_selects_the_trailing_seconds() {
+        let mut s = filled(3_600, |i| i as u64);
+        for (range, n) in [
+            (Range::OneMinute, 60),
+            (Range::FiveMinutes, 300),
+            (Range::FifteenMinutes, 900),
+            (Range::SixtyMinutes, 3_600),
+        ] {
+            let in_range: Vec<_> = s.in_range(range).collect();
+            assert_eq!(in_range.len(), n, "{range:?}");
+            assert_eq!(in_range.last().unwrap().start, Millis(T0 + 3_599_000));
+            assert_eq!(in_range[0].start, Millis(T0 + (3_600 - n as i64) * 1_000));
+        }
+        // The open second moves the range's end with it.
+        s.merge(window(3_600, 1, false, 0));
+        let one: Vec<_> = s.in_range(Range::OneMinute).collect();
+        assert_eq!(one.len(), 60);
+        assert!(!one.last().unwrap().is_final);
+        assert_eq!(one[0].start, Millis(T0 + 3_541_000));
+    }
+}

@@ -6,11 +6,11 @@
 use leptos::prelude::*;
 use wire::{Health, WindowRecord};
 
-use crate::connection::Connection;
 use crate::error::AppError;
 use crate::range::Range;
+use crate::relay::reconnect::Connection;
+use crate::relay::stream_event::StreamEvent;
 use crate::series::{Merge, Series};
-use crate::stream_event::StreamEvent;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Store {
@@ -80,5 +80,33 @@ impl Store {
             }
             StreamEvent::Resync(resume) => Some(resume),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::window;
+
+    #[test]
+    fn store_merge_only_wakes_subscribers_on_change() {
+        let store = Store::new();
+        assert_eq!(store.merge(window(0, 1, true, 0)), Merge::Inserted);
+        assert_eq!(store.merge(window(0, 1, true, 0)), Merge::Unchanged);
+        let resync = store.apply(
+            StreamEvent::Count(window(1, 2, false, 0)),
+            Some(41),
+            1_000.0,
+        );
+        assert_eq!(resync, None);
+        assert_eq!(store.series.with_untracked(|s| s.len()), 2);
+        assert_eq!(
+            store.connection.with_untracked(|c| c.last_event_id()),
+            Some(41)
+        );
+        assert_eq!(
+            store.apply(StreamEvent::Resync(17), Some(42), 1_100.0),
+            Some(17)
+        );
     }
 }

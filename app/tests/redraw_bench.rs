@@ -5,10 +5,10 @@
 //! `CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //!  cargo test -p app --target wasm32-unknown-unknown --release --test redraw_bench -- --nocapture`
 
-use app::chart::{self, Frame, Point};
+use app::chart::canvas::{Frame, Point, draw};
+use app::chart::theme::Theme;
 use app::range::Range;
 use app::series::Series;
-use app::theme::Theme;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlCanvasElement;
@@ -62,7 +62,7 @@ fn bench(css: (u32, u32), dpr: f64, split: bool, range: Range) -> (f64, f64) {
             to,
             split,
         };
-        chart::draw(&canvas, &frame, &theme, dpr).unwrap();
+        draw(&canvas, &frame, &theme, dpr).unwrap();
         // Make the GPU/raster work part of the measurement, not just command recording.
         let _ = canvas
             .get_context("2d")

@@ -10,13 +10,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{HtmlCanvasElement, MediaQueryList, ResizeObserver, ResizeObserverEntry};
 
-use crate::chart::{self, Frame, Point};
+use crate::chart::canvas::{self, Frame, Point};
+use crate::chart::theme::Theme;
 use crate::local_time;
 use crate::range::Range;
-use crate::relay_client::now_ms;
+use crate::relay::client::now_ms;
 use crate::series::Series;
 use crate::store::Store;
-use crate::theme::Theme;
 
 type EventCallback = Closure<dyn FnMut(web_sys::Event)>;
 
@@ -79,7 +79,7 @@ impl Painter {
             to,
             split: self.store.split.get_untracked(),
         };
-        if let Err(e) = chart::draw(&self.canvas, &frame, &theme, dpr) {
+        if let Err(e) = canvas::draw(&self.canvas, &frame, &theme, dpr) {
             self.store.error.set(Some(e));
         }
         let elapsed = now_ms() - started;

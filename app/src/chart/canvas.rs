@@ -11,11 +11,11 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use wire::WindowRecord;
 
-use crate::envelope::{self, Pixel};
+use crate::chart::envelope::{self, Pixel};
+use crate::chart::theme::Theme;
+use crate::chart::time_axis;
 use crate::error::AppError;
 use crate::local_time;
-use crate::theme::Theme;
-use crate::time_axis;
 
 /// One second, reduced to what the chart draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,8 @@ pub fn runs(points: &[Point]) -> Vec<&[Point]> {
 
 const RIGHT_MARGIN_CSS: f64 = 16.0;
 /// Below this many CSS pixels per second the line is drawn as pixel columns (see
-/// [`crate::envelope`]); above it, as a stroked polyline, whose slopes look better up close.
+/// [`crate::chart::envelope`]); above it, as a stroked polyline, whose slopes look better up
+/// close.
 const DENSE_BELOW_CSS_PX_PER_SECOND: f64 = 2.0;
 /// Column count cap for the dense drawing (see where `column_width` is chosen).
 const MAX_COLUMNS: i32 = 2_000;
@@ -339,4 +340,48 @@ pub fn draw(
 
     root.present().map_err(chart_error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::T0;
+
+    fn point(sec: i64, total: u64, is_final: bool) -> Point {
+        Point {
+            start: T0 + sec * 1_000,
+            total,
+            humans: total,
+            bots: 0,
+            is_final,
+        }
+    }
+
+    #[test]
+    fn chart_scale_has_headroom_and_gaps_are_not_bridged() {
+        assert_eq!(y_top(&[], false), 5);
+        assert_eq!(y_top(&[point(0, 43, true)], false), 50);
+        assert_eq!(y_top(&[point(0, 100, true)], false), 150);
+        assert_eq!(y_top(&[point(0, 800, true)], false), 1_000);
+        assert_eq!(y_top(&[point(0, 870, true)], false), 1_500);
+        assert!(
+            y_top(&[point(0, 50, true)], false) > 50,
+            "never fixed, always above the max"
+        );
+        for top in [5, 10, 15, 50, 60, 80, 150, 250, 400, 1_500, 6_000] {
+            let t = y_ticks(top);
+            assert_eq!((t[0], *t.last().unwrap()), (0, top), "{top}: {t:?}");
+            assert!((4..=7).contains(&t.len()), "{top}: {t:?}");
+        }
+
+        let pts = [
+            point(0, 1, true),
+            point(1, 1, true),
+            point(5, 1, true),
+            point(6, 1, false),
+        ];
+        let r = runs(&pts);
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].len(), r[1].len()), (2, 2));
+    }
 }

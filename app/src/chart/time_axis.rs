@@ -46,3 +46,30 @@ pub fn ticks(
         with_seconds: step < 60_000,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::T0;
+
+    #[test]
+    fn time_ticks_land_on_whole_local_units() {
+        let utc = |_| 0;
+        let t = ticks(T0 + 400, T0 + 300_400, 6, utc);
+        assert!(!t.with_seconds);
+        assert_eq!(t.at.len(), 5);
+        assert!(t.at.iter().all(|ms| ms % 60_000 == 0));
+        // Nepal (+05:45): ten-minute labels fall on the local clock's ten minutes, not UTC's.
+        let t = ticks(T0, T0 + 3_000_000, 6, |_| 345);
+        assert_eq!(t.at.len(), 5);
+        assert!(
+            t.at.iter().all(|ms| (ms + 345 * 60_000) % 600_000 == 0),
+            "{:?}",
+            t.at
+        );
+        assert!(t.at.iter().all(|ms| ms % 600_000 != 0), "not UTC");
+        let t = ticks(T0, T0 + 60_000, 7, utc);
+        assert!(t.with_seconds);
+        assert!(t.at.iter().all(|ms| ms % 10_000 == 0));
+    }
+}

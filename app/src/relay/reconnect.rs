@@ -185,3 +185,97 @@ impl Connection {
         self.browser_offline = offline;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::T0;
+
+    #[test]
+    fn backoff_grows_caps_and_jitters() {
+        let lows: Vec<f64> = (1..=8).map(|n| backoff_ms(n, 0.0)).collect();
+        let highs: Vec<f64> = (1..=8).map(|n| backoff_ms(n, 0.999_999)).collect();
+        assert_eq!(lows[..5], [250.0, 500.0, 1_000.0, 2_000.0, 4_000.0]);
+        assert!(lows.windows(2).all(|w| w[1] >= w[0]));
+        assert!(highs.iter().all(|&h| h <= BACKOFF_CAP_MS));
+        assert_eq!(backoff_ms(30, 0.0), BACKOFF_CAP_MS / 2.0);
+        assert_eq!(backoff_ms(u32::MAX, 0.999_999).round(), BACKOFF_CAP_MS);
+        for n in 1..8 {
+            assert!(lows[n - 1] < highs[n - 1], "jitter spreads retry {n}");
+        }
+    }
+
+    #[test]
+    fn reconnect_resumes_by_id_and_resets_on_success() {
+        let mut c = Connection::new();
+        assert!(c.needs_backfill());
+        assert_eq!(c.stream_url(), "/v1/stream");
+        c.backfilled_until(Millis(T0));
+        assert_eq!(c.stream_url(), "/v1/stream?since=2024-02-06T16:58:10.000Z");
+
+        c.attempt_started(0.0);
+        assert_eq!(
+            c.state(),
+            LinkState::Reconnecting,
+            "not live before anything arrived"
+        );
+        assert!(c.heard(100.0, Some(7)));
+        assert!(
+            !c.heard(200.0, Some(8)),
+            "only the first event makes it live"
+        );
+        assert_eq!(c.state(), LinkState::Live);
+        assert!(!c.needs_backfill());
+        assert_eq!(c.stream_url(), "/v1/stream?last_event_id=8");
+        // health without an id leaves the resume point alone.
+        c.heard(300.0, None);
+        assert_eq!(c.last_event_id(), Some(8));
+
+        // Drop: waits grow while attempts keep failing.
+        let waits: Vec<f64> = (0..3).map(|_| c.failed(0.0)).collect();
+        assert_eq!(waits, [250.0, 500.0, 1_000.0]);
+        while c.failures() + 1 < OFFLINE_AFTER_FAILURES {
+            c.attempt_started(5_000.0);
+            c.failed(0.0);
+        }
+        assert_eq!(c.state(), LinkState::Reconnecting);
+        c.attempt_started(5_000.0);
+        c.failed(0.0);
+        assert_eq!(c.state(), LinkState::Offline);
+
+        // An attempt that delivers resets the backoff and resumes where it left off.
+        c.attempt_started(20_000.0);
+        assert_eq!(c.stream_url(), "/v1/stream?last_event_id=8");
+        c.heard(20_100.0, Some(9));
+        assert_eq!((c.failures(), c.state()), (0, LinkState::Live));
+        assert_eq!(c.failed(0.0), 250.0);
+
+        // Resync: reload history, resume from the id the relay gave.
+        c.resync(3);
+        assert_eq!(c.stream_url(), "/v1/stream?last_event_id=3");
+    }
+
+    #[test]
+    fn silence_is_detected() {
+        let mut c = Connection::new();
+        assert!(!c.is_silent(1e9), "no attempt, nothing to time out");
+        c.attempt_started(1_000.0);
+        assert!(!c.is_silent(1_000.0 + SILENCE_MS - 1.0));
+        assert!(c.is_silent(1_000.0 + SILENCE_MS));
+        assert!(
+            c.unreachable(1_000.0 + SILENCE_MS),
+            "never heard counts from the first attempt"
+        );
+        c.heard(3_000.0, None);
+        assert!(!c.is_silent(3_000.0 + SILENCE_MS - 1.0));
+        assert!(!c.unreachable(3_000.0 + SILENCE_MS - 1.0));
+        assert!(c.is_silent(3_000.0 + SILENCE_MS));
+        c.failed(0.0);
+        c.attempt_started(9_000.0);
+        // A new attempt restarts the watchdog but the relay is still unreachable.
+        assert!(!c.is_silent(9_500.0));
+        assert!(c.unreachable(9_500.0));
+        c.set_browser_offline(true);
+        assert_eq!(c.state(), LinkState::Offline);
+    }
+}

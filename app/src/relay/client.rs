@@ -1,6 +1,6 @@
 //! Talking to the relay: the `/v1/counts` backfill, the `/v1/stream` EventSource, and the
-//! watchdog and timers that keep it alive. Decisions are [`crate::connection`]'s; this file
-//! only wires them to the browser.
+//! watchdog and timers that keep it alive. Decisions are [`crate::relay::reconnect`]'s; this
+//! file only wires them to the browser.
 //!
 //! `web_sys::EventSource` is used directly rather than gloo-net's wrapper because the wrapper
 //! swallows the errors raised while the browser retries on its own, and those are exactly the
@@ -19,10 +19,10 @@ use web_sys::{EventSource, MessageEvent};
 use wire::WindowRecord;
 use wire::stream::{COUNT_EVENT, HEALTH_EVENT, RESYNC_EVENT};
 
-use crate::connection::LinkState;
 use crate::error::AppError;
+use crate::relay::reconnect::LinkState;
+use crate::relay::stream_event::{decode, parse_id};
 use crate::store::Store;
-use crate::stream_event::{decode, parse_id};
 
 type EventCallback = Closure<dyn FnMut(web_sys::Event)>;
 

@@ -138,3 +138,50 @@ pub fn fill_below(
     }
     ctx.fill();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_columns_keep_peaks_and_gaps() {
+        let px = |x, y, joined| Pixel { x, y, joined };
+        // Three points per pixel column, one spike, then a gap before x=7.
+        let pixels = vec![
+            px(0, 50, false),
+            px(0, 52, true),
+            px(0, 51, true),
+            px(1, 50, true),
+            px(1, 3, true), // the spike (small y = high value)
+            px(1, 50, true),
+            px(2, 49, true),
+            px(7, 40, false),
+            px(7, 41, true),
+        ];
+        let cols = columns(pixels, 0, 1);
+        assert_eq!(cols.iter().map(|c| c.x).collect::<Vec<_>>(), [0, 1, 2, 7]);
+        assert_eq!((cols[0].top, cols[0].bottom), (50, 52));
+        assert_eq!((cols[1].top, cols[1].bottom), (3, 50), "the spike survives");
+        assert_eq!((cols[2].top, cols[2].bottom), (49, 49));
+        assert!(!cols[2].run_start && cols[3].run_start);
+        assert_eq!(
+            (cols[3].top, cols[3].bottom),
+            (40, 41),
+            "not joined across the gap"
+        );
+
+        // Sparser than one point per column: the columns in between follow the segment.
+        let cols = columns([px(10, 100, false), px(14, 60, true)], 10, 1);
+        assert_eq!(
+            cols.iter().map(|c| c.x).collect::<Vec<_>>(),
+            [10, 11, 12, 13, 14]
+        );
+        let spans: Vec<_> = cols.iter().map(|c| (c.top, c.bottom)).collect();
+        assert_eq!(spans, [(90, 100), (80, 90), (70, 80), (60, 70), (60, 60)]);
+
+        // Two-pixel columns (dpr 2) aligned to the plot's left edge.
+        let cols = columns([px(11, 5, false), px(12, 7, true), px(13, 6, true)], 11, 2);
+        assert_eq!(cols.iter().map(|c| c.x).collect::<Vec<_>>(), [11, 13]);
+        assert_eq!((cols[0].top, cols[0].bottom), (5, 7));
+    }
+}

@@ -128,3 +128,24 @@ pub fn parse_colour(s: &str) -> Option<RGBAColor> {
         alpha,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn theme_colours_parse() {
+        assert_eq!(parse_colour("#2563eb"), Some(RGBAColor(37, 99, 235, 1.0)));
+        assert_eq!(parse_colour(" #fff "), Some(RGBAColor(255, 255, 255, 1.0)));
+        assert_eq!(
+            parse_colour("rgba(0, 0, 0, 0.08)"),
+            Some(RGBAColor(0, 0, 0, 0.08))
+        );
+        assert_eq!(
+            parse_colour("rgb(1 2 3 / 50%)"),
+            Some(RGBAColor(1, 2, 3, 0.5))
+        );
+        assert_eq!(parse_colour("blue"), None);
+        assert_eq!(parse_colour("#12345"), None);
+    }
+}

@@ -39,3 +39,39 @@ pub fn decode(kind: &str, data: &str) -> Result<StreamEvent, AppError> {
         other => Err(bad(format!("unknown event type {other:?}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wire::Status;
+
+    use super::*;
+    use crate::test_fixtures::window;
+
+    #[test]
+    fn decodes_relay_events() {
+        let w = window(3, 42, false, 0);
+        let json = serde_json::to_string(&w).unwrap();
+        assert_eq!(decode("count", &json), Ok(StreamEvent::Count(w)));
+        let h = Health {
+            status: Status::Degraded,
+            ..Health::default()
+        };
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(
+            decode("health", &json),
+            Ok(StreamEvent::Health(Box::new(h)))
+        );
+        assert!(matches!(decode("ping", ""), Err(AppError::BadEvent { .. })));
+        assert_eq!(decode("resync", "1234"), Ok(StreamEvent::Resync(1234)));
+        assert!(matches!(
+            decode("count", "{\"start\":1}"),
+            Err(AppError::BadEvent { .. })
+        ));
+        assert!(matches!(
+            decode("resync", "soon"),
+            Err(AppError::BadEvent { .. })
+        ));
+        assert_eq!(parse_id("17"), Some(17));
+        assert_eq!(parse_id(""), None);
+    }
+}

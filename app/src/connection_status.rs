@@ -1,10 +1,11 @@
-//! The connection badge (live / reconnecting / offline) and the banner that says so loudly
-//! when the relay has gone quiet.
+//! How the link to the relay is doing, as the page shows it: the connection badge (live /
+//! reconnecting / offline), the banner that says so loudly when the relay has gone quiet, and
+//! the dismissable line with the latest error.
 
 use leptos::prelude::*;
 
-use crate::connection::LinkState;
 use crate::health_panel::format_age;
+use crate::relay::reconnect::LinkState;
 use crate::store::Store;
 
 #[component]

@@ -1,0 +1,10 @@
+//! The dashboard's side of the wire: everything that talks to the relay.
+//!
+//! - [`client`]: the browser I/O (`/v1/counts` backfill, `/v1/stream` EventSource, watchdog)
+//!   that fills the [`crate::store::Store`].
+//! - [`stream_event`]: the stream's named SSE events decoded into typed values.
+//! - [`reconnect`]: when to retry and where to resume; plain logic, no browser types.
+
+pub mod client;
+pub mod reconnect;
+pub mod stream_event;
