@@ -254,7 +254,7 @@ proptest! {
             count_partition(p, &records[..k], &mut before, &mut crashed);
             let resume = before.commit_point().unwrap_or(0) as usize;
             prop_assert!(resume <= k);
-            let mut after = PartitionCounter::rebuilding(p, timing());
+            let mut after = PartitionCounter::rebuilding(p, timing(), before.drop_horizon());
             count_partition(p, &records[resume..], &mut after, &mut crashed);
             finish(&mut after, &mut crashed, far);
         }

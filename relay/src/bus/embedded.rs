@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::{BusError, Content, Delivered, InputEvent, InputRecord};
+use super::{Assignment, BusError, Content, Delivered, InputEvent, InputRecord};
 
 pub struct EmbeddedBus {
     partitions: Vec<Mutex<Partition>>,
@@ -116,7 +116,12 @@ impl EmbeddedConsumer {
     pub async fn next(&mut self) -> InputEvent {
         if !self.announced {
             self.announced = true;
-            return InputEvent::Assigned((0..self.bus.partition_count()).collect());
+            // Nothing survives a restart here, so there is no earlier drop horizon either.
+            let all = (0..self.bus.partition_count()).map(|partition| Assignment {
+                partition,
+                drop_horizon: None,
+            });
+            return InputEvent::Assigned(all.collect());
         }
         loop {
             let batch = self.bus.pop(4_096);

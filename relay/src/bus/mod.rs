@@ -8,6 +8,8 @@ pub mod record;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use wire::Millis;
+
 pub use record::{Content, Delivered, InputRecord, OutputRecord, WikiName};
 
 /// Why the bus could not take or give records.
@@ -61,6 +63,16 @@ impl InputProducer {
 pub struct CommitPoint {
     pub partition: u32,
     pub next_offset: u64,
+    /// Windows starting before this were complete, written and dropped: a counter resuming from
+    /// `next_offset` must not rebuild them from the few records of theirs it may read again.
+    pub drop_horizon: Option<Millis>,
+}
+
+/// A partition a counter now owns, and what its last commit said about dropped windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    pub partition: u32,
+    pub drop_horizon: Option<Millis>,
 }
 
 /// What the broker says of a counter's consumer group.
@@ -76,7 +88,7 @@ pub struct GroupProbe {
 pub enum InputEvent {
     Records(Vec<Delivered>),
     /// Partitions this counter now owns (a consumer-group rebalance, or start-up).
-    Assigned(Vec<u32>),
+    Assigned(Vec<Assignment>),
     /// Partitions taken away; their windows are dropped, the next owner recomputes them.
     Revoked(Vec<u32>),
     /// Nothing arrived for a while.
@@ -148,11 +160,7 @@ pub enum OutputSink {
 }
 
 impl OutputSink {
-    pub async fn send(
-        &self,
-        records: Vec<OutputRecord>,
-        now: wire::Millis,
-    ) -> Result<(), BusError> {
+    pub async fn send(&self, records: Vec<OutputRecord>, now: Millis) -> Result<(), BusError> {
         match self {
             OutputSink::Embedded(tx) => {
                 for r in records {

@@ -66,6 +66,12 @@ pub struct PartitionCounter {
     dropped_before: i64,
     /// The highest offset that fed a dropped window.
     dropped_max_offset: Option<u64>,
+    /// The final partials of windows dropped since the output last acknowledged everything
+    /// written: until then a write of theirs may still be lost, and they are written again
+    /// with the rest (see [`PartitionCounter::republish_all`]).
+    retired: Vec<PartialWindow>,
+    /// `retired` goes out again with the next drain.
+    resend_retired: bool,
     next_offset: Option<u64>,
     clean_cut: Option<u64>,
     stats: CounterStats,
@@ -84,6 +90,8 @@ impl PartitionCounter {
             watermark: NO_WATERMARK,
             dropped_before: i64::MIN,
             dropped_max_offset: None,
+            retired: Vec::new(),
+            resend_retired: false,
             next_offset: None,
             clean_cut: None,
             stats: CounterStats::default(),
@@ -91,12 +99,20 @@ impl PartitionCounter {
         }
     }
 
-    /// A counter taking over a partition from its last commit point.
-    pub fn rebuilding(partition: u32, timing: Timing) -> Self {
+    /// A counter taking over a partition from its last commit point, where the windows
+    /// before `drop_horizon` were complete and written (see [`PartitionCounter::drop_horizon`]).
+    pub fn rebuilding(partition: u32, timing: Timing, drop_horizon: Option<Millis>) -> Self {
         PartitionCounter {
             rebuilding: true,
+            dropped_before: drop_horizon.map_or(i64::MIN, |h| h.0),
             ..PartitionCounter::new(partition, timing)
         }
+    }
+
+    /// Windows starting before this were dropped, complete: a record of theirs read again
+    /// after a restart must not rebuild one from that record alone. Stored with each commit.
+    pub fn drop_horizon(&self) -> Option<Millis> {
+        (self.dropped_before > i64::MIN).then_some(Millis(self.dropped_before))
     }
 
     pub fn is_rebuilding(&self) -> bool {
@@ -200,10 +216,20 @@ impl PartitionCounter {
         }
     }
 
-    /// Marks every kept window as changed, so the next drain writes them all again: after the
-    /// output did not acknowledge a write, what it lost is rewritten (rewrites are idempotent).
+    /// Marks every kept window as changed, and every window dropped since the last
+    /// acknowledgement as due again, so the next drain writes them all: after the output did
+    /// not acknowledge a write, what it lost is rewritten (rewrites are idempotent). A window
+    /// that aged out while the output was away is written when it is back.
     pub fn republish_all(&mut self) {
         self.windows.values_mut().for_each(|w| w.dirty = true);
+        self.resend_retired = true;
+    }
+
+    /// The output acknowledged every partial drained so far: dropped windows need not be
+    /// kept for rewriting any longer.
+    pub fn acknowledged(&mut self) {
+        self.retired.clear();
+        self.resend_retired = false;
     }
 
     /// Moves the watermark forward (never back).
@@ -214,6 +240,9 @@ impl PartitionCounter {
     /// Appends every window that changed or closed since the last call, then drops windows past
     /// their lateness and moves the commit point.
     pub fn drain(&mut self, out: &mut Vec<PartialWindow>) {
+        if std::mem::take(&mut self.resend_retired) {
+            out.extend(self.retired.iter().cloned());
+        }
         let wm = self.watermark.0;
         for (&start, w) in self.windows.iter_mut() {
             if !w.final_sent && start + WINDOW_MS <= wm {
@@ -231,10 +260,12 @@ impl PartitionCounter {
                 break;
             }
             let (start, w) = entry.remove_entry();
+            let last = partial(self.partition, start, &w);
             // Past its lateness a window is complete, rebuilding or not.
             if w.dirty {
-                out.push(partial(self.partition, start, &w));
+                out.push(last.clone());
             }
+            self.retired.push(last);
             self.dropped_before = self.dropped_before.max(start + WINDOW_MS);
             self.dropped_max_offset = Some(
                 self.dropped_max_offset

@@ -153,12 +153,12 @@ impl Counting {
                     }
                 }
             }
-            InputEvent::Assigned(partitions) => {
-                tracing::info!(?partitions, "partitions assigned");
-                for p in partitions {
-                    self.counters
-                        .entry(p)
-                        .or_insert_with(|| PartitionCounter::rebuilding(p, self.timing));
+            InputEvent::Assigned(assigned) => {
+                tracing::info!(?assigned, "partitions assigned");
+                for a in assigned {
+                    self.counters.entry(a.partition).or_insert_with(|| {
+                        PartitionCounter::rebuilding(a.partition, self.timing, a.drop_horizon)
+                    });
                 }
             }
             InputEvent::Revoked(partitions) => {
@@ -276,6 +276,9 @@ impl Counting {
                 .for_each(PartitionCounter::republish_all);
             return;
         }
+        self.counters
+            .values_mut()
+            .for_each(PartitionCounter::acknowledged);
         let cuts: Vec<CommitPoint> = self
             .counters
             .iter()
@@ -283,6 +286,7 @@ impl Counting {
                 c.commit_point().map(|next_offset| CommitPoint {
                     partition,
                     next_offset,
+                    drop_horizon: c.drop_horizon(),
                 })
             })
             .collect();

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::group_reader::{self, Read};
 use super::rebalance::{RebalanceForwarder, partitions_of};
-use super::{KafkaSettings, METADATA_TIMEOUT};
+use super::{KafkaSettings, METADATA_TIMEOUT, commit_metadata};
 use crate::bus::{BusError, CommitPoint, GroupProbe, InputEvent};
 
 /// A counter's consumer: a member of the relays' consumer group on the input topic.
@@ -153,12 +153,13 @@ impl KafkaInput {
         }
         match &e {
             InputEvent::Assigned(ps) => {
+                let ps: Vec<u32> = ps.iter().map(|a| a.partition).collect();
                 ps.iter().for_each(|p| {
                     self.at_end.remove(p);
                     self.reached_end.remove(p);
                     self.backlog_ends.remove(p);
                 });
-                self.fetch_backlog_ends(ps.clone());
+                self.fetch_backlog_ends(ps);
             }
             InputEvent::Revoked(ps) => ps.iter().for_each(|p| {
                 self.at_end.remove(p);
@@ -190,11 +191,9 @@ impl KafkaInput {
         }
         let mut tpl = TopicPartitionList::new();
         for cut in cuts {
-            tpl.add_partition_offset(
-                &self.topic,
-                cut.partition as i32,
-                Offset::Offset(cut.next_offset as i64),
-            )?;
+            let mut e = tpl.add_partition(&self.topic, cut.partition as i32);
+            e.set_offset(Offset::Offset(cut.next_offset as i64))?;
+            e.set_metadata(commit_metadata::write(cut.drop_horizon));
         }
         let mode = if wait {
             CommitMode::Sync

@@ -10,6 +10,7 @@
 //!   back by every relay's merger.
 
 mod admin;
+mod commit_metadata;
 mod context;
 mod group;
 mod group_reader;
