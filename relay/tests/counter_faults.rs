@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use codec::event::{Edit, Kind};
 use relay::config::TimeMode;
 use relay::window::{Admission, PartitionCounter, Timing};
-use wire::{Millis, PartialWindow};
+use wire::{Millis, WindowRecord};
 
 const T0: i64 = 1_800_000_000_000;
 
@@ -45,14 +45,15 @@ fn fill(c: &mut PartitionCounter, first: u64, n: u64) {
     }
 }
 
-fn drained(c: &mut PartitionCounter) -> Vec<PartialWindow> {
+/// What a drain writes, as windows: one partition, so the partition is left out.
+fn drained(c: &mut PartitionCounter) -> Vec<WindowRecord> {
     let mut out = Vec::new();
     c.drain(&mut out);
-    out
+    out.into_iter().map(|p| p.window).collect()
 }
 
 /// What a reader of the output topic keeps: the latest partial per window.
-fn keep(topic: &mut BTreeMap<i64, PartialWindow>, out: Vec<PartialWindow>) {
+fn keep(topic: &mut BTreeMap<i64, WindowRecord>, out: Vec<WindowRecord>) {
     for p in out {
         topic.insert(p.start.0, p);
     }

@@ -138,7 +138,7 @@ fn count_partition(
         counter.drain(&mut out);
         for w in out.drain(..) {
             assert_eq!(w.partition, p);
-            topic.insert((w.start.0, p), w);
+            topic.insert((w.window.start.0, p), w);
         }
     }
 }
@@ -152,7 +152,7 @@ fn finish(
     counter.advance(Millis(far));
     counter.drain(&mut out);
     for w in out {
-        topic.insert((w.start.0, w.partition), w);
+        topic.insert((w.window.start.0, w.partition), w);
     }
 }
 

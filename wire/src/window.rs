@@ -66,24 +66,41 @@ impl WindowRecord {
 }
 
 /// One input partition's share of a window, as written to the output topic keyed by
-/// `(start, partition)`. It is a pure function of the partition's records that fall into the
-/// window, so recomputing it after a crash yields the same value and whoever keeps "the latest
-/// partial per key" never adds an event twice.
+/// `(start, partition)`: the window's fields (flattened, so the JSON is one object) counted over
+/// the partition's records alone — `final` once the partition's watermark passed `end`,
+/// `revision` the records that reached the bus after the window had closed, `top_wikis` the
+/// partition's ten busiest (input records are keyed by wiki, so every wiki lives in exactly one
+/// partition and the global top ten is the top ten of these lists).
+///
+/// It is a pure function of the partition's records that fall into the window, so recomputing
+/// it after a crash yields the same value and whoever keeps "the latest partial per key" never
+/// adds an event twice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialWindow {
     pub partition: u32,
-    pub start: Millis,
-    pub end: Millis,
-    pub count: u64,
-    /// The partition's watermark passed `end` when this was written.
-    #[serde(rename = "final")]
-    pub is_final: bool,
-    /// Records that reached the bus after the window had closed (by ingest time).
-    pub revision: u32,
-    pub by_type: TypeCounts,
-    pub bots: u64,
-    pub humans: u64,
-    /// The partition's ten busiest wikis. Input records are keyed by wiki, so every wiki lives
-    /// in exactly one partition and the global top ten is the top ten of these lists.
-    pub top_wikis: Vec<(String, u64)>,
+    #[serde(flatten)]
+    pub window: WindowRecord,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The output topic's format: one flat object, the partition beside the window's fields.
+    #[test]
+    fn a_partial_is_one_flat_object() {
+        let json = r#"{"partition":3,"start":"2024-02-06T16:58:10.000Z","end":"2024-02-06T16:58:11.000Z","count":4,"final":true,"revision":1,"by_type":{"edit":2,"new":0,"log":1,"categorize":1,"other":0},"bots":1,"humans":3,"top_wikis":[["enwiki",3],["dewiki",1]]}"#;
+        let p: PartialWindow = serde_json::from_str(json).unwrap();
+        assert_eq!(p.partition, 3);
+        assert_eq!(
+            (p.window.count, p.window.is_final, p.window.revision),
+            (4, true, 1)
+        );
+        assert_eq!(p.window.top_wikis[0], ("enwiki".to_string(), 3));
+        let back: serde_json::Value = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            back,
+            serde_json::from_str::<serde_json::Value>(json).unwrap()
+        );
+    }
 }

@@ -105,7 +105,7 @@ impl OutputRecord {
     /// the latest partial of each — the same rule the merger applies.
     pub fn key(&self) -> String {
         match self {
-            OutputRecord::Window(w) => format!("{}/{}", w.start.0, w.partition),
+            OutputRecord::Window(w) => format!("{}/{}", w.window.start.0, w.partition),
             OutputRecord::Watermark { partition, .. } => format!("watermark/{partition}"),
         }
     }

@@ -13,7 +13,8 @@ use crate::window::timing::WINDOW_MS;
 
 #[derive(Debug, Clone)]
 struct Merged {
-    partials: BTreeMap<u32, PartialWindow>,
+    /// The latest partial of each input partition.
+    partials: BTreeMap<u32, WindowRecord>,
     record: WindowRecord,
     /// Open and not published as it is now.
     dirty: bool,
@@ -81,7 +82,8 @@ impl Merger {
     /// Applies a partial; returns the window's new total if it is final and changed (a revision).
     /// Open windows are published by [`Merger::tick`], at most once per tick.
     pub fn apply_partial(&mut self, p: PartialWindow) -> Option<WindowRecord> {
-        let start = p.start.0;
+        let PartialWindow { partition, window } = p;
+        let start = window.start.0;
         let is_closed = self.final_through.is_some_and(|f| start + WINDOW_MS <= f);
         // A second already evicted from the history must not come back rebuilt from this one
         // partial: that would publish a fraction of its total.
@@ -92,10 +94,10 @@ impl Merger {
             .windows
             .entry(start)
             .or_insert_with(|| Merged::empty(start, is_closed));
-        if m.partials.get(&p.partition) == Some(&p) {
+        if m.partials.get(&partition) == Some(&window) {
             return None;
         }
-        m.partials.insert(p.partition, p);
+        m.partials.insert(partition, window);
         let before = m.record.clone();
         m.record = merge(
             &m.partials,
@@ -192,7 +194,7 @@ impl Merger {
 }
 
 fn merge(
-    partials: &BTreeMap<u32, PartialWindow>,
+    partials: &BTreeMap<u32, WindowRecord>,
     start: Millis,
     end: Millis,
     is_final: bool,

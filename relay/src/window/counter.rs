@@ -5,7 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use codec::event::{Edit, Kind};
 use codec::summary::Summary;
-use wire::{Millis, PartialWindow, TypeCounts};
+use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
 
 use super::timing::{NO_WATERMARK, Timing, WINDOW_MS};
 use crate::config::TimeMode;
@@ -303,15 +303,17 @@ fn partial(partition: u32, start: i64, w: &Window) -> PartialWindow {
     let count = w.by_type.total();
     PartialWindow {
         partition,
-        start: Millis(start),
-        end: Millis(start + WINDOW_MS),
-        count,
-        is_final: w.final_sent,
-        revision: w.revision,
-        by_type: w.by_type,
-        bots: w.bots,
-        humans: count - w.bots,
-        top_wikis: top_wikis(w.wikis.iter().map(|(k, &v)| (k.as_ref(), v)), 10),
+        window: WindowRecord {
+            start: Millis(start),
+            end: Millis(start + WINDOW_MS),
+            count,
+            is_final: w.final_sent,
+            revision: w.revision,
+            by_type: w.by_type,
+            bots: w.bots,
+            humans: count - w.bots,
+            top_wikis: top_wikis(w.wikis.iter().map(|(k, &v)| (k.as_ref(), v)), 10),
+        },
     }
 }
 
