@@ -9,9 +9,8 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::broker::{Broker, brokers};
 use support::load::{self, Load};
-use support::names::unique;
 use support::recording::{fetch_counts, now_ms, rfc3339};
-use support::relay_process::RelayProcess;
+use support::relay_process::{RelayProcess, env_refs, kafka_env};
 
 const TOKEN: &str = "counting-faults";
 /// Short, so that an outage of a few seconds outlasts it.
@@ -21,11 +20,8 @@ const DELAY_MS: i64 = 1_000;
 const SLACK_MS: i64 = 10_000;
 
 fn env(brokers: &str, tag: &str) -> Vec<(String, String)> {
-    vec![
-        ("RELAY_BROKERS".into(), brokers.into()),
-        ("RELAY_INPUT_TOPIC".into(), unique(&format!("{tag}-in"))),
-        ("RELAY_OUTPUT_TOPIC".into(), unique(&format!("{tag}-out"))),
-        ("RELAY_GROUP_ID".into(), unique(&format!("{tag}-group"))),
+    let mut env = kafka_env(brokers, tag);
+    env.extend([
         ("RELAY_INGEST_TOKEN".into(), TOKEN.into()),
         ("RELAY_PARTITIONS".into(), "1".into()),
         ("RELAY_WATERMARK_DELAY_MS".into(), DELAY_MS.to_string()),
@@ -34,18 +30,15 @@ fn env(brokers: &str, tag: &str) -> Vec<(String, String)> {
             "RELAY_KAFKA_OPTION".into(),
             "session.timeout.ms=6000".into(),
         ),
-    ]
-}
-
-fn refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    ]);
+    env
 }
 
 #[tokio::test]
 async fn an_outage_longer_than_the_lateness_loses_no_second() -> support::Result<()> {
     let mut broker = Broker::start()?;
     let env = env(&broker.brokers(), "long-outage");
-    let mut relay = RelayProcess::spawn("long-outage", &["--no-upstream"], &refs(&env))?;
+    let mut relay = RelayProcess::spawn("long-outage", &["--no-upstream"], &env_refs(&env))?;
     relay.wait_healthy().await?;
     let load = Load::steady(relay.url("/v1/events"), TOKEN)?;
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -71,7 +64,7 @@ async fn a_restarted_relay_does_not_rebuild_a_written_second_from_a_straggler()
     let brokers = brokers()?;
     let env = env(&brokers, "straggler");
     let input = env[1].1.clone();
-    let mut relay = RelayProcess::spawn("straggler", &["--no-upstream"], &refs(&env))?;
+    let mut relay = RelayProcess::spawn("straggler", &["--no-upstream"], &env_refs(&env))?;
     relay.wait_healthy().await?;
 
     // Five events of one second, through the gateway.

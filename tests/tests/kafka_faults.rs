@@ -7,18 +7,14 @@ use std::time::{Duration, Instant};
 
 use support::broker::{Broker, brokers};
 use support::load::{self, Load};
-use support::names::unique;
-use support::relay_process::RelayProcess;
+use support::relay_process::{RelayProcess, env_refs, kafka_env};
 use support::sse_client::SseStream;
 
 const TOKEN: &str = "fault-token";
 
-fn kafka_env(brokers: &str, tag: &str) -> Vec<(String, String)> {
-    vec![
-        ("RELAY_BROKERS".into(), brokers.into()),
-        ("RELAY_INPUT_TOPIC".into(), unique(&format!("{tag}-in"))),
-        ("RELAY_OUTPUT_TOPIC".into(), unique(&format!("{tag}-out"))),
-        ("RELAY_GROUP_ID".into(), unique(&format!("{tag}-group"))),
+fn relay_env(brokers: &str, tag: &str) -> Vec<(String, String)> {
+    let mut env = kafka_env(brokers, tag);
+    env.extend([
         ("RELAY_INGEST_TOKEN".into(), TOKEN.into()),
         ("RELAY_WATERMARK_DELAY_MS".into(), "1000".into()),
         // A dead member must leave the group quickly for the test to be short.
@@ -26,17 +22,14 @@ fn kafka_env(brokers: &str, tag: &str) -> Vec<(String, String)> {
             "RELAY_KAFKA_OPTION".into(),
             "session.timeout.ms=6000".into(),
         ),
-    ]
-}
-
-fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    ]);
+    env
 }
 
 /// A relay in Kafka mode (`name` also tags its topics and group) under [`Load::steady`],
 /// four seconds into it.
 async fn relay_under_load(name: &str, brokers: &str) -> support::Result<(RelayProcess, Load)> {
-    let env = kafka_env(brokers, name);
+    let env = relay_env(brokers, name);
     let mut relay = RelayProcess::spawn(name, &["--no-upstream"], &env_refs(&env))?;
     relay.wait_healthy().await?;
     let load = Load::steady(relay.url("/v1/events"), TOKEN)?;
@@ -158,7 +151,7 @@ async fn relay_sigkilled_mid_stream_recomputes_exactly() -> support::Result<()> 
 
 #[tokio::test]
 async fn graceful_shutdown_under_load_loses_nothing() -> support::Result<()> {
-    let env = kafka_env(&brokers()?, "graceful");
+    let env = relay_env(&brokers()?, "graceful");
     let mut relay = RelayProcess::spawn("graceful", &["--no-upstream"], &env_refs(&env))?;
     relay.wait_healthy().await?;
     let mut streams = Vec::new();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::names::TempDir;
+use crate::names::{TempDir, unique};
 use crate::{logs, paths, ports, process};
 
 /// How long [`RelayProcess::wait_healthy`] waits for `GET /v1/health` to answer 200.
@@ -47,6 +47,22 @@ impl RelaySpec {
             private_dirs: false,
         })
     }
+}
+
+/// A relay's variables for Kafka mode on topics and a group of its own (names tagged `tag`),
+/// so that no two tests share them.
+pub fn kafka_env(brokers: &str, tag: &str) -> Vec<(String, String)> {
+    vec![
+        ("RELAY_BROKERS".into(), brokers.into()),
+        ("RELAY_INPUT_TOPIC".into(), unique(&format!("{tag}-in"))),
+        ("RELAY_OUTPUT_TOPIC".into(), unique(&format!("{tag}-out"))),
+        ("RELAY_GROUP_ID".into(), unique(&format!("{tag}-group"))),
+    ]
+}
+
+/// Owned `(name, value)` pairs as the borrowed ones [`RelayProcess::spawn`] takes.
+pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 pub struct RelayProcess {
