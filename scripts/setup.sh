@@ -7,8 +7,10 @@
 #   need_compose      Debian docker-compose 1.29 (validates docker-compose.yml; brings python3-yaml)
 #   need_broker       rustup toolchain NISSHI_RUST + nisshi (Kafka-protocol broker for tests)
 #   need_fuzz         a nightly toolchain + cargo-fuzz (fuzz smoke runs)
+#   need_prometheus   Debian prometheus 2.42 (prometheus + promtool: the /metrics tests)
 #   need_all          all of the above
-# or run it: `bash scripts/setup.sh [wasm|browser|compose|broker|fuzz|all]` (default: all).
+# or run it: `bash scripts/setup.sh [wasm|browser|compose|broker|fuzz|prometheus|all]`
+# (default: all).
 #
 # Progress lines start with "[setup]" and go to stdout, and also to fd $SETUP_SAY_FD when that
 # is set (scripts/test.sh points it at the console while the full output goes to a log).
@@ -62,9 +64,14 @@ wasm_bindgen_pin() {
 }
 
 _apt_updated=""
-# apt_need PKG...: install the Debian packages that are not installed yet, in one go.
+# apt_need [--no-install-recommends] PKG...: install the Debian packages that are not installed
+# yet, in one go.
 apt_need() {
-  local missing=() p
+  local missing=() p opts=()
+  if [[ "${1:-}" == --no-install-recommends ]]; then
+    opts+=("$1")
+    shift
+  fi
   for p in "$@"; do
     if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
       say "$p present (Debian $(dpkg-query -W -f='${Version}' "$p"))"
@@ -80,7 +87,7 @@ apt_need() {
     _apt_updated=1
   fi
   timed "${missing[*]} (apt)" $sudo env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q "${missing[@]}"
+    apt-get install -y -q "${opts[@]}" "${missing[@]}"
 }
 
 need_wasm_tools() {
@@ -162,6 +169,21 @@ need_fuzz() {
   fi
 }
 
+# The tests run their own Prometheus servers on free ports; the package's service (on :9090)
+# is not wanted. Its recommends (node exporter, smartmontools, ...) are not needed either.
+need_prometheus() {
+  apt_need --no-install-recommends prometheus || return 1
+  # Containers without systemd deny the service its start (policy-rc.d); where it did start,
+  # stop it and keep it from starting at boot.
+  if [[ -d /run/systemd/system ]] && systemctl is-active --quiet prometheus 2>/dev/null; then
+    local sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    say "stopping the prometheus service the package started (tests use their own servers)"
+    $sudo systemctl disable --now prometheus || return 1
+  fi
+  command -v promtool >/dev/null || { say "promtool missing after installing prometheus"; return 1; }
+}
+
 need_all() {
   local start rc=0
   start=$(date +%s)
@@ -170,6 +192,7 @@ need_all() {
   need_compose || rc=1
   need_broker || rc=1
   need_fuzz || rc=1
+  need_prometheus || rc=1
   say "set-up finished in $(( $(date +%s) - start ))s$([[ $rc -ne 0 ]] && echo ' WITH FAILURES')"
   return "$rc"
 }
@@ -182,7 +205,8 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     compose) need_compose ;;
     broker) need_broker ;;
     fuzz) need_fuzz ;;
+    prometheus) need_prometheus ;;
     all) need_all ;;
-    *) echo "usage: $0 [wasm|browser|compose|broker|fuzz|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [wasm|browser|compose|broker|fuzz|prometheus|all]" >&2; exit 2 ;;
   esac
 fi

@@ -6,7 +6,8 @@
 //!
 //! Around them: [`config`] (the flags, read once into a [`config::Role`] and a
 //! [`config::Source`]), [`run`] (starts the stages and stops them in order), [`telemetry`] (the
-//! stages' counters) and [`health_report`] (those counters as a health report each second).
+//! stages' counters), [`health_report`] (those counters as a health report each second) and
+//! [`metrics`] (those counters as Prometheus metrics, read at each scrape).
 //! The bytes of events and SSE frames are parsed by the `codec` crate, which has no I/O.
 
 pub mod bus;
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod health_report;
 pub mod http;
+pub mod metrics;
 pub mod publish;
 pub mod run;
 pub mod source;

@@ -20,6 +20,7 @@ use crate::bus::{BusError, InputConsumer, InputProducer, OutputSink, OutputSourc
 use crate::config::{Config, Fallback, Role, Source};
 use crate::health_report::Reporter;
 use crate::http::{self, AppState};
+use crate::metrics;
 use crate::publish::{self, Merger, Published};
 use crate::source::ingest::Ingest;
 use crate::source::replay::{self, Recording, ReplayError};
@@ -144,6 +145,7 @@ impl Relay {
             published: published.clone(),
             telemetry: telemetry.clone(),
             ingest,
+            metrics: Arc::new(metrics::registry(telemetry.clone(), health.clone())),
             health,
             shutdown: ingest_stopped.clone(),
         });

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::metrics::MetricsError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{reason}")]
@@ -34,6 +36,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("this relay serves only (--serve-only): send events to a relay that ingests")]
     NotIngesting,
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
 #[derive(Serialize)]
@@ -58,8 +62,21 @@ impl ApiError {
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Metrics(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// Every [`Self::reason_key`] of an error `POST /v1/events` can answer. `GET /metrics`
+    /// exports each from the start, at 0 until it happens, so that `rate()` and `increase()`
+    /// see the first rejection.
+    pub const GATEWAY_REASONS: [&'static str; 6] = [
+        "bad_event",
+        "too_large",
+        "unsupported_media_type",
+        "unauthorized",
+        "unavailable",
+        "timeout",
+    ];
 
     /// The key the gateway's rejection counters (health, metrics) use.
     pub fn reason_key(&self) -> &'static str {
@@ -72,6 +89,7 @@ impl ApiError {
             ApiError::BadQuery(_) => "bad_query",
             ApiError::BodyTimeout(_) => "timeout",
             ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "bad_route",
+            ApiError::Metrics(_) => "internal",
         }
     }
 }
@@ -106,5 +124,38 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    #[test]
+    fn every_error_the_gateway_answers_has_a_listed_reason() {
+        let gateway_errors = [
+            ApiError::BadEvent {
+                line: Some(1),
+                reason: "x".into(),
+            },
+            ApiError::BodyRead("x".into()),
+            ApiError::TooLarge { limit: 1 },
+            ApiError::TooManyEvents(1),
+            ApiError::UnsupportedMediaType("text/plain".into()),
+            ApiError::Unauthorized,
+            ApiError::Unavailable {
+                reason: "x".into(),
+                retry_after_secs: 1,
+            },
+            ApiError::NotIngesting,
+            ApiError::BodyTimeout(1),
+        ];
+        for e in &gateway_errors {
+            assert!(
+                ApiError::GATEWAY_REASONS.contains(&e.reason_key()),
+                "{e:?}: {} is not in GATEWAY_REASONS",
+                e.reason_key()
+            );
+        }
     }
 }

@@ -16,6 +16,7 @@ use axum::http::Uri;
 use axum::http::{HeaderValue, Method};
 use axum::routing::{any, get, post};
 use bytes::Bytes;
+use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub ingest: Option<Ingest>,
     /// The latest health report, serialized once per second for every client.
     pub health: watch::Receiver<(wire::Health, Bytes)>,
+    /// What `GET /metrics` encodes (see [`crate::metrics`]).
+    pub metrics: Arc<Registry>,
     pub shutdown: watch::Receiver<bool>,
 }
 

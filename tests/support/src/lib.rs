@@ -6,13 +6,14 @@
 //!
 //! | module             | concern                                                                   |
 //! |--------------------|---------------------------------------------------------------------------|
-//! | [`paths`]          | the workspace, artifacts, logs, dashboard build, relay and nisshi binaries |
+//! | [`paths`]          | workspace, artifacts, logs, dashboard build; relay, nisshi, Prometheus    |
 //! | [`ports`]          | free loopback ports; waiting for one to open or close                     |
 //! | [`names`]          | unique names (topics, groups) and temporary directories                   |
 //! | [`logs`]           | process log files: opened for append, read back by their tail             |
 //! | [`process`]        | stopping child processes: SIGTERM, waiting with a timeout, SIGKILL        |
 //! | [`relay_process`]  | a relay process: spawn, wait healthy, health/metrics, stop, restart       |
 //! | [`broker`]         | a nisshi broker process, and the shared test broker's address             |
+//! | [`prometheus`]     | a Prometheus server process scraping relays; its query API                |
 //! | [`proc_stats`]     | /proc readers: RSS, open fds, CPU time, open-files limit, TCP queues      |
 //! | [`chunked`]        | HTTP/1.1 chunked transfer coding, both ways                               |
 //! | [`raw_sse`]        | a raw-TCP SSE client for thousands of connections; frame splitting        |
@@ -34,13 +35,14 @@
 //!
 //! `bash scripts/test.sh` and `bash scripts/bench.sh` set all of it:
 //!
-//! | variable              | meaning                                                        |
-//! |-----------------------|----------------------------------------------------------------|
-//! | `EDITPULSE_BROKERS`   | `host:port` of the shared Kafka-protocol broker (nisshi)       |
-//! | `EDITPULSE_NISSHI`    | path of the nisshi binary, for tests that run their own broker |
-//! | `EDITPULSE_RELAY_BIN` | the relay binary (default: target/release, then target/debug)  |
-//! | `EDITPULSE_ARTIFACTS` | where logs go (default: `<workspace>/artifacts`)               |
-//! | `EDITPULSE_DIST`      | the dashboard trunk built (`<workspace>/dist`)                 |
+//! | variable               | meaning                                                        |
+//! |------------------------|----------------------------------------------------------------|
+//! | `EDITPULSE_BROKERS`    | `host:port` of the shared Kafka-protocol broker (nisshi)       |
+//! | `EDITPULSE_NISSHI`     | path of the nisshi binary, for tests that run their own broker |
+//! | `EDITPULSE_PROMETHEUS` | the Prometheus server (default: `prometheus` on `PATH`)        |
+//! | `EDITPULSE_RELAY_BIN`  | the relay binary (default: target/release, then target/debug)  |
+//! | `EDITPULSE_ARTIFACTS`  | where logs go (default: `<workspace>/artifacts`)               |
+//! | `EDITPULSE_DIST`       | the dashboard trunk built (`<workspace>/dist`)                 |
 
 pub mod broker;
 pub mod chunked;
@@ -52,6 +54,7 @@ pub mod paths;
 pub mod ports;
 pub mod proc_stats;
 pub mod process;
+pub mod prometheus;
 pub mod raw_sse;
 pub mod recording;
 pub mod relay_process;

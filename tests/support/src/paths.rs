@@ -1,5 +1,5 @@
 //! Where things are: the workspace, the artifacts and logs directories, the dashboard build,
-//! the recordings, and the relay and nisshi binaries.
+//! the recordings, and the relay, nisshi and Prometheus binaries.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -113,5 +113,17 @@ pub fn nisshi_bin() -> anyhow::Result<PathBuf> {
     find_on_path("nisshi").context(
         "EDITPULSE_NISSHI is not set and no nisshi is on PATH: run `bash scripts/test.sh` \
          (it installs nisshi) or set EDITPULSE_NISSHI=/path/to/nisshi",
+    )
+}
+
+/// The Prometheus server: `EDITPULSE_PROMETHEUS`, else `prometheus` on `PATH`.
+pub fn prometheus_bin() -> anyhow::Result<PathBuf> {
+    if let Some(p) = file_from_env("EDITPULSE_PROMETHEUS", "")? {
+        return Ok(p);
+    }
+    find_on_path("prometheus").context(
+        "EDITPULSE_PROMETHEUS is not set and no prometheus is on PATH: run \
+         `bash scripts/setup.sh prometheus` (Debian's prometheus package) or set \
+         EDITPULSE_PROMETHEUS=/path/to/prometheus",
     )
 }
