@@ -29,6 +29,9 @@ pub struct Outcome {
     pub unreachable: u64,
     /// Batches still unacknowledged when the generator was stopped.
     pub abandoned: u64,
+    /// Batches whose retries came back so late that the gateway refused their events as older
+    /// than the allowed lateness (400): given up by the client, never counted.
+    pub too_old: u64,
     /// Anything else: a bug.
     pub unexpected: Vec<String>,
 }
@@ -37,6 +40,12 @@ impl Outcome {
     pub fn total_acked(&self) -> u64 {
         self.acked.values().sum()
     }
+}
+
+/// What an attempt got that is not a plain answer.
+enum Answer {
+    BadRequest(String),
+    Failed(reqwest::Error),
 }
 
 pub struct Load {
@@ -101,7 +110,15 @@ impl Load {
                         if let Some(t) = &token {
                             req = req.bearer_auth(t);
                         }
-                        let result = req.send().await;
+                        // A 400 is read before taking the lock: its body says whether the
+                        // events were refused as too old (given up, like a real client would).
+                        let result = match req.send().await {
+                            Ok(r) if r.status() == 400 => {
+                                Err(Answer::BadRequest(r.text().await.unwrap_or_default()))
+                            }
+                            Ok(r) => Ok(r),
+                            Err(e) => Err(Answer::Failed(e)),
+                        };
                         {
                             let mut out = out.lock().unwrap();
                             match result {
@@ -121,8 +138,18 @@ impl Load {
                                     out.unexpected.push(format!("HTTP {}", r.status()));
                                     break;
                                 }
-                                Err(e) if e.is_connect() || e.is_request() => out.unreachable += 1,
-                                Err(e) => {
+                                Err(Answer::BadRequest(body)) => {
+                                    if body.contains("older than the allowed lateness") {
+                                        out.too_old += 1;
+                                    } else {
+                                        out.unexpected.push(format!("HTTP 400: {body}"));
+                                    }
+                                    break;
+                                }
+                                Err(Answer::Failed(e)) if e.is_connect() || e.is_request() => {
+                                    out.unreachable += 1
+                                }
+                                Err(Answer::Failed(e)) => {
                                     out.unexpected.push(e.to_string());
                                     break;
                                 }
