@@ -12,7 +12,6 @@
 //! exponentially with jitter.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -24,7 +23,8 @@ use tokio::sync::watch;
 
 use super::dedupe::Dedupe;
 use super::ingest::Ingest;
-use super::replay::{self, Recording};
+use super::playlist::Fallback;
+use super::replay;
 use super::state::{StateFile, UpstreamState};
 use crate::clock;
 use crate::telemetry::add;
@@ -35,7 +35,7 @@ pub struct UpstreamOptions {
     pub max_backoff: Duration,
     pub state_dir: PathBuf,
     /// Played (looping) while the upstream is unreachable.
-    pub fallback: Option<Arc<Recording>>,
+    pub fallback: Option<Fallback>,
 }
 
 /// Why one connection ended.
@@ -119,15 +119,15 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
         );
         if !reachable
             && fallback.is_none()
-            && let Some(rec) = &opts.fallback
+            && let Some(f) = &opts.fallback
         {
             tracing::warn!(
-                recording = rec.name(),
-                "upstream unreachable: replaying the recording meanwhile"
+                playlist = f.name(),
+                "upstream unreachable: replaying recordings meanwhile"
             );
-            t.set_source("fallback-replay", rec.name());
+            t.set_source(FALLBACK_KIND, &f.name());
             let (tx, rx) = watch::channel(false);
-            tokio::spawn(replay::run(rec.clone(), 1.0, true, ingest.clone(), rx));
+            tokio::spawn(fallback_replay(f.clone(), ingest.clone(), rx));
             fallback = Some(tx);
         }
         if progressed {
@@ -155,6 +155,20 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
     if let Err(e) = state_file.save(&state) {
         tracing::warn!(error = %e, "upstream state not saved");
     }
+}
+
+/// The source kind health reports while the fallback plays.
+const FALLBACK_KIND: &str = "fallback-replay";
+
+/// Plays the fallback, looping, until `stop` flips. The bundled recordings are parsed here, off
+/// the async threads, and dropped again when the upstream is back.
+async fn fallback_replay(fallback: Fallback, ingest: Ingest, stop: watch::Receiver<bool>) {
+    let playlist = match tokio::task::spawn_blocking(move || fallback.playlist()).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return tracing::error!(error = %e, "fallback recordings unreadable"),
+        Err(e) => return tracing::error!(error = %e, "fallback recordings not loaded"),
+    };
+    replay::run(playlist, 1.0, true, FALLBACK_KIND, ingest, stop).await;
 }
 
 /// Exponential with full jitter, from 0.5 s up to `max`: many relays reconnecting after an
