@@ -82,7 +82,7 @@ pub struct Config {
     no_upstream: bool,
 
     /// While the live upstream cannot be reached, replay this recording instead (looping).
-    /// Without it, the real recording built into the binary is replayed.
+    /// Without it, the real recordings built into the binary are replayed in turn (5.6 minutes).
     #[arg(long, env = "RELAY_FALLBACK_REPLAY")]
     fallback_replay: Option<PathBuf>,
 
@@ -243,7 +243,7 @@ pub enum Source<'a> {
 /// What is replayed while the upstream cannot be reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fallback<'a> {
-    /// The recording built into the binary.
+    /// The recordings built into the binary, in turn.
     Bundled,
     Recording(&'a Path),
     /// Nothing: the chart stays empty while the upstream is away.

@@ -145,7 +145,7 @@ impl Reporter {
                 Some("connected, but no events for 30 s".into())
             }
             ("fallback-replay", e) => Some(format!(
-                "upstream unreachable ({}), replaying the bundled recording",
+                "upstream unreachable ({}), replaying recordings meanwhile",
                 e.unwrap_or_else(|| "no answer".into())
             )),
             (_, e) => e,

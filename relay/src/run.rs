@@ -23,6 +23,7 @@ use crate::http::{self, AppState};
 use crate::metrics;
 use crate::publish::{self, Merger, Published};
 use crate::source::ingest::Ingest;
+use crate::source::playlist::{self, Playlist};
 use crate::source::replay::{self, Recording, ReplayError};
 use crate::source::upstream::{self, UpstreamOptions};
 use crate::telemetry::Telemetry;
@@ -224,7 +225,7 @@ enum Sources {
         url: String,
         stall: Duration,
         max_backoff: Duration,
-        fallback: Option<Recording>,
+        fallback: Option<playlist::Fallback>,
     },
     GatewayOnly,
 }
@@ -252,10 +253,10 @@ impl Sources {
                 max_backoff,
                 fallback: match fallback {
                     Fallback::Off => None,
-                    Fallback::Recording(path) => Some(Recording::load(path)?),
-                    Fallback::Bundled => {
-                        Some(Recording::parse(replay::BUNDLED_NAME, replay::BUNDLED)?)
-                    }
+                    Fallback::Recording(path) => Some(playlist::Fallback::Given(Arc::new(
+                        Playlist::one(Recording::load(path)?),
+                    ))),
+                    Fallback::Bundled => Some(playlist::Fallback::Bundled),
                 },
             },
             Source::GatewayOnly => Sources::GatewayOnly,
@@ -277,9 +278,10 @@ impl Sources {
             } => {
                 telemetry.set_source("replay", recording.name());
                 tokio::spawn(replay::run(
-                    Arc::new(recording),
+                    Arc::new(Playlist::one(recording)),
                     speed,
                     looped,
+                    "replay",
                     ingest,
                     stop,
                 ));
@@ -296,7 +298,7 @@ impl Sources {
                     stall,
                     max_backoff,
                     state_dir: config.state_dir.clone(),
-                    fallback: fallback.map(Arc::new),
+                    fallback,
                 };
                 tokio::spawn(upstream::run(opts, ingest, stop));
             }

@@ -77,6 +77,15 @@ impl Telemetry {
         *self.source.origin.write().expect("lock") = origin.to_string();
     }
 
+    /// Sets where events come from, if the source is still `kind` (a replay that is being
+    /// stopped must not relabel the source that replaced it).
+    pub fn update_origin(&self, kind: &str, origin: &str) {
+        let current = self.source.kind.read().expect("lock");
+        if *current == kind {
+            *self.source.origin.write().expect("lock") = origin.to_string();
+        }
+    }
+
     pub fn source_error(&self, error: Option<String>) {
         *self.source.last_error.write().expect("lock") = error;
     }

@@ -1,14 +1,22 @@
-//! Upstream misbehaves: a stand-in for Wikimedia EventStreams serves the real recording but
-//! drops the connection every 40 frames (half of the time mid-body, half with a clean end),
-//! once goes silent mid-stream for longer than the relay's watchdog, once does not answer a
-//! request at all (not even with headers), sends a frame that is not JSON, an event without
-//! `meta.dt` and a canary, and — like the real service, which resumes by
-//! timestamp — re-sends the boundary event on every resume.
+//! Upstream misbehaves. Two scenarios against a stand-in for Wikimedia EventStreams; the file is
+//! over 400 lines because both share its helpers (`fail`, the health polling) and each is one
+//! long story of setup, faults and checks.
 //!
-//! The relay must still count every real event exactly once in its second (an independent count
-//! of the file, zeros included), resume each time from the last event it received, account for
-//! every fault in /v1/health, and after a SIGKILL resume from the position it persisted,
-//! dropping the boundary event it had already forwarded.
+//! - A stand-in serves the real recording but drops the connection every 40 frames (half of the
+//!   time mid-body, half with a clean end), once goes silent mid-stream for longer than the
+//!   relay's watchdog, once does not answer a request at all (not even with headers), sends a
+//!   frame that is not JSON, an event without `meta.dt` and a canary, and — like the real
+//!   service, which resumes by timestamp — re-sends the boundary event on every resume. The
+//!   relay must still count every real event exactly once in its second (an independent count
+//!   of the file, zeros included), resume each time from the last event it received, account
+//!   for every fault in /v1/health, and after a SIGKILL resume from the position it persisted,
+//!   dropping the boundary event it had already forwarded.
+//! - A live stand-in releases a recording at its recorded pace and drops the connection every
+//!   25 frames — about every two seconds, also while the relay is catching up, and every third
+//!   time right after the resume — with the relay's default watchdog and backoff. A connection
+//!   that delivered events is a success, so the relay must reconnect at once each time: one
+//!   reconnect per drop, every event counted exactly once, and all of them counted within 10 s
+//!   of the stand-in releasing the last one.
 
 use std::time::Duration;
 
@@ -30,22 +38,6 @@ const STALL_MS: u64 = 1_500;
 const NOT_JSON_AT: usize = 50;
 const NO_DT_AT: usize = 120;
 const CANARY_AT: usize = 160;
-
-/// The recording moved by `shift_ms` (`meta.dt` and the Unix-seconds `timestamp`), as JSON lines.
-fn shifted(events: &[Value], shift_ms: i64) -> support::Result<Vec<String>> {
-    events
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            let t = recording::event_ms(&e)? + shift_ms;
-            e["meta"]["dt"] = Value::String(rfc3339(t));
-            if e["timestamp"].is_number() {
-                e["timestamp"] = Value::from(t.div_euclid(1_000));
-            }
-            Ok(e.to_string())
-        })
-        .collect()
-}
 
 /// The feed positions a relay that resumes correctly reconnects at: each connection re-sends
 /// the position the previous one ended on (the mute one sends nothing).
@@ -111,7 +103,7 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() -> support::Result<(
     // event reaches the relay well within the allowed lateness (60 s) of its second.
     let first_second = *expected.keys().next().unwrap();
     let shift = now_ms().div_euclid(1_000) * 1_000 - first_second;
-    let real = shifted(&events, shift)?;
+    let real = recording::shifted_events(&events, shift)?;
     let sample: Value = serde_json::from_str(&real[0]).unwrap();
 
     let mut no_dt = sample.clone();
@@ -156,12 +148,13 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() -> support::Result<(
         feed.clone(),
         base_ms,
         Plan {
-            drop_every: DROP_EVERY,
+            drops: vec![DROP_EVERY],
             stall: Some(STALL),
             mute: Some(MUTE),
             stall_cap: Duration::from_secs(15),
             pace: Duration::from_millis(25),
             heartbeat: Duration::from_millis(500),
+            release: None,
         },
     )
     .await?;
@@ -389,6 +382,220 @@ async fn a_misbehaving_upstream_loses_and_doubles_nothing() -> support::Result<(
         "upstream_faults: {first_run}; after SIGKILL and restart: resumed at position {} \
          (the persisted Last-Event-ID), health source {s}; took {:.1?}",
         after[before].resumed_at,
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// The live scenario's recording: 400 Wikidata events over 34 s.
+const LIVE_FILE: &str = "legacy-2018-03-07-wikidata-first400.jsonl";
+/// Frames each connection of the live scenario gets, cycling: a long one, then one closed right
+/// after the resume (the re-sent boundary frame and two new ones), then another long one.
+const LIVE_DROPS: [usize; 3] = [25, 3, 25];
+/// How far behind the stand-in the relay may be once the stand-in has released its last frame:
+/// generous, because the machine is shared; a relay that backs off after every successful
+/// connection is tens of seconds behind by then.
+const KEEP_UP: Duration = Duration::from_secs(10);
+
+/// The feed positions each connection of the live scenario starts at, if every connection ends
+/// only where the plan drops it: each resumes at the last frame the previous one sent.
+fn planned_starts(len: usize) -> Vec<usize> {
+    let mut starts = vec![0];
+    for conn in 0.. {
+        let start = *starts.last().unwrap();
+        let frames = LIVE_DROPS[conn % LIVE_DROPS.len()];
+        if start + frames >= len {
+            break;
+        }
+        starts.push(start + frames - 1);
+    }
+    starts
+}
+
+#[tokio::test]
+async fn a_live_stream_dropped_every_few_seconds_is_followed_closely() -> support::Result<()> {
+    let started = std::time::Instant::now();
+    let events = recording::load(&data_file(LIVE_FILE))?;
+    let expected = recording::per_second(&events)?;
+    assert_eq!(events.len(), 400);
+
+    // The recording's first second becomes the next one, and each frame is released when its
+    // event's time comes (file order is arrival order: an event older than one before it is
+    // released with that one), so the stand-in is a live stream, ~12 events a second.
+    let base_ms = now_ms();
+    let first_second = *expected.keys().next().unwrap();
+    let shift = (base_ms.div_euclid(1_000) + 1) * 1_000 - first_second;
+    let feed = recording::shifted_events(&events, shift)?;
+    let mut release = Vec::with_capacity(events.len());
+    let mut latest = 0i64;
+    for e in &events {
+        latest = latest.max(recording::event_ms(e)? + shift - base_ms);
+        release.push(Duration::from_millis(latest.max(0) as u64));
+    }
+    let last_release = *release.last().unwrap();
+    let upstream = FakeUpstream::start(
+        feed.clone(),
+        base_ms,
+        Plan {
+            drops: LIVE_DROPS.to_vec(),
+            stall: None,
+            mute: None,
+            stall_cap: Duration::from_secs(15),
+            pace: Duration::ZERO,
+            heartbeat: Duration::from_millis(500),
+            release: Some(std::sync::Arc::new(release.clone())),
+        },
+    )
+    .await?;
+    // The default watchdog and backoff ceiling: what a production relay runs with.
+    let state_dir = std::env::temp_dir().join(unique("editpulse-upstream-live"));
+    let (url, state_arg) = (upstream.url(), state_dir.display().to_string());
+    let mut relay = RelayProcess::spawn(
+        "upstream-live",
+        &[
+            "--upstream",
+            &url,
+            "--no-fallback",
+            "--state-dir",
+            &state_arg,
+        ],
+        &[],
+    )?;
+    relay.wait_healthy().await?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+
+    // 1. The relay keeps up: within KEEP_UP of the stand-in releasing its last frame, every
+    // event is counted (provisionally: the last seconds close 2 s later).
+    let total = events.len() as u64;
+    let in_recording = |counts: &std::collections::BTreeMap<i64, (u64, bool)>| -> u64 {
+        expected
+            .keys()
+            .filter_map(|s| counts.get(&(s + shift)))
+            .map(|(n, _)| n)
+            .sum()
+    };
+    let keep_up_deadline = upstream.started() + last_release + KEEP_UP;
+    loop {
+        let counts = recording::fetch_counts(&relay.base_url()).await?;
+        let counted = in_recording(&counts);
+        if counted == total {
+            break;
+        }
+        if std::time::Instant::now() > keep_up_deadline {
+            let h = relay.health(&client).await?;
+            fail(
+                &relay,
+                &upstream,
+                format!(
+                    "the relay fell behind: {KEEP_UP:?} after the stand-in released its last \
+                     frame, {counted} of {total} events are counted; {} connections so far, \
+                     relay reconnects {}, last error {}",
+                    upstream.connections().len(),
+                    h["source"]["reconnects"],
+                    h["source"]["last_error"]
+                ),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let caught_up = upstream.started().elapsed().saturating_sub(last_release);
+
+    // 2. Every second is final and exact, zeros included.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = recording::fetch_counts(&relay.base_url()).await?;
+        let diff = recording::differences(&counts, &expected, shift, Outside::FinalZero);
+        if diff.is_empty() {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            fail(
+                &relay,
+                &upstream,
+                format!("counts not final and exact:\n{}", diff.join("\n")),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // 3. Every connection ended where the plan dropped it and was followed by exactly one
+    // reconnect, resuming from the last frame the relay had received: no connection failed, none
+    // was abandoned by the relay, none is missing.
+    let conns = upstream.connections();
+    let why = |what: String| format!("{what}\n--- connections:\n{}", upstream.describe());
+    let starts: Vec<usize> = conns.iter().map(|c| c.resumed_at).collect();
+    assert_eq!(
+        starts,
+        planned_starts(feed.len()),
+        "{}",
+        why("connections did not start where the plan's drops put them".into())
+    );
+    let mut received = None;
+    for c in &conns {
+        assert!(
+            c.last_event_id == received,
+            "{}",
+            why(format!(
+                "connection #{} resumed with {:?}, but the last frame sent was {:?}",
+                c.number, c.last_event_id, received
+            ))
+        );
+        received = c.last_sent_id.clone().or(received);
+    }
+    let (last, dropped) = conns.split_last().unwrap();
+    assert!(
+        dropped
+            .iter()
+            .all(|c| matches!(c.end, End::Dropped | End::Closed)),
+        "{}",
+        why("every connection but the last must end by the stand-in's drop".into())
+    );
+    assert_eq!(
+        last.end,
+        End::Open,
+        "{}",
+        why("the last one stays open".into())
+    );
+    let h = relay.health(&client).await?;
+    let s = &h["source"];
+    let context = why(format!("health source: {s}"));
+    assert_eq!(
+        s["reconnects"].as_u64(),
+        Some(dropped.len() as u64),
+        "one reconnect per drop\n{context}"
+    );
+    assert_eq!(s["events"].as_u64(), Some(total), "{context}");
+    assert_eq!(
+        s["duplicates"].as_u64(),
+        Some(dropped.len() as u64),
+        "each resume re-sends its boundary frame once\n{context}"
+    );
+    assert_eq!(s["kind"], "upstream", "{context}");
+    assert_eq!(h["windows"]["too_late"], 0, "{h}");
+
+    // How long the oldest frame waited when the relay reconnected, at worst (reported only).
+    let worst_wait = conns[1..]
+        .iter()
+        .filter_map(|c| {
+            release
+                .get(c.resumed_at + 1)
+                .map(|r| c.opened.saturating_sub(*r))
+        })
+        .max()
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&state_dir);
+    eprintln!(
+        "upstream_faults (live): {} events over {last_release:?}, {} connections ({} drops, \
+         every third right after the resume), relay reconnects {}; all counted {caught_up:?} \
+         after the last release, oldest frame waited at most {worst_wait:?} for a reconnect; \
+         took {:.1?}",
+        total,
+        conns.len(),
+        dropped.len(),
+        s["reconnects"],
         started.elapsed()
     );
     Ok(())

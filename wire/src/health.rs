@@ -33,10 +33,11 @@ pub struct Health {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceHealth {
     pub status: Status,
-    /// `upstream`, `replay`, `fallback-replay` (upstream unreachable, bundled recording
+    /// `upstream`, `replay`, `fallback-replay` (upstream unreachable, recordings
     /// playing), `gateway` (gateway only) or `none` (`--serve-only`).
     pub kind: String,
-    /// Where events come from: the upstream URL or the replayed file.
+    /// Where events come from: the upstream URL, or what is replayed (and, of several
+    /// recordings, which one is playing).
     pub origin: String,
     pub connected: bool,
     /// Milliseconds since the last event (canaries included) arrived, if any did.

@@ -3,6 +3,7 @@
 
 pub mod dedupe;
 pub mod ingest;
+pub mod playlist;
 pub mod replay;
 pub mod state;
 pub mod upstream;

@@ -4,11 +4,16 @@
 //! every 15 minutes) and after a restart (the id is persisted once the bus has acknowledged the
 //! events before it), treats a silent connection as dead, drops canaries and duplicates, and
 //! while the upstream cannot be reached replays a recording so the dashboard is never empty.
+//!
+//! A connection that moved the stream on (new events reached the bus, or the resume position
+//! advanced) was a success, however soon it ended: the next one is opened at once, so a stream
+//! that is closed every few seconds is still followed closely. Only connections that got
+//! nowhere — refused, an error status, no answer, or no new events before they ended — back off,
+//! exponentially with jitter.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use codec::event;
 use codec::sse_parse::{SseEvent, SseParser};
@@ -18,7 +23,8 @@ use tokio::sync::watch;
 
 use super::dedupe::Dedupe;
 use super::ingest::Ingest;
-use super::replay::{self, Recording};
+use super::playlist::Fallback;
+use super::replay;
 use super::state::{StateFile, UpstreamState};
 use crate::clock;
 use crate::telemetry::add;
@@ -29,7 +35,7 @@ pub struct UpstreamOptions {
     pub max_backoff: Duration,
     pub state_dir: PathBuf,
     /// Played (looping) while the upstream is unreachable.
-    pub fallback: Option<Arc<Recording>>,
+    pub fallback: Option<Fallback>,
 }
 
 /// Why one connection ended.
@@ -87,7 +93,7 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
     let t = &ingest.telemetry;
     t.set_source("upstream", &opts.url);
     loop {
-        let started = Instant::now();
+        let mut progressed = false;
         let end = connect_and_read(
             &client,
             &opts,
@@ -97,6 +103,7 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
             &mut dedupe,
             &mut fallback,
             &mut stop,
+            &mut progressed,
         )
         .await;
         t.source.connected.store(false, Ordering::Relaxed);
@@ -106,28 +113,36 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
         tracing::warn!(url = %opts.url, reason = %end, "upstream connection ended");
         t.source_error(Some(end.to_string()));
         add(&t.source.reconnects, 1);
-        if started.elapsed() > Duration::from_secs(30) {
-            attempt = 0;
-        }
         let reachable = !matches!(
             end,
             ConnectionEnd::Connect(_) | ConnectionEnd::Status(_) | ConnectionEnd::NoResponse(_)
         );
         if !reachable
             && fallback.is_none()
-            && let Some(rec) = &opts.fallback
+            && let Some(f) = &opts.fallback
         {
             tracing::warn!(
-                recording = rec.name(),
-                "upstream unreachable: replaying the recording meanwhile"
+                playlist = f.name(),
+                "upstream unreachable: replaying recordings meanwhile"
             );
-            t.set_source("fallback-replay", rec.name());
+            t.set_source(FALLBACK_KIND, &f.name());
             let (tx, rx) = watch::channel(false);
-            tokio::spawn(replay::run(rec.clone(), 1.0, true, ingest.clone(), rx));
+            tokio::spawn(fallback_replay(f.clone(), ingest.clone(), rx));
             fallback = Some(tx);
+        }
+        if progressed {
+            // Catching up with what was sent meanwhile starts now: a wait here would put the
+            // relay behind by that much at every close.
+            attempt = 0;
+            continue;
         }
         let backoff = backoff(attempt, opts.max_backoff);
         attempt = attempt.saturating_add(1);
+        tracing::info!(
+            ?backoff,
+            attempt,
+            "upstream connection got nowhere: backing off"
+        );
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = stop.changed() => break,
@@ -142,6 +157,20 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
     }
 }
 
+/// The source kind health reports while the fallback plays.
+const FALLBACK_KIND: &str = "fallback-replay";
+
+/// Plays the fallback, looping, until `stop` flips. The bundled recordings are parsed here, off
+/// the async threads, and dropped again when the upstream is back.
+async fn fallback_replay(fallback: Fallback, ingest: Ingest, stop: watch::Receiver<bool>) {
+    let playlist = match tokio::task::spawn_blocking(move || fallback.playlist()).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return tracing::error!(error = %e, "fallback recordings unreadable"),
+        Err(e) => return tracing::error!(error = %e, "fallback recordings not loaded"),
+    };
+    replay::run(playlist, 1.0, true, FALLBACK_KIND, ingest, stop).await;
+}
+
 /// Exponential with full jitter, from 0.5 s up to `max`: many relays reconnecting after an
 /// outage must not hit the upstream in lockstep.
 fn backoff(attempt: u32, max: Duration) -> Duration {
@@ -152,6 +181,8 @@ fn backoff(attempt: u32, max: Duration) -> Duration {
     Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
 }
 
+/// Opens one connection and reads it until it ends; sets `progressed` once new events reached
+/// the bus or the resume position advanced.
 #[allow(clippy::too_many_arguments)]
 async fn connect_and_read(
     client: &reqwest::Client,
@@ -162,6 +193,7 @@ async fn connect_and_read(
     dedupe: &mut Dedupe,
     fallback: &mut Option<watch::Sender<bool>>,
     stop: &mut watch::Receiver<bool>,
+    progressed: &mut bool,
 ) -> ConnectionEnd {
     let t = &ingest.telemetry;
     let mut req = client
@@ -213,13 +245,17 @@ async fn connect_and_read(
         }
         let last_id = events.last().and_then(|e| e.id.clone());
         let (records, ids) = admit(events, ingest, dedupe);
-        if !records.is_empty() && !ingest.submit_until_taken(records, "upstream", stop).await {
+        let forwarded = !records.is_empty();
+        if forwarded && !ingest.submit_until_taken(records, "upstream", stop).await {
             return ConnectionEnd::Stopped;
         }
         // Remembered only once on the bus: an id persisted for an event that never got there
         // would make the resent event look like a duplicate after a restart.
         for id in &ids {
             dedupe.first_time(id);
+        }
+        if forwarded || (last_id.is_some() && last_id != state.last_event_id) {
+            *progressed = true;
         }
         if last_id.is_some() && last_id != state.last_event_id {
             state.last_event_id = last_id;

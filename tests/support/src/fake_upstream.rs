@@ -7,11 +7,14 @@
 //! the event that id names, so the boundary event is sent twice and the client has to drop it.
 //!
 //! The faults follow a [`Plan`] keyed by connection number, so one run is reproducible: drop the
-//! connection every `drop_every` frames (alternately abruptly, mid-body, and with a clean end of
-//! the chunked body), once stall silently mid-stream — socket open, not a byte sent — until the
-//! client gives up, and once not answer a request at all, not even with response headers.
-//! Every connection is recorded: the `Last-Event-ID` it carried, where it resumed, the id of
-//! the last frame written to it and how it ended.
+//! connection after a planned number of frames (alternately abruptly, mid-body, and with a clean
+//! end of the chunked body), once stall silently mid-stream — socket open, not a byte sent —
+//! until the client gives up, and once not answer a request at all, not even with response
+//! headers. The feed is either all there from the start, or *live*: each frame is released at
+//! its own moment after the server started, and a connection that has sent everything released
+//! so far waits for the next one, as a client of the real stream does.
+//! Every connection is recorded: the `Last-Event-ID` it carried, when it was opened, where it
+//! resumed, the id of the last frame written to it and how it ended.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,8 +29,9 @@ use crate::chunked;
 /// What to do, and when.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// A connection is dropped after writing this many frames.
-    pub drop_every: usize,
+    /// Connection `n` is dropped after writing `drops[n % drops.len()]` frames (the boundary
+    /// frame a resume re-sends included).
+    pub drops: Vec<usize>,
     /// `(connection number, frames)`: that connection goes silent after this many frames.
     pub stall: Option<(usize, usize)>,
     /// This connection gets no answer at all: its request is read, then not a byte is sent,
@@ -37,6 +41,9 @@ pub struct Plan {
     pub stall_cap: Duration,
     /// Pause between two frames.
     pub pace: Duration,
+    /// A live feed: frame `p` is released `release[p]` after the server started (the offsets
+    /// never decrease). `None`: every frame is there from the start.
+    pub release: Option<Arc<Vec<Duration>>>,
     /// Once the feed is exhausted, a comment is sent this often so the connection stays alive.
     pub heartbeat: Duration,
 }
@@ -66,6 +73,8 @@ pub enum End {
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub number: usize,
+    /// When the server accepted it, since the server started.
+    pub opened: Duration,
     /// The `Last-Event-ID` header, verbatim.
     pub last_event_id: Option<String>,
     /// The feed position this connection started at.
@@ -84,6 +93,7 @@ struct Shared {
 
 pub struct FakeUpstream {
     port: u16,
+    started: Instant,
     base_ms: i64,
     shared: Arc<Mutex<Shared>>,
     len: usize,
@@ -106,6 +116,7 @@ impl FakeUpstream {
         let len = feed.len();
         let feed = Arc::new(feed);
         let s = shared.clone();
+        let started = Instant::now();
         let server = tokio::spawn(async move {
             // Connection tasks live in the set, so stopping the server ends them too.
             let mut conns = JoinSet::new();
@@ -118,6 +129,7 @@ impl FakeUpstream {
                             let number = g.connections.len();
                             g.connections.push(Connection {
                                 number,
+                                opened: started.elapsed(),
                                 last_event_id: None,
                                 resumed_at: 0,
                                 sent: Vec::new(),
@@ -126,7 +138,8 @@ impl FakeUpstream {
                             });
                             number
                         };
-                        conns.spawn(serve(stream, number, feed.clone(), base_ms, plan.clone(), s.clone()));
+                        let served = Served { number, feed: feed.clone(), base_ms, started };
+                        conns.spawn(serve(stream, served, plan.clone(), s.clone()));
                     }
                     Some(_) = conns.join_next(), if !conns.is_empty() => {}
                 }
@@ -134,6 +147,7 @@ impl FakeUpstream {
         });
         Ok(FakeUpstream {
             port,
+            started,
             base_ms,
             shared,
             len,
@@ -148,6 +162,11 @@ impl FakeUpstream {
     /// The Wikimedia-style id of the frame at `pos`.
     pub fn id_of(&self, pos: usize) -> String {
         frame_id(self.base_ms, pos)
+    }
+
+    /// When the server started, which live release offsets count from.
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// Frames in the feed.
@@ -181,8 +200,9 @@ impl FakeUpstream {
             .iter()
             .map(|c| {
                 format!(
-                    "#{} Last-Event-ID=position {:?} resumed_at={} sent={}..{} ({} frames) last_sent=position {:?} end={:?}",
+                    "#{} opened={:?} Last-Event-ID=position {:?} resumed_at={} sent={}..{} ({} frames) last_sent=position {:?} end={:?}",
                     c.number,
+                    c.opened,
                     c.last_event_id
                         .as_deref()
                         .and_then(|id| position_of(self.base_ms, id)),
@@ -262,14 +282,21 @@ async fn hold_silent(stream: &mut TcpStream, cap: Duration) -> Option<Duration> 
     }
 }
 
-async fn serve(
-    mut stream: TcpStream,
+/// What one connection serves, and which connection it is.
+struct Served {
     number: usize,
     feed: Arc<Vec<String>>,
     base_ms: i64,
-    plan: Plan,
-    shared: Arc<Mutex<Shared>>,
-) {
+    started: Instant,
+}
+
+async fn serve(mut stream: TcpStream, served: Served, plan: Plan, shared: Arc<Mutex<Shared>>) {
+    let Served {
+        number,
+        feed,
+        base_ms,
+        started,
+    } = served;
     let request = match read_request(&mut stream).await {
         Ok(r) => r,
         Err(e) => return set_end(&shared, number, End::BadRequest(e)),
@@ -317,6 +344,7 @@ async fn serve(
     }
 
     let stall_after = plan.stall.and_then(|(n, k)| (n == number).then_some(k));
+    let drop_after = plan.drops[number % plan.drops.len()];
     for (written, pos) in (start..feed.len()).enumerate() {
         if Some(written) == stall_after {
             let end = match hold_silent(&mut stream, plan.stall_cap).await {
@@ -325,7 +353,7 @@ async fn serve(
             };
             return set_end(&shared, number, end);
         }
-        if written == plan.drop_every {
+        if written == drop_after {
             // Alternate the two ways a stream ends: a clean end of the body, and a hang-up.
             if number % 2 == 1 {
                 let _ = stream.write_all(chunked::END).await;
@@ -334,6 +362,9 @@ async fn serve(
             }
             let _ = stream.shutdown().await;
             return set_end(&shared, number, End::Dropped);
+        }
+        if let Some(release) = &plan.release {
+            tokio::time::sleep_until((started + release[pos]).into()).await;
         }
         let id = frame_id(base_ms, pos);
         let frame = format!("event: message\nid: {id}\ndata: {}\n\n", feed[pos]);

@@ -74,6 +74,23 @@ pub fn shifted_ndjson(events: &[Value], shift_ms: i64) -> anyhow::Result<String>
     Ok(out)
 }
 
+/// The events with `meta.dt` and the Unix-seconds `timestamp` (where there is one) moved by
+/// `shift_ms`, one JSON text each: what a live stream would carry now.
+pub fn shifted_events(events: &[Value], shift_ms: i64) -> anyhow::Result<Vec<String>> {
+    events
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            let t = event_ms(&e)? + shift_ms;
+            e["meta"]["dt"] = Value::String(rfc3339(t));
+            if e["timestamp"].is_number() {
+                e["timestamp"] = Value::from(t.div_euclid(1_000));
+            }
+            Ok(e.to_string())
+        })
+        .collect()
+}
+
 /// Seconds are the relay's `/v1/counts` items: `(start ms, count, final)`.
 pub fn counts_of(body: &Value) -> anyhow::Result<BTreeMap<i64, (u64, bool)>> {
     let Some(items) = body.as_array() else {
