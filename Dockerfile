@@ -7,15 +7,18 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 
 # Tools first, in their own layer: wasm32 target, trunk, wasm-bindgen-cli (the version
-# app/Cargo.toml pins) and binaryen, installed by the same script the repo's commands use,
-# so versions are written down once.
+# app/Cargo.toml pins), binaryen and brotli, installed by the same script the repo's commands
+# use, so versions are written down once.
 COPY scripts/setup.sh scripts/setup.sh
 COPY app/Cargo.toml app/Cargo.toml
 RUN bash -c 'source scripts/setup.sh && need_wasm_tools' \
     && rm -rf /var/lib/apt/lists/* "$CARGO_HOME/registry" "$CARGO_HOME/git"
 
 COPY . .
+# Trunk.toml's post_build hook (scripts/precompress.sh) writes the .br and .gz copies the
+# relay serves; the build stops here if it did not.
 RUN trunk build --release \
+    && ls dist/*.wasm.br dist/*.wasm.gz \
     && cargo build --release -p relay \
     && cp target/release/relay /usr/local/bin/relay
 

@@ -57,9 +57,10 @@ log "set-up and builds took $(( $(date +%s) - start ))s"
 args=(--relay-bin "$TARGET_DIR/release/relay")
 [[ -n "$QUIX_PYTHON" ]] && args+=(--quix-python "$QUIX_PYTHON")
 
-# The dashboard part measures what this checkout builds: trunk's release build (wasm size) and
-# the chart's redraw in headless Chromium (app/tests/redraw_bench.rs), whose output is handed
-# to editpulse-bench. Skipped with the part (EDITPULSE_BENCH_SKIP, or an --only without it).
+# The dashboard part measures what this checkout builds: trunk's release build (wasm size; its
+# post_build hook writes the .br/.gz copies), the first load of it from the relay in headless
+# Chromium (editpulse-bench does that) and the chart's redraw in headless Chromium
+# (app/tests/redraw_bench.rs), whose output is handed to editpulse-bench. Skipped with the part (EDITPULSE_BENCH_SKIP, or an --only without it).
 wants_dashboard() {
   [[ ",${EDITPULSE_BENCH_SKIP:-}," == *",dashboard,"* ]] && return 1
   local a only=""

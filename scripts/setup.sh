@@ -2,7 +2,8 @@
 # EditPulse tool set-up: idempotent, every install guarded by a "skip if present" check.
 #
 # Source it and call what you need:
-#   need_wasm_tools   wasm32 target, trunk, wasm-bindgen-cli (= app's pin), binaryen (wasm-opt)
+#   need_wasm_tools   wasm32 target, trunk, wasm-bindgen-cli (= app's pin), binaryen (wasm-opt),
+#                     brotli (scripts/precompress.sh, trunk's post_build hook)
 #   need_browser      Debian chromium + chromium-driver (app component tests, e2e dashboard tests)
 #   need_compose      Debian docker-compose 1.29 (validates docker-compose.yml; brings python3-yaml)
 #   need_broker       rustup toolchain NISSHI_RUST + nisshi (Kafka-protocol broker for tests)
@@ -115,7 +116,9 @@ need_wasm_tools() {
     timed "wasm-bindgen-cli $pin" cargo install --force "wasm-bindgen-cli@$pin" || return 1
   fi
 
-  apt_need binaryen   # wasm-opt, so trunk --release never tries to download one
+  # binaryen: wasm-opt, so trunk --release never tries to download one. brotli: the CLI
+  # scripts/precompress.sh compresses the release build with.
+  apt_need binaryen brotli
 }
 
 need_browser() {

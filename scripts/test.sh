@@ -143,6 +143,9 @@ step_clippy_wasm() {
 step_trunk_build() {
   trunk build --release
   test -f "$EDITPULSE_DIST/index.html" || { echo "trunk left no $EDITPULSE_DIST/index.html"; return 1; }
+  # Trunk.toml's post_build hook (scripts/precompress.sh) compresses the build.
+  compgen -G "$EDITPULSE_DIST/*.wasm.br" >/dev/null && compgen -G "$EDITPULSE_DIST/*.wasm.gz" >/dev/null \
+    || { echo "no $EDITPULSE_DIST/*.wasm.br and .gz: did scripts/precompress.sh run?"; return 1; }
   ls -l "$EDITPULSE_DIST"
 }
 

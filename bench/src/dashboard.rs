@@ -1,16 +1,31 @@
 //! Metric 6: the dashboard's wasm size (dist/*.wasm, raw and gzipped, from the `trunk build
-//! --release` scripts/bench.sh runs first) and the chart redraw time, from the output of
-//! `app/tests/redraw_bench.rs` in headless Chromium, which scripts/bench.sh also runs.
+//! --release` scripts/bench.sh runs first), the first load's bytes on the wire (the relay
+//! serving that build to headless Chromium, measured by the browser's Resource Timing) and the
+//! chart redraw time, from the output of `app/tests/redraw_bench.rs` in headless Chromium,
+//! which scripts/bench.sh also runs.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use support::names::TempDir;
+use support::page_load::PageLoad;
+use support::relay_process::{RelayProcess, RelaySpec};
+use support::webdriver::Browser;
 
 use crate::Ctx;
 use crate::report::{Metric, Target};
 
-pub fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
+const FIRST_LOAD: &str = "dashboard_first_load_transfer_bytes";
+
+/// True once the page has fetched its wasm and is showing live data.
+const LOADED: &str = "return performance.getEntriesByType('resource').some(e => e.name.endsWith('_bg.wasm')) \
+    && document.querySelector('#connection-badge')?.dataset.state === 'live'";
+
+pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
+    // A first load that cannot be measured fails the part, after the other figures are taken.
+    let mut failed = None;
     let dist = ctx.root.join("dist");
     let wasm: Vec<_> = std::fs::read_dir(&dist)
         .map(|d| {
@@ -24,6 +39,7 @@ pub fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
         let why = format!("no {}/*.wasm (run `trunk build --release`)", dist.display());
         out.push(Metric::missing("dashboard_wasm_bytes", "bytes", &why));
         out.push(Metric::missing("dashboard_wasm_gzip_bytes", "bytes", &why));
+        out.push(Metric::missing(FIRST_LOAD, "bytes", &why));
     } else {
         let (mut raw, mut gz) = (0u64, 0u64);
         let mut names = Vec::new();
@@ -47,6 +63,13 @@ pub fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
                     "gzip -9 of {note}; budget 400 KB from BENCHMARKS.md"
                 )),
         );
+        match first_load(ctx, &dist).await {
+            Ok(m) => out.push(m),
+            Err(e) => {
+                out.push(Metric::missing(FIRST_LOAD, "bytes", &format!("{e:#}")));
+                failed = Some(e.context("first load in headless Chromium"));
+            }
+        }
     }
     let name = "dashboard_chart_redraw_3600_worst_median_ms";
     let Some(path) = &ctx.redraw_log else {
@@ -55,7 +78,7 @@ pub fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             "ms",
             "no --redraw-log: scripts/bench.sh runs app/tests/redraw_bench.rs and passes it",
         ));
-        return Ok(());
+        return failed.map_or(Ok(()), Err);
     };
     let log = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the redraw log {}", path.display()))?;
@@ -71,7 +94,57 @@ pub fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
                 r.cases, r.case
             )),
     );
-    Ok(())
+    failed.map_or(Ok(()), Err)
+}
+
+/// The relay (embedded bus, no upstream) serving `dist` to a fresh headless Chromium: the bytes
+/// on the wire of the page and every file it loads, up to showing live data.
+async fn first_load(ctx: &Ctx, dist: &std::path::Path) -> anyhow::Result<Metric> {
+    let name = FIRST_LOAD;
+    if !dist.join("index.html").is_file() {
+        let why = format!("no {}/index.html", dist.display());
+        return Ok(Metric::missing(name, "bytes", &why));
+    }
+    let state = TempDir::new("editpulse-bench-dashboard")?;
+    let mut relay = RelayProcess::start(RelaySpec {
+        name: "dashboard".into(),
+        bin: ctx.relay_bin.clone(),
+        logs: ctx.logs.clone(),
+        log_prefix: "bench-relay".into(),
+        args: [
+            "--no-upstream",
+            "--static-dir",
+            &dist.display().to_string(),
+            "--state-dir",
+            &state.path().display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec(),
+        envs: vec![("RUST_LOG".into(), "relay=info,warn".into())],
+        private_dirs: false,
+    })?;
+    relay.wait_healthy().await?;
+    let browser = Browser::start(1280, 900).await?;
+    browser.goto(&relay.base_url()).await?;
+    browser
+        .wait_for("the dashboard to load", LOADED, Duration::from_secs(30))
+        .await?;
+    let load = PageLoad::read(&browser).await?;
+    browser.quit().await;
+    eprintln!("[bench] first load:\n{}", load.describe());
+    let wasm = load
+        .find("_bg.wasm")
+        .context("no wasm among the loaded resources")?;
+    Ok(Metric::new(name, load.dashboard_transfer_bytes() as f64, "bytes")
+        .target(Target::AtMost(300_000.0))
+        .note(format!(
+            "Resource Timing transferSize of the page and the files it loads (API requests left \
+             out) in headless Chromium, fresh profile; {} bytes decoded; the wasm {} on the wire \
+             of {} decoded; budget 300 KB from BENCHMARKS.md",
+            load.dashboard_decoded_bytes(),
+            wasm.transfer_size,
+            wasm.decoded_body_size
+        )))
 }
 
 fn gzip_len(bytes: &[u8]) -> anyhow::Result<u64> {

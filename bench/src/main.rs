@@ -178,7 +178,7 @@ fn main() -> std::process::ExitCode {
                     }
                     "fanout" => fanout::run(&ctx, &mut out).await,
                     "sources" => sources::run(&ctx, &mut out).await,
-                    "dashboard" => dashboard::run(&ctx, &mut out),
+                    "dashboard" => dashboard::run(&ctx, &mut out).await,
                     _ => unreachable!("unknown part {part}"),
                 }
             };

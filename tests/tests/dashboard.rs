@@ -1,11 +1,13 @@
 //! The dashboard end to end: the relay (embedded bus, replaying a real recording) serving the
-//! release build to Debian's Chromium. The page goes live, draws its chart, shows the relay's
-//! exact numbers, and recovers on its own when the relay restarts.
+//! release build to Debian's Chromium. The first load comes compressed and with the caching
+//! each file's name allows; the page goes live, draws its chart, shows the relay's exact
+//! numbers, and recovers on its own when the relay restarts.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::page_load::{PageLoad, response_headers};
 use support::paths::{artifacts_dir, data_file, dist_dir};
 use support::relay_process::RelayProcess;
 use support::webdriver::Browser;
@@ -82,6 +84,71 @@ async fn assert_page_matches_relay(
     panic!("the page's numbers differ from /v1/counts:\n{last}");
 }
 
+/// The first load, as Chromium measured it: the wasm came compressed (its bytes on the wire
+/// well below its decoded size), and the headers the page gets say how each file may be
+/// cached: index.html revalidated every time, the content-hashed files kept for good.
+async fn assert_first_load_compressed_and_cached(browser: &Browser) -> support::Result<()> {
+    let load = PageLoad::read(browser).await?;
+    eprintln!(
+        "first load: {} bytes on the wire for the dashboard's files, {} decoded\n{}",
+        load.dashboard_transfer_bytes(),
+        load.dashboard_decoded_bytes(),
+        load.describe()
+    );
+    let nav = load
+        .entries
+        .iter()
+        .find(|t| t.kind == "navigation")
+        .expect("a navigation entry");
+    assert!(
+        nav.transfer_size > 0,
+        "the page came from the network: {nav:?}"
+    );
+    let wasm = load.find("_bg.wasm").expect("the wasm was loaded");
+    assert!(
+        wasm.transfer_size > 0 && wasm.decoded_body_size > 100_000,
+        "the wasm came from the network: {wasm:?}"
+    );
+    assert!(
+        wasm.transfer_size * 2 < wasm.decoded_body_size,
+        "the wasm came compressed (less than half its size on the wire): {wasm:?}"
+    );
+
+    let index = response_headers(browser, "/").await?;
+    eprintln!("GET / as the page sees it: {index}");
+    assert_eq!(index["headers"]["cache-control"], "no-cache", "{index}");
+    for (name, file) in [("wasm", wasm.path()), ("JS", js_path(&load))] {
+        let got = response_headers(browser, file).await?;
+        eprintln!("GET {file} as the page sees it: {got}");
+        let headers = &got["headers"];
+        assert_eq!(got["status"], 200, "{name}: {got}");
+        assert_eq!(
+            headers["cache-control"], "public, max-age=31536000, immutable",
+            "{name}: {got}"
+        );
+        assert!(
+            matches!(headers["content-encoding"].as_str(), Some("br" | "gzip")),
+            "{name} compressed: {got}"
+        );
+        assert!(
+            headers["vary"]
+                .as_str()
+                .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+            "{name}: {got}"
+        );
+    }
+    Ok(())
+}
+
+/// The app's JS module (`app-<hash>.js`, which boot.js imports).
+fn js_path(load: &PageLoad) -> &str {
+    load.entries
+        .iter()
+        .map(|t| t.path())
+        .find(|p| p.starts_with("/app-") && p.ends_with(".js"))
+        .expect("the app's JS module was loaded")
+}
+
 #[tokio::test]
 async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Result<()> {
     let dist = dist_dir()?;
@@ -107,6 +174,7 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
     browser
         .wait_for("the badge to say live", LIVE, Duration::from_secs(20))
         .await?;
+    assert_first_load_compressed_and_cached(&browser).await?;
 
     // The chart is drawn: a HiDPI backing store with real ink in several colours.
     let ink = browser

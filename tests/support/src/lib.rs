@@ -22,6 +22,7 @@
 //! | [`load`]           | a gateway load generator that remembers what was acknowledged             |
 //! | [`fake_upstream`]  | a misbehaving stand-in for Wikimedia EventStreams                         |
 //! | [`webdriver`]      | headless Chromium through chromedriver                                    |
+//! | [`page_load`]      | a page load's bytes on the wire (Resource Timing); headers it got         |
 //!
 //! # Errors
 //!
@@ -50,6 +51,7 @@ pub mod fake_upstream;
 pub mod load;
 pub mod logs;
 pub mod names;
+pub mod page_load;
 pub mod paths;
 pub mod ports;
 pub mod proc_stats;
