@@ -19,7 +19,7 @@ impl EventId {
     }
 }
 
-/// An id's bytes, inline up to [`INLINE`] bytes (a UUID, which is what Wikimedia's ids are,
+/// An id's bytes, inline up to 38 bytes (a UUID, which is what Wikimedia's ids are,
 /// fits): every record carries one, and a heap allocation per record would be a measurable share
 /// of counting.
 #[derive(Clone)]
@@ -32,7 +32,7 @@ enum Repr {
 }
 
 /// Bytes an [`IdBytes`] holds without allocating.
-pub const INLINE: usize = 38;
+const INLINE: usize = 38;
 
 impl IdBytes {
     pub fn new(bytes: &[u8]) -> IdBytes {

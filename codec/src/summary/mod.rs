@@ -27,7 +27,7 @@ mod tests;
 
 use wire::Millis;
 
-pub use self::id::{EventId, INLINE, IdBytes, fnv1a_64};
+pub use self::id::{EventId, IdBytes, fnv1a_64};
 use crate::event::{Edit, Kind};
 
 /// The payload's first bytes on a record this version tagged; the version is in the member's
