@@ -158,7 +158,9 @@ fn tag_len(payload: &[u8]) -> Option<usize> {
 }
 
 /// Reads a tag's value (after its opening quote): what it says and its length, closing quote
-/// included. None for anything that is not exactly what this version writes.
+/// included. None for a head that is not exactly what this version writes. The id's bytes are
+/// taken as they are, their length being in the head: a source writes only ids that need no
+/// escaping, and the gateway's parser refuses an event whose tag's id would end the string early.
 fn read(rest: &[u8]) -> Option<(Tag, usize)> {
     let head: [u8; HEAD] = unhex(rest.get(..HEAD_HEX)?)?;
     let flags = head[0];
@@ -175,7 +177,7 @@ fn read(rest: &[u8]) -> Option<(Tag, usize)> {
     let id = &rest[HEAD_HEX..end];
     let id = match flags & (ID_IN_TAG | ID_IN_PAYLOAD) {
         0 if id.is_empty() => None,
-        ID_IN_TAG if is_plain(id) => Some(EventId::Exact(IdBytes::new(id))),
+        ID_IN_TAG => Some(EventId::Exact(IdBytes::new(id))),
         ID_IN_PAYLOAD if id.is_empty() => return Some((Tag::IdInPayload, end + 1)),
         _ => return None,
     };
