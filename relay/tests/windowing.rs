@@ -1,5 +1,9 @@
 //! Properties of the counting model: for random event orders, lateness, idle gaps and crash
-//! points, the merged per-second totals equal a brute-force count of the input.
+//! points, the merged per-second totals equal a brute-force count of the input; and examples
+//! of single rules (idle partitions, late events, what goes out when, ids whose hashes collide).
+//!
+//! Over 400 lines because the properties and the examples share one model of the input (`Ev`,
+//! the strategies, the brute-force count), which they would otherwise each repeat.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
