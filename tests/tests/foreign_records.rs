@@ -86,7 +86,7 @@ async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() -> s
         b"",
         br#"{"meta":{"id":"no-time"}}"#,
         // The relay's tag, spoofed and broken: not trusted, and no event either.
-        br#"{"editpulse-summary-v2":"zz","wiki":"enwiki"}"#,
+        br#"{"editpulse-summary-v3":"zz","wiki":"enwiki"}"#,
         br#"{"editpulse-summary-v2":"0400"#,
     ];
     for payload in bad {
@@ -153,13 +153,21 @@ async fn other_producers_records_are_counted_exactly_and_bad_ones_skipped() -> s
         let Some(obj) = value.as_object_mut() else {
             continue;
         };
-        let tag = obj.remove("editpulse-summary-v2");
-        // The spoofed tags above are JSON with the member too, but no 38 hex digits.
-        let hex = |v: &Value| {
-            v.as_str()
-                .is_some_and(|h| h.len() == 38 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        let tag = obj.remove("editpulse-summary-v3");
+        // 22 hex digits, then the event's own meta.id. The spoofed tags above are JSON with the
+        // member too, but not this.
+        let id = obj
+            .get("meta")
+            .and_then(|m| m["id"].as_str())
+            .unwrap_or_default();
+        let well_formed = |v: &Value| {
+            v.as_str().is_some_and(|t| {
+                t.len() == 22 + id.len()
+                    && t.bytes().take(22).all(|b| b.is_ascii_hexdigit())
+                    && &t[22..] == id
+            })
         };
-        if tag.as_ref().is_some_and(hex) {
+        if tag.as_ref().is_some_and(well_formed) {
             assert!(posted.contains(&value), "not a posted event: {value}");
             tagged += 1;
         }

@@ -1,5 +1,6 @@
 //! The HTTP gateway: a real recording posted as NDJSON is counted exactly (embedded and Kafka),
-//! and a corpus of bad requests is refused with its documented error, writing nothing.
+//! two different ids with colliding hashes both count, and a corpus of bad requests is refused
+//! with its documented error, writing nothing.
 //!
 //! Over 400 lines because the corpus is data, one bad request per case, written out so each
 //! case reads on its own.
@@ -82,6 +83,73 @@ async fn posted_events_are_counted_exactly_through_kafka() -> support::Result<()
     let (input, output, group) = (unique("gw-in"), unique("gw-out"), unique("gw-group"));
     post_recording_and_check(
         "gateway-kafka",
+        &[
+            ("RELAY_INGEST_TOKEN", TOKEN),
+            ("RELAY_BROKERS", &brokers),
+            ("RELAY_INPUT_TOPIC", &input),
+            ("RELAY_OUTPUT_TOPIC", &output),
+            ("RELAY_GROUP_ID", &group),
+        ],
+    )
+    .await
+}
+
+/// Two different `meta.id`s whose 64-bit FNV-1a hashes are equal (anyone can compute such
+/// pairs), posted for the same second together with a repeat of each: both count, the repeats
+/// do not.
+async fn colliding_ids_count_apart(name: &str, envs: &[(&str, &str)]) -> support::Result<()> {
+    let mut relay = RelayProcess::spawn(
+        name,
+        &["--no-upstream", "--watermark-delay-ms", "1000"],
+        envs,
+    )?;
+    relay.wait_healthy().await?;
+    let second = (now_ms() / 1_000 + 1) * 1_000;
+    let dt = recording::rfc3339(second + 250);
+    let body: Vec<String> = ["1c86250014731b7a", "b3ab5660ac93a162"]
+        .iter()
+        .flat_map(|id| [id, id])
+        .map(|id| {
+            format!(
+                r#"{{"meta":{{"dt":"{dt}","id":"{id}","domain":"en.wikipedia.org"}},"type":"edit","wiki":"enwiki"}}"#
+            )
+        })
+        .collect();
+    let resp = reqwest::Client::new()
+        .post(relay.url("/v1/events"))
+        .header("content-type", "application/x-ndjson")
+        .bearer_auth(TOKEN)
+        .body(body.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202, "{}", resp.text().await.unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = recording::fetch_counts(&relay.base_url()).await?;
+        if let Some(&(count, true)) = counts.get(&second) {
+            assert_eq!(count, 2, "two different ids, each posted twice");
+            return Ok(());
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not final in time: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn colliding_ids_count_apart_on_the_embedded_bus() -> support::Result<()> {
+    colliding_ids_count_apart("collide-embedded", &[("RELAY_INGEST_TOKEN", TOKEN)]).await
+}
+
+#[tokio::test]
+async fn colliding_ids_count_apart_through_kafka() -> support::Result<()> {
+    let brokers = brokers()?;
+    let (input, output, group) = (unique("cl-in"), unique("cl-out"), unique("cl-group"));
+    colliding_ids_count_apart(
+        "collide-kafka",
         &[
             ("RELAY_INGEST_TOKEN", TOKEN),
             ("RELAY_BROKERS", &brokers),

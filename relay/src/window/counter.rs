@@ -1,12 +1,12 @@
 //! One input partition's open windows, its watermark and its safe commit point.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, HashMap};
 
 use codec::event::{Edit, Kind};
 use codec::summary::Summary;
 use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
 
+use super::seen_ids::SeenIds;
 use super::timing::{NO_WATERMARK, Timing, WINDOW_MS};
 use crate::config::TimeMode;
 
@@ -46,9 +46,9 @@ struct Window {
     /// SipHash on names this short. Its outputs never leave the process (the top ten are sorted
     /// by count and name), which is what an attacker would need to find colliding names.
     wikis: HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>,
-    /// Hashes of the `meta.id`s counted. An event's id and time travel together, so a repeat
-    /// always lands in the same window; 64-bit hashes keep this to ~10 bytes an event.
-    ids: HashSet<u64, BuildHasherDefault<IdHasher>>,
+    /// The `meta.id`s counted. An event's id and time travel together, so a repeat always
+    /// lands in the same window.
+    ids: SeenIds,
     revision: u32,
     first_offset: u64,
     last_offset: u64,
@@ -173,15 +173,15 @@ impl PartitionCounter {
             by_type: TypeCounts::default(),
             bots: 0,
             wikis: HashMap::default(),
-            ids: HashSet::default(),
+            ids: SeenIds::default(),
             revision: 0,
             first_offset: offset,
             last_offset: offset,
             final_sent: false,
             dirty: false,
         });
-        if let Some(h) = edit.id
-            && !w.ids.insert(h)
+        if let Some(id) = &edit.id
+            && !w.ids.first_time(id)
         {
             // The repeat still belongs to the window's offsets: a commit must not pass it
             // while the window it repeats could be rebuilt without its original.
@@ -330,24 +330,4 @@ pub fn top_wikis<K: AsRef<[u8]> + Ord>(
     all.into_iter()
         .map(|(k, v)| (String::from_utf8_lossy(k.as_ref()).into_owned(), v))
         .collect()
-}
-
-/// The id hashes are already well mixed: hashing them again would only cost time.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }

@@ -5,6 +5,7 @@
 //! windows — which is what lets a restarted or rebalanced counter recompute instead of add.
 
 pub mod counter;
+mod seen_ids;
 pub mod task;
 pub mod timing;
 
