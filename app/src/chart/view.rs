@@ -12,6 +12,7 @@ use web_sys::{HtmlCanvasElement, MediaQueryList, ResizeObserver, ResizeObserverE
 
 use crate::chart::canvas::{self, Frame, Point};
 use crate::chart::theme::Theme;
+use crate::figures;
 use crate::local_time;
 use crate::range::Range;
 use crate::relay::client::now_ms;
@@ -139,25 +140,21 @@ fn hook_up(painter: &Rc<Painter>) -> Option<Hooks> {
     })
 }
 
-/// A sentence describing the visible range, for screen readers (via `aria-describedby`).
+/// A sentence describing the visible range, for screen readers (via `aria-describedby`): the
+/// range's figures as [`figures::range_figures`] defines them, the same the headline shows.
 pub fn summary(series: &Series, range: Range) -> String {
-    let finals: Vec<_> = series.in_range(range).filter(|w| w.is_final).collect();
-    let (Some(first), Some(last)) = (finals.first(), finals.last()) else {
+    let Some(f) = figures::range_figures(series, range) else {
         return format!("No data yet for the {}.", range.long_label());
     };
-    let avg = finals.iter().map(|w| w.count as f64).sum::<f64>() / finals.len() as f64;
-    let low = finals.iter().map(|w| w.count).min().unwrap_or(0);
-    let high = finals
-        .iter()
-        .max_by_key(|w| (w.count, w.start))
-        .map_or(last, |w| w);
     format!(
-        "Edits per second, {} ({} to {}): average {avg:.1}, lowest {low}, highest {} at {}.",
+        "Edits per second, {} ({} to {}): average {:.1}, lowest {}, highest {} at {}.",
         range.long_label(),
-        local_time::clock(first.start.0, true),
-        local_time::clock(last.end.0, true),
-        high.count,
-        local_time::clock(high.start.0, true),
+        local_time::clock(f.from, true),
+        local_time::clock(f.to, true),
+        f.average,
+        f.low,
+        f.peak,
+        local_time::clock(f.peak_start, true),
     )
 }
 
