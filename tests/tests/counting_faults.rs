@@ -66,8 +66,8 @@ async fn an_outage_longer_than_the_lateness_loses_no_second() -> support::Result
 }
 
 #[tokio::test]
-async fn a_restarted_relay_does_not_rebuild_a_written_second_from_a_straggler() -> support::Result<()>
-{
+async fn a_restarted_relay_does_not_rebuild_a_written_second_from_a_straggler()
+-> support::Result<()> {
     let brokers = brokers()?;
     let env = env(&brokers, "straggler");
     let input = env[1].1.clone();
@@ -95,7 +95,10 @@ async fn a_restarted_relay_does_not_rebuild_a_written_second_from_a_straggler() 
 
     // Wait until the second is final, dropped by the counter and committed past.
     let dropped_at = second + 1_000 + DELAY_MS + LATENESS_MS + SLACK_MS + 1_000;
-    tokio::time::sleep(Duration::from_millis((dropped_at - now_ms()).max(0) as u64 + 3_000)).await;
+    tokio::time::sleep(Duration::from_millis(
+        (dropped_at - now_ms()).max(0) as u64 + 3_000,
+    ))
+    .await;
     let before = fetch_counts(&relay.base_url()).await?;
     assert_eq!(before.get(&second), Some(&(5, true)), "{before:?}");
     relay.kill();
