@@ -93,7 +93,16 @@ pub fn Dashboard(store: Store) -> impl IntoView {
     }
 }
 
-/// Mounts the app on `<body>`; what `main` calls.
+/// The id of index.html's static frame, shown while the wasm loads.
+pub const BOOT_FRAME_ID: &str = "boot";
+
+/// Replaces index.html's static frame with the app on `<body>`; what `main` calls.
 pub fn mount() {
+    if let Some(frame) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(BOOT_FRAME_ID))
+    {
+        frame.remove();
+    }
     leptos::mount::mount_to_body(App);
 }
