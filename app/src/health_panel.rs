@@ -85,7 +85,7 @@ pub fn stage_rows(h: &Health) -> Vec<StageRow> {
     let s = &h.source;
     let mut source = vec![
         ("from", s.origin.clone()),
-        ("events/s in", format!("{:.1}", s.events_per_sec)),
+        ("events/s in, last 10 s", format!("{:.1}", s.events_per_sec)),
         (
             "last event",
             s.last_event_age_ms.map_or_else(
