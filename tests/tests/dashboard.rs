@@ -1,6 +1,7 @@
 //! The dashboard end to end: the relay (embedded bus, replaying a real recording) serving the
-//! release build to Debian's Chromium. The page goes live, draws its chart, shows the relay's
-//! exact numbers, and recovers on its own when the relay restarts.
+//! release build to Debian's Chromium. The page connects, draws its chart, shows the relay's
+//! exact numbers, and recovers on its own when the relay restarts. [`truth`] checks that its
+//! words and figures say what the relay behind it is doing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +11,10 @@ use support::paths::{artifacts_dir, data_file, dist_dir};
 use support::relay_process::RelayProcess;
 use support::webdriver::Browser;
 
+#[path = "dashboard/truth.rs"]
+mod truth;
+
+/// The link to the relay is delivering (the badge's `data-state`; its text names the source).
 const LIVE: &str = "return document.querySelector('#connection-badge')?.dataset.state === 'live'";
 
 /// Painted pixels of the chart canvas, and how many distinct colours they use.
@@ -105,7 +110,11 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
     let browser = Browser::start(1280, 900).await?;
     browser.goto(&relay.base_url()).await?;
     browser
-        .wait_for("the badge to say live", LIVE, Duration::from_secs(20))
+        .wait_for(
+            "the link to the relay to deliver",
+            LIVE,
+            Duration::from_secs(20),
+        )
         .await?;
 
     // The chart is drawn: a HiDPI backing store with real ink in several colours.
@@ -153,7 +162,7 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
     relay.kill();
     browser
         .wait_for(
-            "the badge to leave live",
+            "the link to the relay to drop",
             "return document.querySelector('#connection-badge')?.dataset.state !== 'live'",
             Duration::from_secs(15),
         )
@@ -161,7 +170,11 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
     relay.restart()?;
     relay.wait_healthy().await?;
     browser
-        .wait_for("the badge to be live again", LIVE, Duration::from_secs(40))
+        .wait_for(
+            "the link to the relay to deliver again",
+            LIVE,
+            Duration::from_secs(40),
+        )
         .await?;
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_page_matches_relay(&browser, &relay, true).await?;
