@@ -12,7 +12,7 @@ use web_sys::{HtmlCanvasElement, MediaQueryList, ResizeObserver, ResizeObserverE
 
 use crate::chart::canvas::{self, Frame, Point};
 use crate::chart::theme::Theme;
-use crate::figures;
+use crate::figures::{self, Figures};
 use crate::local_time;
 use crate::range::Range;
 use crate::relay::client::now_ms;
@@ -143,7 +143,12 @@ fn hook_up(painter: &Rc<Painter>) -> Option<Hooks> {
 /// A sentence describing the visible range, for screen readers (via `aria-describedby`): the
 /// range's figures as [`figures::range_figures`] defines them, the same the headline shows.
 pub fn summary(series: &Series, range: Range) -> String {
-    let Some(f) = figures::range_figures(series, range) else {
+    describe(range, figures::range_figures(series, range))
+}
+
+/// The sentence for `range` with figures `f`.
+fn describe(range: Range, f: Option<Figures>) -> String {
+    let Some(f) = f else {
         return format!("No data yet for the {}.", range.long_label());
     };
     format!(
@@ -193,18 +198,19 @@ pub fn Chart(store: Store) -> impl IntoView {
         }
     });
 
-    // Recomputed when a second becomes final (or the range changes), not on every provisional
-    // update: it describes final seconds only, and a caption changing four times a second is
-    // noise. Once a second, so it never trails the headline's peak next to it.
-    let newest_final = Memo::new(move |_| {
-        let newest = store
-            .series
-            .with(|s| s.newest_final().map(|w| (w.start.0, w.revision)));
-        (newest, store.range.get())
+    // Recomputed on every change of the series (as the headline's figures are, so the two never
+    // disagree, late revisions of older seconds included) but rewritten only when the figures
+    // change, which only final seconds do: not on every provisional update.
+    let range_figures = Memo::new(move |_| {
+        let range = store.range.get();
+        (
+            range,
+            store.series.with(|s| figures::range_figures(s, range)),
+        )
     });
     let described = Memo::new(move |_| {
-        let (_, range) = newest_final.get();
-        store.series.with_untracked(|s| summary(s, range))
+        let (range, f) = range_figures.get();
+        describe(range, f)
     });
 
     let legend = move || {

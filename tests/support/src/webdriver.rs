@@ -14,6 +14,9 @@ use crate::{paths, ports};
 /// The key of an element reference in WebDriver answers.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// Narrower windows are emulated (see [`Browser::start`]).
+const MIN_WINDOW_WIDTH: u32 = 500;
+
 pub struct Browser {
     driver: Child,
     base: String,
@@ -73,7 +76,7 @@ impl Browser {
         let profile =
             std::env::temp_dir().join(format!("editpulse-chromium-{port}-{}", std::process::id()));
         let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = json!({"capabilities": {"alwaysMatch": {
+        let mut caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": binary,
@@ -85,6 +88,12 @@ impl Browser {
                 ]
             }
         }}});
+        // Headless Chromium keeps its window at least ~500 px wide; a phone-sized viewport
+        // needs device metrics instead.
+        if width < MIN_WINDOW_WIDTH {
+            caps["capabilities"]["alwaysMatch"]["goog:chromeOptions"]["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0}});
+        }
         let mut browser = Browser {
             driver,
             base,
