@@ -1,34 +1,45 @@
-//! How the link to the relay is doing, as the page shows it: the connection badge (live /
-//! reconnecting / offline), the banner that says so loudly when the relay has gone quiet, and
-//! the dismissable line with the latest error.
+//! How the link to the relay is doing and where the numbers come from, as the page shows it:
+//! the badge (connecting / reconnecting / offline, else the source in words), the tagline, the
+//! banner that says so loudly when the relay has gone quiet, and the dismissable line with the
+//! latest error.
 
 use leptos::prelude::*;
 
 use crate::health_panel::format_age;
-use crate::relay::reconnect::LinkState;
+use crate::source_status;
 use crate::store::Store;
 
+/// The badge: the link to the relay while it is not delivering (connecting, reconnecting,
+/// offline), else where the numbers come from (see [`crate::source_status`]). `data-state` is
+/// the link's state, `data-tone` the colour of what it says.
 #[component]
 pub fn ConnectionBadge(store: Store) -> impl IntoView {
     let state = Memo::new(move |_| store.connection.with(|c| c.state()));
-    let label = move || match state.get() {
-        LinkState::Live => "live",
-        LinkState::Reconnecting if !store.connection.with(|c| c.ever_live()) => "connecting…",
-        LinkState::Reconnecting => "reconnecting…",
-        LinkState::Offline => "offline",
-    };
+    let said = Memo::new(move |_| {
+        let ever = store.connection.with(|c| c.ever_live());
+        store
+            .health
+            .with(|h| source_status::badge(state.get(), ever, h.as_ref()))
+    });
     view! {
         <p
             id="connection-badge"
             class="badge"
             data-state=move || state.get().as_str()
+            data-tone=move || said.get().0
             role="status"
-            aria-label=move || format!("Connection: {}", label())
         >
             <span class="badge-dot" aria-hidden="true"></span>
-            <span class="badge-text">{label}</span>
+            <span class="badge-text">{move || said.get().1}</span>
         </p>
     }
+}
+
+/// The line under the title: what the counts are counting.
+#[component]
+pub fn Tagline(store: Store) -> impl IntoView {
+    let text = Memo::new(move |_| store.health.with(|h| source_status::tagline(h.as_ref())));
+    view! { <p class="tagline" id="tagline">{move || text.get()}</p> }
 }
 
 #[component]

@@ -1,28 +1,29 @@
 //! The headline numbers: edits per second now, the last minute's average, the peak of the
-//! visible range, and the busiest wikis of the last minute.
+//! visible range, and the busiest wikis of the last minute, all as [`crate::figures`] defines
+//! them. Until the first edit is counted the headline says it is waiting for data.
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use wire::WindowRecord;
 
+use crate::figures;
 use crate::local_time;
 use crate::range::Range;
 use crate::series::Series;
 use crate::store::Store;
 
-/// How many final seconds "the last minute" is.
-const MINUTE_WINDOWS: usize = 60;
 const TOP_WIKIS_SHOWN: usize = 8;
 
+/// The headline's numbers, each as [`crate::figures`] defines it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stats {
-    /// The latest final second.
+    /// No second held has counted an edit yet: the page is waiting for data.
+    pub waiting: bool,
+    /// The newest final second's count.
     pub now: Option<u64>,
-    /// Mean of the final seconds of the last minute (up to 60).
+    /// Mean of the last minute's final seconds.
     pub avg_minute: Option<f64>,
-    /// The busiest second in range. The open second takes part: its count only grows, so it
-    /// is already a true lower bound of its final value.
+    /// The busiest final second of the range; the latest one on a tie.
     pub peak: Option<Peak>,
 }
 
@@ -30,44 +31,23 @@ pub struct Stats {
 pub struct Peak {
     pub count: u64,
     pub start: i64,
-    /// False while the second is open: the screen then says its count is still growing, so it
-    /// never seems to contradict a summary of final seconds only.
-    pub is_final: bool,
-}
-
-/// The final windows of the last minute: the newest 60 final seconds within 60 s of the
-/// newest final one. Provisional seconds are left out because their count is still growing.
-fn last_minute_finals(series: &Series) -> Vec<&WindowRecord> {
-    let Some(newest) = series.newest_final() else {
-        return Vec::new();
-    };
-    let from = newest.start.0 - (MINUTE_WINDOWS as i64 - 1) * 1_000;
-    series
-        .iter()
-        .rev()
-        .filter(|w| w.is_final)
-        .take_while(|w| w.start.0 >= from)
-        .take(MINUTE_WINDOWS)
-        .collect()
 }
 
 pub fn stats(series: &Series, range: Range) -> Stats {
-    let minute = last_minute_finals(series);
-    let avg_minute = (!minute.is_empty())
-        .then(|| minute.iter().map(|w| w.count as f64).sum::<f64>() / minute.len() as f64);
-    let peak = series
-        .in_range(range)
-        // On a tie the latest second is the more useful one to point at.
-        .max_by_key(|w| (w.count, w.start))
-        .map(|w| Peak {
-            count: w.count,
-            start: w.start.0,
-            is_final: w.is_final,
-        });
+    if !figures::has_edits(series) {
+        return Stats {
+            waiting: true,
+            ..Stats::default()
+        };
+    }
     Stats {
+        waiting: false,
         now: series.newest_final().map(|w| w.count),
-        avg_minute,
-        peak,
+        avg_minute: figures::minute_figures(series).map(|f| f.average),
+        peak: figures::range_figures(series, range).map(|f| Peak {
+            count: f.peak,
+            start: f.peak_start,
+        }),
     }
 }
 
@@ -76,7 +56,7 @@ pub fn stats(series: &Series, range: Range) -> Stats {
 /// hence "approximate" on screen.
 pub fn top_wikis(series: &Series, n: usize) -> Vec<(String, u64)> {
     let mut sums: HashMap<&str, u64> = HashMap::new();
-    for w in last_minute_finals(series) {
+    for w in figures::last_final_seconds(series, figures::MINUTE_SECONDS) {
         for (wiki, count) in &w.top_wikis {
             *sums.entry(wiki.as_str()).or_default() += count;
         }
@@ -100,18 +80,19 @@ pub fn Headline(store: Store) -> impl IntoView {
     let peak_at = move || {
         stats.with(|s| {
             s.peak.map_or_else(String::new, |p| {
-                let at = local_time::clock(p.start, true);
-                if p.is_final {
-                    format!("at {at}")
-                } else {
-                    format!("at {at}, still counting")
-                }
+                format!("at {}", local_time::clock(p.start, true))
             })
         })
     };
     let range_label = move || store.range.get().long_label();
+    let waiting = move || stats.with(|s| s.waiting);
     view! {
         <section class="card headline" aria-label="Edits per second">
+            <Show when=waiting>
+                <p class="headline-status" id="headline-status" role="status">
+                    "waiting for data: no edits counted yet"
+                </p>
+            </Show>
             <div class="stat stat-now">
                 <span class="stat-label" id="now-label">"edits/s now"</span>
                 <span class="stat-value" id="now-value">{now}</span>
@@ -170,7 +151,7 @@ mod tests {
     use crate::test_fixtures::{T0, filled, window};
 
     #[test]
-    fn peak_follows_the_range() {
+    fn peak_follows_the_range_and_counts_final_seconds_only() {
         // The peak follows the range: the biggest value lies 10 minutes back.
         let mut s = filled(3_600, |i| if i == 3_000 { 500 } else { 5 });
         assert_eq!(stats(&s, Range::FiveMinutes).peak.unwrap().count, 5);
@@ -179,15 +160,13 @@ mod tests {
             Some(Peak {
                 count: 500,
                 start: T0 + 3_000_000,
-                is_final: true
             })
         );
         s.merge(window(3_600, 900, false, 0));
-        let open = stats(&s, Range::OneMinute).peak.unwrap();
         assert_eq!(
-            (open.count, open.is_final),
-            (900, false),
-            "provisional counts for peak, marked as open"
+            stats(&s, Range::OneMinute).peak.unwrap().count,
+            5,
+            "an open second is not a peak yet"
         );
     }
 
@@ -199,6 +178,9 @@ mod tests {
         let st = stats(&s, Range::FiveMinutes);
         assert_eq!(st.now, Some(60), "latest final, not the provisional 9999");
         assert_eq!(st.avg_minute, Some(30.5));
+        assert!(!st.waiting);
+        let st = stats(&filled(30, |_| 0), Range::FiveMinutes);
+        assert!(st.waiting && st.now.is_none() && st.peak.is_none());
 
         let mut s = Series::new();
         for sec in 0..70 {

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use wire::{Health, Status};
 
+use crate::source_status;
 use crate::store::Store;
 
 pub fn status_str(status: Status) -> &'static str {
@@ -38,10 +39,53 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_owned()
 }
 
+/// `text` as a sentence: first letter capitalised, ending in a full stop.
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
+}
+
+/// The relay's reasons, each as a sentence.
+pub fn reason_sentences(h: &Health) -> Vec<String> {
+    h.reasons.iter().map(|r| sentence(r)).collect()
+}
+
+/// The overall verdict as the pill shows it. A relay that has not closed its first second yet
+/// reports its windows as degraded; with every other stage ok that is a start, not a fault.
+pub fn overall_status(h: &Health) -> &'static str {
+    let others_ok = [
+        h.source.status,
+        h.gateway.status,
+        h.bus.status,
+        h.clients.status,
+    ]
+    .iter()
+    .all(|s| *s == Status::Ok);
+    if h.windows.watermark.0 == 0 && others_ok {
+        "waiting"
+    } else {
+        status_str(h.status)
+    }
+}
+
+/// Whether `error` is already said by one of the relay's reasons, so a row need not repeat it.
+fn in_reasons(h: &Health, error: &str) -> bool {
+    h.reasons.iter().any(|r| r.contains(error))
+}
+
 pub fn stage_rows(h: &Health) -> Vec<StageRow> {
     let s = &h.source;
     let mut source = vec![
-        ("events/s in", format!("{:.1}", s.events_per_sec)),
+        ("from", s.origin.clone()),
+        ("events/s in, last 10 s", format!("{:.1}", s.events_per_sec)),
         (
             "last event",
             s.last_event_age_ms.map_or_else(
@@ -58,8 +102,8 @@ pub fn stage_rows(h: &Health) -> Vec<StageRow> {
             format!("{} / {}", s.malformed, s.duplicates),
         ));
     }
-    if let Some(err) = &s.last_error {
-        source.push(("last error", err.clone()));
+    if let Some(err) = s.last_error.as_ref().filter(|e| !in_reasons(h, e)) {
+        source.push(("last error", sentence(err)));
     }
 
     let g = &h.gateway;
@@ -86,8 +130,8 @@ pub fn stage_rows(h: &Health) -> Vec<StageRow> {
     if let Some(m) = b.group_members {
         bus.push(("group members", m.to_string()));
     }
-    if let Some(err) = &b.last_error {
-        bus.push(("last error", err.clone()));
+    if let Some(err) = b.last_error.as_ref().filter(|e| !in_reasons(h, e)) {
+        bus.push(("last error", sentence(err)));
     }
 
     let w = &h.windows;
@@ -105,10 +149,7 @@ pub fn stage_rows(h: &Health) -> Vec<StageRow> {
         ("resynced", c.resynced.to_string()),
     ];
 
-    let source_name = match s.kind.as_str() {
-        "" => "Source".to_owned(),
-        kind => format!("Source ({kind})"),
-    };
+    let source_name = source_status::source_name(&s.kind);
     let bus_name = match b.kind.as_str() {
         "kafka" => "Kafka".to_owned(),
         "" => "Bus".to_owned(),
@@ -160,13 +201,14 @@ pub fn HealthPanel(store: Store) -> impl IntoView {
         } else {
             store
                 .health
-                .with(|h| h.as_ref().map_or("unknown", |h| status_str(h.status)))
+                .with(|h| h.as_ref().map_or("unknown", overall_status))
         }
     };
     let reasons = move || {
-        store
-            .health
-            .with(|h| h.as_ref().map(|h| h.reasons.clone()).unwrap_or_default())
+        store.health.with(|h| match h {
+            Some(h) if overall_status(h) != "waiting" => reason_sentences(h),
+            _ => Vec::new(),
+        })
     };
     let rows = Memo::new(move |_| {
         store
@@ -225,6 +267,61 @@ pub fn HealthPanel(store: Store) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_read_as_sentences_once() {
+        let mut h = Health::default();
+        h.source.kind = "fallback-replay".into();
+        h.source.status = Status::Degraded;
+        let err = "upstream unreachable (dns error: failed to lookup address), replaying the \
+                   bundled recording";
+        h.source.last_error = Some(err.into());
+        h.reasons = vec![format!("source: {err}")];
+        h.status = Status::Degraded;
+        h.windows.watermark = wire::Millis(1);
+        let reasons = reason_sentences(&h);
+        assert_eq!(reasons, [format!("Source: {err}.")]);
+        let rows = stage_rows(&h);
+        assert_eq!(
+            rows[0].name,
+            "Source: bundled recording (upstream unreachable)"
+        );
+        let said: Vec<_> = rows
+            .iter()
+            .flat_map(|r| r.figures.iter().map(|(_, v)| v.as_str()))
+            .chain(reasons.iter().map(String::as_str))
+            .filter(|v| v.contains("dns error"))
+            .collect();
+        assert_eq!(said.len(), 1, "the error is said once: {said:?}");
+        assert_eq!(overall_status(&h), "degraded");
+
+        // An error no reason mentions stays in its row, as a sentence.
+        h.reasons.clear();
+        let rows = stage_rows(&h);
+        assert!(
+            rows[0]
+                .figures
+                .contains(&("last error", format!("Upstream {}.", &err[9..])))
+        );
+        assert_eq!(sentence("ok?"), "Ok?");
+    }
+
+    #[test]
+    fn a_relay_with_no_closed_second_is_waiting() {
+        let mut h = Health::default();
+        h.windows.status = Status::Degraded;
+        h.status = Status::Degraded;
+        assert_eq!(overall_status(&h), "waiting");
+        h.windows.watermark = wire::Millis(1_000);
+        assert_eq!(overall_status(&h), "degraded");
+        h.windows.watermark = wire::Millis(0);
+        h.bus.status = Status::Down;
+        assert_eq!(
+            overall_status(&h),
+            "degraded",
+            "a real fault is never hidden"
+        );
+    }
 
     #[test]
     fn health_rows_cover_every_stage() {

@@ -11,10 +11,12 @@
 //!   [`series`] of per-second counts, the latest health report, the link state and the
 //!   user's picks ([`range`], humans vs bots).
 //! - [`chart`]: the edits-per-second chart, its controls and its drawing.
+//! - [`figures`]: the one definition of each summary figure (which seconds, the peak's
+//!   tie-break), used by the headline, the chart's caption and the top wikis.
 //! - [`headline`]: the numbers above the chart and the busiest wikis.
 //! - [`health_panel`]: the relay's health report, one row per pipeline stage.
-//! - [`connection_status`]: the connection badge, the "relay unreachable" banner and the
-//!   error line.
+//! - [`connection_status`]: the connection badge, the tagline, the "relay unreachable" banner
+//!   and the error line; [`source_status`] decides what the badge and tagline say.
 //! - [`recent_table`]: the last minute as a hidden table for screen readers and end-to-end
 //!   tests.
 //! - [`local_time`] and [`error`]: clock labels in the viewer's zone, and what can go wrong.
@@ -25,6 +27,7 @@
 pub mod chart;
 pub mod connection_status;
 pub mod error;
+pub mod figures;
 pub mod headline;
 pub mod health_panel;
 pub mod local_time;
@@ -32,6 +35,7 @@ pub mod range;
 pub mod recent_table;
 pub mod relay;
 pub mod series;
+pub mod source_status;
 pub mod store;
 
 #[cfg(test)]
@@ -41,7 +45,7 @@ use leptos::prelude::*;
 
 use crate::chart::controls::Controls;
 use crate::chart::view::Chart;
-use crate::connection_status::{ConnectionBadge, ErrorLine, UnreachableBanner};
+use crate::connection_status::{ConnectionBadge, ErrorLine, Tagline, UnreachableBanner};
 use crate::headline::{Headline, TopWikis};
 use crate::health_panel::HealthPanel;
 use crate::recent_table::RecentTable;
@@ -66,7 +70,7 @@ pub fn Dashboard(store: Store) -> impl IntoView {
             <header class="top">
                 <div class="title">
                     <h1>"EditPulse"</h1>
-                    <p class="tagline">"Wikipedia edits per second, live"</p>
+                    <Tagline store=store />
                 </div>
                 <ConnectionBadge store=store />
             </header>
@@ -89,7 +93,16 @@ pub fn Dashboard(store: Store) -> impl IntoView {
     }
 }
 
-/// Mounts the app on `<body>`; what `main` calls.
+/// The id of index.html's static frame, shown while the wasm loads.
+pub const BOOT_FRAME_ID: &str = "boot";
+
+/// Replaces index.html's static frame with the app on `<body>`; what `main` calls.
 pub fn mount() {
+    if let Some(frame) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(BOOT_FRAME_ID))
+    {
+        frame.remove();
+    }
     leptos::mount::mount_to_body(App);
 }

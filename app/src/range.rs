@@ -42,7 +42,8 @@ impl Range {
         }
     }
 
-    /// What a screen reader says for the button, since "1 m" reads as "one meter".
+    /// What the range is called in sentences, and after the button text in the button's
+    /// accessible name ("1 m: last minute"), since "1 m" alone reads as "one meter".
     pub fn long_label(self) -> &'static str {
         match self {
             Range::OneMinute => "last minute",

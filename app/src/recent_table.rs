@@ -37,7 +37,10 @@ pub fn RecentTable(store: Store) -> impl IntoView {
         })
     });
     view! {
-        <table id="recent-values" class="visually-hidden">
+        // The hiding is on a wrapping block: a table's width follows its content whatever
+        // its own `width`, so a hidden table would still stretch the page.
+        <div class="visually-hidden">
+        <table id="recent-values">
             <caption>"Edits per second, last minute, newest first"</caption>
             <thead>
                 <tr>
@@ -66,5 +69,6 @@ pub fn RecentTable(store: Store) -> impl IntoView {
                 />
             </tbody>
         </table>
+        </div>
     }
 }

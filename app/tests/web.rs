@@ -127,11 +127,16 @@ async fn dashboard_renders_the_store() {
     let mean = (3_540..3_600).map(|i| 20.0 + (i % 7) as f64).sum::<f64>() / 60.0;
     assert_eq!(text(&root, "#avg-value"), format!("{mean:.1}"));
 
-    // An open second that is already the busiest is the peak, and says it is still counting.
+    // An open second is no peak until it is final, so headline and caption agree.
     store.merge(window(3_600, 40, false, 0));
     settle().await;
-    assert_eq!(text(&root, "#peak-value"), "40");
-    assert!(text(&root, "#peak-note").ends_with(", still counting"));
+    assert_eq!(text(&root, "#peak-value"), "26");
+    let peak_at = text(&root, "#peak-note");
+    assert!(
+        text(&root, "#chart-summary").contains(&format!("highest 26 {peak_at}.")),
+        "{peak_at} vs {}",
+        text(&root, "#chart-summary")
+    );
     store.merge(window(3_600, 4, false, 0));
     settle().await;
 
@@ -231,6 +236,7 @@ async fn dashboard_shows_health_and_staleness() {
     let handle = leptos::mount::mount_to(root.clone(), move || view! { <Dashboard store=store /> });
     settle().await;
     assert_eq!(text(&root, "#now-value"), "–");
+    assert!(text(&root, "#headline-status").contains("waiting for data"));
     assert!(
         root.query_selector("#unreachable-banner")
             .unwrap()
@@ -255,7 +261,11 @@ async fn dashboard_shows_health_and_staleness() {
         Some("live")
     );
     assert_eq!(text(&root, "#health-overall"), "degraded");
-    assert!(text(&root, "#health-panel").contains("consumer lag is 12000 records"));
+    // The relay's reasons read as sentences.
+    assert!(text(&root, "#health-panel").contains("Consumer lag is 12000 records."));
+    // Connected, but the source is unknown (an empty health report): never "live".
+    let badge = text(&root, "#connection-badge");
+    assert!(!badge.to_lowercase().contains("live"), "{badge}");
     let bus = one(&root, "tr[data-stage='bus']");
     assert_eq!(
         bus.get_attribute("data-status").as_deref(),

@@ -1,5 +1,6 @@
 //! Turns the stages' counters into a health report once a second (served by `http::health`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -21,12 +22,48 @@ use crate::telemetry::{Telemetry, get};
 /// edits many times a second).
 const SILENT_SOURCE: Duration = Duration::from_secs(30);
 
+/// The window `events_per_sec` averages over.
+pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+
+/// Events per second over the last [`RATE_WINDOW`]: (events now − events then) / elapsed.
+/// One-second samples of a source that delivers in bursts swing between nothing and several
+/// times the real rate; ten seconds of them do not. Until the relay has run that long the
+/// window is as long as it has run.
+#[derive(Debug, Default)]
+pub struct RateWindow {
+    /// (when, events counted by then), oldest first, spanning at most the window.
+    samples: VecDeque<(Duration, u64)>,
+}
+
+impl RateWindow {
+    /// Records `events` (a running total) at `at` (any monotonic origin) and returns the rate.
+    pub fn push(&mut self, at: Duration, events: u64) -> f64 {
+        self.samples.push_back((at, events));
+        // Keep the newest sample at least a window old as the baseline.
+        while self
+            .samples
+            .get(1)
+            .is_some_and(|&(t, _)| at.saturating_sub(t) >= RATE_WINDOW)
+        {
+            self.samples.pop_front();
+        }
+        let (t0, e0) = self.samples[0];
+        let elapsed = at.saturating_sub(t0).as_secs_f64();
+        if elapsed > 0.0 {
+            events.saturating_sub(e0) as f64 / elapsed
+        } else {
+            0.0
+        }
+    }
+}
+
 pub struct Reporter {
     pub telemetry: Arc<Telemetry>,
     pub published: Arc<Published>,
     pub config: Arc<Config>,
     pub producer: Option<InputProducer>,
-    prev: (u64, Instant),
+    started: Instant,
+    rate: RateWindow,
 }
 
 impl Reporter {
@@ -41,7 +78,8 @@ impl Reporter {
             published,
             config,
             producer,
-            prev: (0, Instant::now()),
+            started: Instant::now(),
+            rate: RateWindow::default(),
         }
     }
 
@@ -68,13 +106,7 @@ impl Reporter {
     pub fn report(&mut self, now: Millis) -> Health {
         let t = &self.telemetry;
         let events = get(&t.source.events);
-        let elapsed = self.prev.1.elapsed().as_secs_f64();
-        let events_per_sec = if elapsed > 0.0 {
-            (events - self.prev.0.min(events)) as f64 / elapsed
-        } else {
-            0.0
-        };
-        self.prev = (events, Instant::now());
+        let events_per_sec = self.rate.push(self.started.elapsed(), events);
 
         let mut h = Health {
             time: now,
@@ -257,4 +289,37 @@ fn encode(h: Health) -> (Health, Bytes) {
     body.extend_from_slice(&json);
     body.extend_from_slice(b"\n\n");
     (h, Bytes::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_per_sec_is_the_mean_of_the_last_ten_seconds() {
+        let mut rate = RateWindow::default();
+        let s = Duration::from_secs;
+        assert_eq!(rate.push(s(0), 0), 0.0);
+        // Bursts: 54 events every other second, a steady 27/s on average.
+        let mut events = 0;
+        let mut seen = Vec::new();
+        for t in 1..=30 {
+            if t % 2 == 0 {
+                events += 54;
+            }
+            seen.push(rate.push(s(t), events));
+        }
+        for r in &seen[10..] {
+            assert!((r - 27.0).abs() <= 2.7, "{seen:?}");
+        }
+        // The window is ten seconds: a stop shows fully after ten quiet seconds, not before.
+        for t in 31..=35 {
+            rate.push(s(t), events);
+        }
+        assert!(rate.push(s(36), events) > 0.0);
+        for t in 37..=45 {
+            rate.push(s(t), events);
+        }
+        assert_eq!(rate.push(s(46), events), 0.0);
+    }
 }

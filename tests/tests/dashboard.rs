@@ -1,7 +1,8 @@
 //! The dashboard end to end: the relay (embedded bus, replaying a real recording) serving the
 //! release build to Debian's Chromium. The first load comes compressed and with the caching
-//! each file's name allows; the page goes live, draws its chart, shows the relay's exact
-//! numbers, and recovers on its own when the relay restarts.
+//! each file's name allows; the page connects, draws its chart, shows the relay's exact
+//! numbers, and recovers on its own when the relay restarts. [`truth`] checks that its words
+//! and figures say what the relay behind it is doing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +13,10 @@ use support::paths::{artifacts_dir, data_file, dist_dir};
 use support::relay_process::RelayProcess;
 use support::webdriver::Browser;
 
+#[path = "dashboard/truth.rs"]
+mod truth;
+
+/// The link to the relay is delivering (the badge's `data-state`; its text names the source).
 const LIVE: &str = "return document.querySelector('#connection-badge')?.dataset.state === 'live'";
 
 /// Painted pixels of the chart canvas, and how many distinct colours they use.
@@ -172,7 +177,11 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
     let browser = Browser::start(1280, 900).await?;
     browser.goto(&relay.base_url()).await?;
     browser
-        .wait_for("the badge to say live", LIVE, Duration::from_secs(20))
+        .wait_for(
+            "the link to the relay to deliver",
+            LIVE,
+            Duration::from_secs(20),
+        )
         .await?;
     assert_first_load_compressed_and_cached(&browser).await?;
 
@@ -221,7 +230,7 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
     relay.kill();
     browser
         .wait_for(
-            "the badge to leave live",
+            "the link to the relay to drop",
             "return document.querySelector('#connection-badge')?.dataset.state !== 'live'",
             Duration::from_secs(15),
         )
@@ -229,7 +238,11 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
     relay.restart()?;
     relay.wait_healthy().await?;
     browser
-        .wait_for("the badge to be live again", LIVE, Duration::from_secs(40))
+        .wait_for(
+            "the link to the relay to deliver again",
+            LIVE,
+            Duration::from_secs(40),
+        )
         .await?;
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_page_matches_relay(&browser, &relay, true).await?;

@@ -43,6 +43,7 @@ pub struct SourceHealth {
     /// Milliseconds since the last event (canaries included) arrived, if any did.
     pub last_event_age_ms: Option<u64>,
     pub reconnects: u64,
+    /// Mean rate over the last 10 s (over the whole run while the relay is younger).
     pub events_per_sec: f64,
     pub events: u64,
     pub canaries: u64,

@@ -18,7 +18,8 @@ pub fn Controls(store: Store) -> impl IntoView {
                     class="toggle"
                     data-range=r.minutes()
                     aria-pressed=move || pressed().to_string()
-                    aria-label=r.long_label()
+                    aria-label=format!("{}: {}", r.short_label(), r.long_label())
+                    title=r.long_label()
                     on:click=move |_| store.range.set(r)
                 >
                     {r.short_label()}

@@ -12,6 +12,7 @@ use web_sys::{HtmlCanvasElement, MediaQueryList, ResizeObserver, ResizeObserverE
 
 use crate::chart::canvas::{self, Frame, Point};
 use crate::chart::theme::Theme;
+use crate::figures::{self, Figures};
 use crate::local_time;
 use crate::range::Range;
 use crate::relay::client::now_ms;
@@ -139,25 +140,26 @@ fn hook_up(painter: &Rc<Painter>) -> Option<Hooks> {
     })
 }
 
-/// A sentence describing the visible range, for screen readers (via `aria-describedby`).
+/// A sentence describing the visible range, for screen readers (via `aria-describedby`): the
+/// range's figures as [`figures::range_figures`] defines them, the same the headline shows.
 pub fn summary(series: &Series, range: Range) -> String {
-    let finals: Vec<_> = series.in_range(range).filter(|w| w.is_final).collect();
-    let (Some(first), Some(last)) = (finals.first(), finals.last()) else {
+    describe(range, figures::range_figures(series, range))
+}
+
+/// The sentence for `range` with figures `f`.
+fn describe(range: Range, f: Option<Figures>) -> String {
+    let Some(f) = f else {
         return format!("No data yet for the {}.", range.long_label());
     };
-    let avg = finals.iter().map(|w| w.count as f64).sum::<f64>() / finals.len() as f64;
-    let low = finals.iter().map(|w| w.count).min().unwrap_or(0);
-    let high = finals
-        .iter()
-        .max_by_key(|w| (w.count, w.start))
-        .map_or(last, |w| w);
     format!(
-        "Edits per second, {} ({} to {}): average {avg:.1}, lowest {low}, highest {} at {}.",
+        "Edits per second, {} ({} to {}): average {:.1}, lowest {}, highest {} at {}.",
         range.long_label(),
-        local_time::clock(first.start.0, true),
-        local_time::clock(last.end.0, true),
-        high.count,
-        local_time::clock(high.start.0, true),
+        local_time::clock(f.from, true),
+        local_time::clock(f.to, true),
+        f.average,
+        f.low,
+        f.peak,
+        local_time::clock(f.peak_start, true),
     )
 }
 
@@ -196,18 +198,19 @@ pub fn Chart(store: Store) -> impl IntoView {
         }
     });
 
-    // Recomputed when a second becomes final (or the range changes), not on every provisional
-    // update: it describes final seconds only, and a caption changing four times a second is
-    // noise. Once a second, so it never trails the headline's peak next to it.
-    let newest_final = Memo::new(move |_| {
-        let newest = store
-            .series
-            .with(|s| s.newest_final().map(|w| (w.start.0, w.revision)));
-        (newest, store.range.get())
+    // Recomputed on every change of the series (as the headline's figures are, so the two never
+    // disagree, late revisions of older seconds included) but rewritten only when the figures
+    // change, which only final seconds do: not on every provisional update.
+    let range_figures = Memo::new(move |_| {
+        let range = store.range.get();
+        (
+            range,
+            store.series.with(|s| figures::range_figures(s, range)),
+        )
     });
     let described = Memo::new(move |_| {
-        let (_, range) = newest_final.get();
-        store.series.with_untracked(|s| summary(s, range))
+        let (range, f) = range_figures.get();
+        describe(range, f)
     });
 
     let legend = move || {

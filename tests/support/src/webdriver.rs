@@ -1,5 +1,6 @@
 //! Just enough of the W3C WebDriver protocol to drive Debian's Chromium through chromedriver:
-//! open a page, run a script, take a screenshot. No browser downloads, no extra crates.
+//! open a page, run a script, find elements and read their accessible names, take a
+//! screenshot. No browser downloads, no extra crates.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,6 +10,12 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::{paths, ports};
+
+/// The key of an element reference in WebDriver answers.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Narrower windows are emulated (see [`Browser::start`]).
+const MIN_WINDOW_WIDTH: u32 = 500;
 
 pub struct Browser {
     driver: Child,
@@ -69,7 +76,7 @@ impl Browser {
         let profile =
             std::env::temp_dir().join(format!("editpulse-chromium-{port}-{}", std::process::id()));
         let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = json!({"capabilities": {"alwaysMatch": {
+        let mut caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": binary,
@@ -81,6 +88,12 @@ impl Browser {
                 ]
             }
         }}});
+        // Headless Chromium keeps its window at least ~500 px wide; a phone-sized viewport
+        // needs device metrics instead.
+        if width < MIN_WINDOW_WIDTH {
+            caps["capabilities"]["alwaysMatch"]["goog:chromeOptions"]["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0}});
+        }
         let mut browser = Browser {
             driver,
             base,
@@ -129,6 +142,42 @@ impl Browser {
             Some(json!({"script": script, "args": args})),
         )
         .await
+    }
+
+    /// WebDriver references of the elements matching the CSS `selector`, in document order.
+    pub async fn find_all(&self, selector: &str) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": selector})),
+            )
+            .await?;
+        found
+            .as_array()
+            .with_context(|| format!("a list of elements, not {found}"))?
+            .iter()
+            .map(|e| {
+                e[ELEMENT_KEY]
+                    .as_str()
+                    .map(str::to_owned)
+                    .with_context(|| format!("an element reference, not {e}"))
+            })
+            .collect()
+    }
+
+    /// The accessible name Chromium computes for an element found by [`Browser::find_all`].
+    pub async fn computed_label(&self, element: &str) -> anyhow::Result<String> {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{element}/computedlabel"),
+                None,
+            )
+            .await?;
+        v.as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("a label, not {v}"))
     }
 
     /// Polls `script` until it returns something truthy; returns that, or an error after
