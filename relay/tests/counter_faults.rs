@@ -153,3 +153,67 @@ fn a_restart_does_not_rebuild_a_dropped_second_from_a_straggler() {
     assert_eq!(written[&T0].count, 5, "{:?}", written[&T0]);
     assert_eq!(written[&later].count, 1);
 }
+
+/// A broker that stores commit metadata but does not return it (nisshi): the restarted counter
+/// reads the records just before its commit point again, and they tell it the same horizon.
+#[test]
+fn without_commit_metadata_the_records_before_the_commit_give_the_horizon() {
+    let t = timing();
+    let mut written = BTreeMap::new();
+    let mut before = PartitionCounter::new(0, t);
+    fill(&mut before, 0, 5);
+    let later = T0 + 20_000;
+    before.add(&edit(later, "later"), Millis(later), 5);
+    before.advance(Millis(later - t.delay_ms));
+    keep(&mut written, drained(&mut before));
+    let resume = before.commit_point().expect("a clean cut after the drop");
+    let straggler = edit(T0 + 500, "straggler");
+    let stamped = Millis(T0 + 1_000 + t.delay_ms + t.lateness_ms / 2);
+
+    let mut after = PartitionCounter::rebuilding(0, t, None).reading_back_to(resume);
+    for i in 0..resume {
+        let e = edit(T0 + 100, &format!("e{i}"));
+        assert_eq!(after.add(&e, Millis(T0 + 200), i), Admission::BeforeCommit);
+    }
+    assert_eq!(after.drop_horizon(), before.drop_horizon());
+    after.add(&edit(later, "later"), Millis(later), 5);
+    assert_eq!(after.add(&straggler, stamped, 6), Admission::TooLate);
+    after.caught_up();
+    after.advance(Millis(later + 60_000));
+    keep(&mut written, drained(&mut after));
+    assert_eq!(written[&T0].count, 5, "{:?}", written[&T0]);
+    assert_eq!(after.commit_point().map(|c| c >= resume), Some(true));
+}
+
+/// By ingest time a client's retry lands in a later second than its first copy; it is a
+/// repeat there, and the second it arrived in does not count it.
+#[test]
+fn by_ingest_time_a_retry_seconds_later_counts_once_in_the_first_second() {
+    let t = Timing {
+        mode: TimeMode::Ingest,
+        ..timing()
+    };
+    let mut written = BTreeMap::new();
+    let mut c = PartitionCounter::new(0, t);
+    for i in 0..5 {
+        let a = c.add(&edit(T0, &format!("e{i}")), Millis(T0 + 200), i);
+        assert_eq!(a, Admission::Counted);
+    }
+    // The client got a 503 (or lost the 202) and sends the batch again 1.5 s later, with two
+    // new events.
+    let retry_at = Millis(T0 + 1_700);
+    for i in 0..7 {
+        let a = c.add(&edit(T0, &format!("e{i}")), retry_at, 5 + i);
+        let want = if i < 5 {
+            Admission::Duplicate
+        } else {
+            Admission::Counted
+        };
+        assert_eq!(a, want, "e{i}");
+    }
+    c.advance(Millis(T0 + 60_000));
+    keep(&mut written, drained(&mut c));
+    assert_eq!(written[&T0].count, 5);
+    assert_eq!(written[&(T0 + 1_000)].count, 2);
+    assert_eq!(c.stats().duplicates, 5);
+}

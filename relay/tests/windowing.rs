@@ -19,8 +19,12 @@ use wire::{Millis, PartialWindow, WindowRecord};
 const T0: i64 = 1_800_000_000_000;
 
 fn timing() -> Timing {
+    timing_by(TimeMode::Event)
+}
+
+fn timing_by(mode: TimeMode) -> Timing {
     Timing {
-        mode: TimeMode::Event,
+        mode,
         delay_ms: 2_000,
         lateness_ms: 20_000,
         max_future_ms: 5_000,
@@ -207,7 +211,40 @@ fn brute_force(evs: &[Ev], from: i64, to: i64) -> BTreeMap<i64, (u64, u64)> {
     want
 }
 
+/// By ingest time: each record in its ingest second, except a repeat, which is a copy whose id
+/// was counted in a second within the allowed lateness of its own (either way). Nothing is too
+/// late: a record's second is when it reached the bus.
+fn brute_force_by_ingest(evs: &[Ev], from: i64, to: i64) -> BTreeMap<i64, (u64, u64)> {
+    let t = timing_by(TimeMode::Ingest);
+    let mut want: BTreeMap<i64, (u64, u64)> =
+        (from..to).step_by(1_000).map(|s| (s, (0, 0))).collect();
+    let mut counted_in: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+    for ev in evs {
+        let start = ev.ingest_ms.div_euclid(1_000) * 1_000;
+        let seconds = counted_in.entry(ev.id).or_default();
+        if seconds.iter().any(|s| (s - start).abs() <= t.lateness_ms) {
+            continue;
+        }
+        seconds.push(start);
+        let e = want.entry(start).or_default();
+        e.0 += 1;
+        e.1 += u64::from(ev.bot);
+    }
+    want
+}
+
+/// Per second (from, to): the count and the bots among them that a rule expects.
+type BruteForce = fn(&[Ev], i64, i64) -> BTreeMap<i64, (u64, u64)>;
+
 fn check(got: &[WindowRecord], evs: &[Ev]) -> Result<(), TestCaseError> {
+    check_against(got, evs, brute_force)
+}
+
+fn check_against(
+    got: &[WindowRecord],
+    evs: &[Ev],
+    brute_force: BruteForce,
+) -> Result<(), TestCaseError> {
     let from = got.first().map_or(T0, |w| w.start.0);
     let to = got.last().map_or(T0, |w| w.end.0);
     let want = brute_force(evs, from, to);
@@ -267,6 +304,37 @@ proptest! {
         let b = merged(&crashed, 3, far);
         prop_assert_eq!(&a, &b);
         check(&b, &evs)?;
+    }
+
+    /// By ingest time a repeat (a client's retry) reaches the bus in a later second than its
+    /// first copy: it still counts once, and a crash and recompute decides exactly as before.
+    #[test]
+    fn by_ingest_time_a_retry_counts_once_across_seconds_and_a_crash(
+        evs in events(),
+        crash_at in 0usize..300,
+    ) {
+        let t = timing_by(TimeMode::Ingest);
+        let far = evs.iter().map(|e| e.ingest_ms).max().unwrap() + 200_000;
+        let mut clean = BTreeMap::new();
+        let mut crashed = BTreeMap::new();
+        for (p, records) in by_partition(&evs) {
+            let mut c = PartitionCounter::new(p, t);
+            count_partition(p, &records, &mut c, &mut clean);
+            finish(&mut c, &mut clean, far);
+
+            let k = crash_at.min(records.len());
+            let mut before = PartitionCounter::new(p, t);
+            count_partition(p, &records[..k], &mut before, &mut crashed);
+            let resume = before.commit_point().unwrap_or(0) as usize;
+            prop_assert!(resume <= k);
+            let mut after = PartitionCounter::rebuilding(p, t, before.drop_horizon());
+            count_partition(p, &records[resume..], &mut after, &mut crashed);
+            finish(&mut after, &mut crashed, far);
+        }
+        let a = merged(&clean, 3, far);
+        let b = merged(&crashed, 3, far);
+        prop_assert_eq!(&a, &b);
+        check_against(&b, &evs, brute_force_by_ingest)?;
     }
 }
 
@@ -469,6 +537,9 @@ fn different_ids_whose_hashes_collide_both_count() {
     let mut out = Vec::new();
     c.advance(Millis(T0 + 5_000));
     c.drain(&mut out);
-    let w = out.iter().find(|w| w.start.0 == T0).expect("the second");
-    assert_eq!((w.count, w.by_type.edit), (2, 2));
+    let w = out
+        .iter()
+        .find(|w| w.window.start.0 == T0)
+        .expect("the second");
+    assert_eq!((w.window.count, w.window.by_type.edit), (2, 2));
 }

@@ -138,3 +138,59 @@ async fn a_restarted_relay_does_not_rebuild_a_written_second_from_a_straggler()
     }
     Ok(())
 }
+
+/// By ingest time a second is when the bus took the event, so a client that sends a batch again
+/// (its answer was lost, or a 503 came after part of it was written) puts the same `meta.id`s
+/// in a later second. Within the allowed lateness of the first copy they count once, there.
+#[tokio::test]
+async fn by_ingest_time_a_batch_sent_again_seconds_later_counts_once() -> support::Result<()> {
+    let brokers = brokers()?;
+    let mut env = env(&brokers, "ingest-retry");
+    env.retain(|(k, _)| k != "RELAY_ALLOWED_LATENESS_MS");
+    env.extend([
+        ("RELAY_TIME".into(), "ingest".into()),
+        ("RELAY_ALLOWED_LATENESS_MS".into(), "10000".into()),
+    ]);
+    let mut relay = RelayProcess::spawn("ingest-retry", &["--no-upstream"], &env_refs(&env))?;
+    relay.wait_healthy().await?;
+
+    let event = |id: &str| {
+        format!(
+            r#"{{"type":"edit","wiki":"enwiki","bot":false,"meta":{{"id":"{id}","dt":"{}"}}}}"#,
+            rfc3339(now_ms())
+        )
+    };
+    let first: Vec<String> = (0..5).map(|i| event(&format!("retry-{i}"))).collect();
+    let mut again = first.clone();
+    again.extend((5..7).map(|i| event(&format!("retry-{i}"))));
+    let client = reqwest::Client::new();
+    let post = |lines: Vec<String>| {
+        client
+            .post(relay.url("/v1/events"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/x-ndjson")
+            .body(lines.join("\n"))
+            .send()
+    };
+    let sent_at = now_ms();
+    let resp = post(first).await?;
+    assert_eq!(resp.status(), 202, "{}", resp.text().await?);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let resp = post(again).await?;
+    assert_eq!(resp.status(), 202, "{}", resp.text().await?);
+
+    // Both seconds final: a second closes DELAY_MS after it ends.
+    tokio::time::sleep(Duration::from_millis(DELAY_MS as u64 + 2_500)).await;
+    let counts = fetch_counts(&relay.base_url()).await?;
+    let posted: Vec<(i64, u64)> = counts
+        .iter()
+        .filter(|&(&s, &(n, _))| s >= sent_at - 1_000 && n > 0)
+        .map(|(&s, &(n, _))| (s, n))
+        .collect();
+    assert_eq!(posted.len(), 2, "{counts:?}");
+    assert_eq!((posted[0].1, posted[1].1), (5, 2), "{counts:?}");
+    assert!(posted[1].0 - posted[0].0 >= 2_000, "{posted:?}");
+    let h = relay.health(&client).await?;
+    assert_eq!(h["windows"]["duplicates"].as_u64(), Some(5), "{h}");
+    Ok(())
+}

@@ -95,7 +95,8 @@ pub struct WindowsHealth {
     pub late: u64,
     /// Events later than the allowed lateness: counted here, never in a window.
     pub too_late: u64,
-    /// Events dropped because their window already counted the same `meta.id`.
+    /// Events dropped as repeats: their window already counted the same `meta.id` (by ingest
+    /// time: a second within the allowed lateness of theirs did).
     #[serde(default)]
     pub duplicates: u64,
     pub open_windows: u64,

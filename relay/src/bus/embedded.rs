@@ -120,6 +120,7 @@ impl EmbeddedConsumer {
             let all = (0..self.bus.partition_count()).map(|partition| Assignment {
                 partition,
                 drop_horizon: None,
+                committed: None,
             });
             return InputEvent::Assigned(all.collect());
         }

@@ -73,6 +73,9 @@ pub struct CommitPoint {
 pub struct Assignment {
     pub partition: u32,
     pub drop_horizon: Option<Millis>,
+    /// The committed offset, when the consumer starts a little before it to read the drop
+    /// horizon back from the records there (a broker may not return commit metadata).
+    pub committed: Option<u64>,
 }
 
 /// What the broker says of a counter's consumer group.

@@ -6,6 +6,7 @@ use codec::event::{Edit, Kind};
 use codec::summary::Summary;
 use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
 
+use super::recent_ids::RecentIds;
 use super::seen_ids::SeenIds;
 use super::timing::{NO_WATERMARK, Timing, WINDOW_MS};
 use crate::config::TimeMode;
@@ -22,8 +23,12 @@ pub enum Admission {
     TooEarly,
     /// A canary: proof the upstream is alive, not an edit.
     Canary,
+    /// Read again from before the commit point the counter resumed from: it fed a window
+    /// dropped before the commit, so it only tells how far the drop horizon reached.
+    BeforeCommit,
     /// The window already counted an event with this `meta.id` (several relays reading the
-    /// same upstream, a client retrying a batch, a resume repeating its boundary).
+    /// same upstream, a client retrying a batch, a resume repeating its boundary). By ingest
+    /// time: a second within the allowed lateness of this one did.
     Duplicate,
 }
 
@@ -46,8 +51,8 @@ struct Window {
     /// SipHash on names this short. Its outputs never leave the process (the top ten are sorted
     /// by count and name), which is what an attacker would need to find colliding names.
     wikis: HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>,
-    /// The `meta.id`s counted. An event's id and time travel together, so a repeat always
-    /// lands in the same window.
+    /// The `meta.id`s counted. By event time an event's id and time travel together, so a
+    /// repeat always lands in the same window. (By ingest time it need not: see `recent`.)
     ids: SeenIds,
     revision: u32,
     first_offset: u64,
@@ -64,6 +69,9 @@ pub struct PartitionCounter {
     watermark: Millis,
     /// Windows starting before this were dropped; records for them can only be too late.
     dropped_before: i64,
+    /// Records before this offset were read again only to learn the drop horizon (see
+    /// [`PartitionCounter::reading_back_to`]).
+    committed: u64,
     /// The highest offset that fed a dropped window.
     dropped_max_offset: Option<u64>,
     /// The final partials of windows dropped since the output last acknowledged everything
@@ -72,6 +80,9 @@ pub struct PartitionCounter {
     retired: Vec<PartialWindow>,
     /// `retired` goes out again with the next drain.
     resend_retired: bool,
+    /// With `--time ingest`, the ids counted across seconds: a retried batch lands in a later
+    /// second than its first copy.
+    recent: Option<RecentIds>,
     next_offset: Option<u64>,
     clean_cut: Option<u64>,
     stats: CounterStats,
@@ -89,9 +100,11 @@ impl PartitionCounter {
             windows: BTreeMap::new(),
             watermark: NO_WATERMARK,
             dropped_before: i64::MIN,
+            committed: 0,
             dropped_max_offset: None,
             retired: Vec::new(),
             resend_retired: false,
+            recent: (timing.mode == TimeMode::Ingest).then(|| RecentIds::new(timing.lateness_ms)),
             next_offset: None,
             clean_cut: None,
             stats: CounterStats::default(),
@@ -109,10 +122,25 @@ impl PartitionCounter {
         }
     }
 
+    /// The counter resumes at `committed` but is given records from before it: every one of
+    /// them fed a window dropped before that commit (a commit point passes only such records),
+    /// so each moves the drop horizon past its window and is otherwise skipped. This is how a
+    /// broker that does not return commit metadata still gets a horizon: from the records just
+    /// before the commit point, a lower bound of the one the commit was made with.
+    pub fn reading_back_to(mut self, committed: u64) -> Self {
+        self.committed = committed;
+        self
+    }
+
     /// Windows starting before this were dropped, complete: a record of theirs read again
     /// after a restart must not rebuild one from that record alone. Stored with each commit.
     pub fn drop_horizon(&self) -> Option<Millis> {
         (self.dropped_before > i64::MIN).then_some(Millis(self.dropped_before))
+    }
+
+    /// The offset the counter resumed from; records before it are read only for the horizon.
+    pub fn committed(&self) -> u64 {
+        self.committed
     }
 
     pub fn is_rebuilding(&self) -> bool {
@@ -149,6 +177,17 @@ impl PartitionCounter {
     /// Counts one record. `wiki` is its wiki's name (a `str`'s bytes), `ingest` the record's
     /// bus timestamp, `offset` its position.
     pub fn count(&mut self, edit: &Summary, wiki: &[u8], ingest: Millis, offset: u64) -> Admission {
+        if offset < self.committed {
+            if !edit.canary {
+                let t = match self.timing.mode {
+                    TimeMode::Event => edit.time,
+                    TimeMode::Ingest => ingest,
+                };
+                let end = Timing::window_start(t) + WINDOW_MS;
+                self.dropped_before = self.dropped_before.max(end);
+            }
+            return Admission::BeforeCommit;
+        }
         self.next_offset = Some(self.next_offset.map_or(offset + 1, |n| n.max(offset + 1)));
         if edit.canary {
             self.stats.canaries += 1;
@@ -166,8 +205,19 @@ impl PartitionCounter {
         let end = start + WINDOW_MS;
         let closes_at = end + self.timing.delay_ms;
         if ingest.0 >= closes_at + self.timing.lateness_ms || start < self.dropped_before {
+            // Not counted, but a recount reads it here too; a later retry may be its repeat.
+            if let (Some(recent), Some(id)) = (&mut self.recent, &edit.id) {
+                recent.first_time(id, start, offset);
+            }
             self.stats.too_late += 1;
             return Admission::TooLate;
+        }
+        if let (Some(recent), Some(id)) = (&mut self.recent, &edit.id)
+            && !recent.first_time(id, start, offset)
+        {
+            // Its first copy's second keeps the commit point back (see `RecentIds`).
+            self.stats.duplicates += 1;
+            return Admission::Duplicate;
         }
         let w = self.windows.entry(start).or_insert_with(|| Window {
             by_type: TypeCounts::default(),
@@ -180,7 +230,8 @@ impl PartitionCounter {
             final_sent: false,
             dirty: false,
         });
-        if let Some(id) = &edit.id
+        if self.recent.is_none()
+            && let Some(id) = &edit.id
             && !w.ids.first_time(id)
         {
             // The repeat still belongs to the window's offsets: a commit must not pass it
@@ -272,6 +323,9 @@ impl PartitionCounter {
                     .map_or(w.last_offset, |m| m.max(w.last_offset)),
             );
         }
+        if let Some(recent) = &mut self.recent {
+            recent.forget_before(self.dropped_before);
+        }
         self.update_clean_cut();
     }
 
@@ -289,6 +343,7 @@ impl PartitionCounter {
             .windows
             .values()
             .map(|w| w.first_offset)
+            .chain(self.recent.as_ref().and_then(RecentIds::first_offset))
             .min()
             .unwrap_or(next);
         // Out-of-order event times can interleave a dropped window's records with an open one's;

@@ -5,6 +5,7 @@
 //! windows — which is what lets a restarted or rebalanced counter recompute instead of add.
 
 pub mod counter;
+mod recent_ids;
 mod seen_ids;
 pub mod task;
 pub mod timing;

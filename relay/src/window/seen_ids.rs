@@ -60,6 +60,22 @@ impl SeenIds {
     }
 }
 
+impl SeenIds {
+    /// Whether `first_time` would call `id` a repeat, without remembering it.
+    pub fn contains(&self, id: &EventId) -> bool {
+        match (id, &self.legacy) {
+            (EventId::Exact(id), None) => self.exact.contains(id),
+            (EventId::Exact(id), Some(legacy)) => {
+                self.exact.contains(id) || legacy.hashed.contains(&id.fnv())
+            }
+            (EventId::Fnv(h), None) => self.exact.iter().any(|id| id.fnv() == *h),
+            (EventId::Fnv(h), Some(legacy)) => {
+                legacy.exact_hashes.contains(h) || legacy.hashed.contains(h)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::hash::BuildHasher;

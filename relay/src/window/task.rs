@@ -112,6 +112,7 @@ impl Counting {
                             }
                             // Sources validate what they write, but the topic is open to other
                             // producers: one unreadable record is counted and skipped, never fatal.
+                            Content::Unreadable(_) if d.offset < counter.committed() => None,
                             Content::Unreadable(e) => {
                                 tally.unreadable += 1;
                                 tracing::debug!(partition = d.partition, offset = d.offset, error = %e, "unreadable input record");
@@ -128,7 +129,7 @@ impl Counting {
                             Some(Admission::TooEarly) => tally.too_early += 1,
                             Some(Admission::Canary) => tally.canaries += 1,
                             Some(Admission::Duplicate) => tally.duplicates += 1,
-                            None => {}
+                            Some(Admission::BeforeCommit) | None => {}
                         }
                     }
                     // The watermark is read only when windows are drained, so moving it once
@@ -158,6 +159,7 @@ impl Counting {
                 for a in assigned {
                     self.counters.entry(a.partition).or_insert_with(|| {
                         PartitionCounter::rebuilding(a.partition, self.timing, a.drop_horizon)
+                            .reading_back_to(a.committed.unwrap_or(0))
                     });
                 }
             }
