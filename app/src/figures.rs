@@ -4,6 +4,8 @@
 //! - The seconds a figure covers are **final seconds only** (an open second's count is still
 //!   growing), **the last `n` of them**: those within `n` seconds of the newest final second,
 //!   so a gap in the data shortens the window instead of reaching further back.
+//! - Seconds the relay marks `source_down` are left out: their counts may be short, so they
+//!   would pull the average and the lowest second down with numbers nobody counted.
 //! - "Now" is the newest final second; "the last minute" is the window of 60; a range's
 //!   figures use the range's length (5 minutes: 300).
 //! - The peak is the busiest of those seconds; on a tie, **the latest** such second.
@@ -18,14 +20,15 @@ pub const MINUTE_SECONDS: usize = 60;
 
 /// The final seconds of the last `n`, oldest first (see the module docs).
 pub fn last_final_seconds(series: &Series, n: usize) -> Vec<&WindowRecord> {
-    let Some(newest) = series.newest_final() else {
+    let counted = |w: &&WindowRecord| w.is_final && !w.source_down;
+    let Some(newest) = series.iter().rev().find(counted) else {
         return Vec::new();
     };
     let from = newest.start.0 - (n as i64 - 1) * 1_000;
     let mut out: Vec<&WindowRecord> = series
         .iter()
         .rev()
-        .filter(|w| w.is_final)
+        .filter(counted)
         .take_while(|w| w.start.0 >= from)
         .take(n)
         .collect();
@@ -41,6 +44,9 @@ pub struct Figures {
     pub to: i64,
     pub seconds: usize,
     pub average: f64,
+    /// The average split by who edited: `humans_average + bots_average == average`.
+    pub humans_average: f64,
+    pub bots_average: f64,
     pub low: u64,
     /// The busiest second's count and start; on a tie the latest second.
     pub peak: u64,
@@ -52,11 +58,16 @@ pub fn figures(series: &Series, n: usize) -> Option<Figures> {
     let seconds = last_final_seconds(series, n);
     let (first, last) = (seconds.first()?, seconds.last()?);
     let peak = seconds.iter().max_by_key(|w| (w.count, w.start))?;
+    let mean = |v: fn(&WindowRecord) -> u64| {
+        seconds.iter().map(|w| v(w) as f64).sum::<f64>() / seconds.len() as f64
+    };
     Some(Figures {
         from: first.start.0,
         to: last.end.0,
         seconds: seconds.len(),
-        average: seconds.iter().map(|w| w.count as f64).sum::<f64>() / seconds.len() as f64,
+        average: mean(|w| w.count),
+        humans_average: mean(|w| w.humans),
+        bots_average: mean(|w| w.bots),
         low: seconds.iter().map(|w| w.count).min().unwrap_or(0),
         peak: peak.count,
         peak_start: peak.start.0,
@@ -109,6 +120,14 @@ mod tests {
         let f = minute_figures(&s).unwrap();
         assert_eq!(f.seconds, 10, "seconds 21..=29 and 80");
         assert!(!has_edits(&filled(5, |_| 0)));
+
+        // Seconds whose source was down count in no figure: not as lows, not as the newest.
+        let mut s = filled(10, |_| 8);
+        let mut down = window(10, 0, true, 0);
+        down.source_down = true;
+        s.merge(down);
+        let f = minute_figures(&s).unwrap();
+        assert_eq!((f.seconds, f.low, f.to), (10, 8, T0 + 10_000));
         assert!(minute_figures(&Series::new()).is_none());
     }
 }

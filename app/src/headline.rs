@@ -21,8 +21,12 @@ pub struct Stats {
     pub waiting: bool,
     /// The newest final second's count.
     pub now: Option<u64>,
+    /// The newest final second's humans and bots.
+    pub now_split: Option<(u64, u64)>,
     /// Mean of the last minute's final seconds.
     pub avg_minute: Option<f64>,
+    /// The same mean for humans and for bots.
+    pub avg_split: Option<(f64, f64)>,
     /// The busiest final second of the range; the latest one on a tie.
     pub peak: Option<Peak>,
 }
@@ -40,10 +44,13 @@ pub fn stats(series: &Series, range: Range) -> Stats {
             ..Stats::default()
         };
     }
+    let minute = figures::minute_figures(series);
     Stats {
         waiting: false,
         now: series.newest_final().map(|w| w.count),
-        avg_minute: figures::minute_figures(series).map(|f| f.average),
+        now_split: series.newest_final().map(|w| (w.humans, w.bots)),
+        avg_minute: minute.map(|f| f.average),
+        avg_split: minute.map(|f| (f.humans_average, f.bots_average)),
         peak: figures::range_figures(series, range).map(|f| Peak {
             count: f.peak,
             start: f.peak_start,
@@ -84,6 +91,20 @@ pub fn Headline(store: Store) -> impl IntoView {
             })
         })
     };
+    // Shown while the chart splits humans from bots, so the numbers say what the chart shows.
+    let split = move || store.split.get();
+    let now_split = move || {
+        stats.with(|s| {
+            s.now_split
+                .map_or_else(String::new, |(h, b)| format!("humans {h} · bots {b}"))
+        })
+    };
+    let avg_split = move || {
+        stats.with(|s| {
+            s.avg_split
+                .map_or_else(String::new, |(h, b)| format!("humans {h:.1} · bots {b:.1}"))
+        })
+    };
     let range_label = move || store.range.get().long_label();
     let waiting = move || stats.with(|s| s.waiting);
     view! {
@@ -96,10 +117,16 @@ pub fn Headline(store: Store) -> impl IntoView {
             <div class="stat stat-now">
                 <span class="stat-label" id="now-label">"edits/s now"</span>
                 <span class="stat-value" id="now-value">{now}</span>
+                <Show when=split>
+                    <span class="stat-note" id="now-split">{now_split}</span>
+                </Show>
             </div>
             <div class="stat">
                 <span class="stat-label" id="avg-label">"1-minute average"</span>
                 <span class="stat-value" id="avg-value">{avg}</span>
+                <Show when=split>
+                    <span class="stat-note" id="avg-split">{avg_split}</span>
+                </Show>
             </div>
             <div class="stat">
                 <span class="stat-label" id="peak-label">"peak, " {range_label}</span>
@@ -178,6 +205,10 @@ mod tests {
         let st = stats(&s, Range::FiveMinutes);
         assert_eq!(st.now, Some(60), "latest final, not the provisional 9999");
         assert_eq!(st.avg_minute, Some(30.5));
+        let (h, b) = st.avg_split.unwrap();
+        assert_eq!(h + b, 30.5);
+        let (h, b) = st.now_split.unwrap();
+        assert_eq!(h + b, 60);
         assert!(!st.waiting);
         let st = stats(&filled(30, |_| 0), Range::FiveMinutes);
         assert!(st.waiting && st.now.is_none() && st.peak.is_none());

@@ -17,6 +17,7 @@ struct Row {
     revision: u32,
     humans: u64,
     bots: u64,
+    source_down: bool,
 }
 
 #[component]
@@ -32,6 +33,7 @@ pub fn RecentTable(store: Store) -> impl IntoView {
                     revision: w.revision,
                     humans: w.humans,
                     bots: w.bots,
+                    source_down: w.source_down,
                 })
                 .collect::<Vec<_>>()
         })
@@ -54,15 +56,23 @@ pub fn RecentTable(store: Store) -> impl IntoView {
             <tbody>
                 <For
                     each=move || rows.get()
-                    key=|r| (r.start_ms, r.count, r.is_final, r.revision, r.humans, r.bots)
+                    key=|r| (r.start_ms, r.count, r.is_final, r.revision, r.humans, r.bots, r.source_down)
                     children=|r| {
                         view! {
-                            <tr data-start=r.start data-count=r.count data-final=r.is_final.to_string()>
+                            <tr
+                                data-start=r.start
+                                data-count=r.count
+                                data-final=r.is_final.to_string()
+                                data-source-down=r.source_down.to_string()
+                            >
                                 <th scope="row">{local_time::clock(r.start_ms, true)}</th>
                                 <td>{r.count}</td>
                                 <td>{r.humans}</td>
                                 <td>{r.bots}</td>
-                                <td>{if r.is_final { "yes" } else { "so far" }}</td>
+                                <td>
+                                    {if r.is_final { "yes" } else { "so far" }}
+                                    {r.source_down.then_some(" (source down: may be short)")}
+                                </td>
                             </tr>
                         }
                     }

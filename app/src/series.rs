@@ -77,6 +77,16 @@ impl Series {
         outcome
     }
 
+    /// Forgets every provisional value: a count "so far" is only as good as the connection
+    /// that brought it. The relay that sent it sends the second again (provisional or final)
+    /// on the next connection; a restarted relay may never have it, and then it must not
+    /// stay on the chart as if it were still counting. Returns how many were dropped.
+    pub fn drop_provisional(&mut self) -> usize {
+        let before = self.windows.len();
+        self.windows.retain(|_, w| w.is_final);
+        before - self.windows.len()
+    }
+
     /// Merges a batch (the backfill), returning how many seconds changed.
     pub fn merge_all(&mut self, recs: impl IntoIterator<Item = WindowRecord>) -> usize {
         recs.into_iter()
@@ -186,6 +196,20 @@ mod tests {
         // Same revision re-sent with a different value: the latest received wins.
         assert_eq!(s.merge(window(0, 13, true, 1)), Merge::Replaced);
         assert_eq!(s.get(Millis(T0)).unwrap().count, 13);
+    }
+
+    #[test]
+    fn provisional_values_do_not_outlive_their_connection() {
+        let mut s = filled(10, |i| i as u64);
+        s.merge(window(10, 4, false, 0));
+        s.merge(window(11, 1, false, 0));
+        assert_eq!(s.drop_provisional(), 2);
+        assert_eq!(s.len(), 10);
+        assert!(s.iter().all(|w| w.is_final));
+        // The relay sends the second again: it comes back, final or not.
+        assert_eq!(s.merge(window(10, 5, false, 0)), Merge::Inserted);
+        assert_eq!(s.drop_provisional(), 1);
+        assert_eq!(s.drop_provisional(), 0);
     }
 
     #[test]

@@ -54,6 +54,11 @@ impl Store {
         outcome
     }
 
+    /// The link to the relay is gone: its provisional values go with it.
+    pub fn connection_lost(&self) {
+        self.series.maybe_update(|s| s.drop_provisional() > 0);
+    }
+
     pub fn merge_all(&self, recs: Vec<WindowRecord>) -> usize {
         let mut changed = 0;
         self.series.maybe_update(|s| {

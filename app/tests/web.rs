@@ -191,6 +191,19 @@ async fn dashboard_renders_the_store() {
     assert!(store.split.get_untracked());
     assert_eq!(split.get_attribute("aria-pressed").as_deref(), Some("true"));
     assert!(text(&root, ".legend").contains("bots"));
+    // Every series still drawn keeps its legend entry, and the numbers split as the chart.
+    assert!(
+        text(&root, ".legend").contains("so far"),
+        "{}",
+        text(&root, ".legend")
+    );
+    assert!(text(&root, "#now-split").starts_with("humans "));
+    assert!(text(&root, "#avg-split").contains(" · bots "));
+    assert!(
+        text(&root, "#chart-summary").contains("% bots)."),
+        "{}",
+        text(&root, "#chart-summary")
+    );
 
     // Live: the provisional second becomes final, the page follows.
     store.apply(StreamEvent::Count(window(3_600, 33, true, 0)), Some(5), 0.0);

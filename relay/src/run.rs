@@ -105,10 +105,12 @@ impl Relay {
 
         let bus = open_bus(&config, role, &telemetry).await?;
         let history_ms = config.history.as_millis() as i64;
-        let published = Published::new(Merger::new(bus.partitions, history_ms), config.update_log);
+        let merger = Merger::new(bus.partitions, history_ms).covering_from(crate::clock::now());
+        let published = Published::new(merger, config.update_log);
         let publisher = tokio::spawn(publish::task::run(
             bus.source,
             published.clone(),
+            telemetry.clone(),
             counting_stopped.clone(),
         ));
         let counter = match (bus.input, bus.sink.clone()) {

@@ -86,6 +86,18 @@ impl Telemetry {
         }
     }
 
+    /// Whether the live source is delivering: false while an upstream is disconnected or a
+    /// fallback recording plays in its place. Replays, the gateway and serve-only relays have
+    /// no live source to lose.
+    pub fn source_up(&self) -> bool {
+        let kind = self.source.kind.read().expect("lock");
+        match kind.as_str() {
+            "upstream" => self.source.connected.load(Ordering::Relaxed),
+            crate::source::upstream::FALLBACK_KIND => false,
+            _ => true,
+        }
+    }
+
     pub fn source_error(&self, error: Option<String>) {
         *self.source.last_error.write().expect("lock") = error;
     }

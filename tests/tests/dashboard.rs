@@ -13,6 +13,8 @@ use support::paths::{artifacts_dir, data_file, dist_dir};
 use support::relay_process::RelayProcess;
 use support::webdriver::Browser;
 
+#[path = "dashboard/coverage.rs"]
+mod coverage;
 #[path = "dashboard/truth.rs"]
 mod truth;
 
@@ -87,6 +89,37 @@ async fn assert_page_matches_relay(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     panic!("the page's numbers differ from /v1/counts:\n{last}");
+}
+
+/// Every second the page shows as "so far" is one the relay is still counting: none is left
+/// over from the connection before a restart, which the new relay will never finalise.
+async fn assert_no_stale_provisional(
+    browser: &Browser,
+    relay: &RelayProcess,
+) -> support::Result<()> {
+    const PROVISIONAL: &str = r#"
+return [...document.querySelectorAll('#recent-values tr[data-start]')]
+  .filter(r => r.dataset.final === 'false')
+  .map(r => r.dataset.start);
+"#;
+    // The page may be a moment behind the relay: a mismatch is re-read a few times.
+    let mut last = String::new();
+    for _ in 0..10 {
+        let shown: Vec<String> =
+            serde_json::from_value(browser.eval(PROVISIONAL, json!([])).await?)?;
+        let newest_final = relay_counts(relay).await.into_keys().max();
+        // RFC 3339 UTC with milliseconds: string order is time order.
+        let stale: Vec<&String> = shown
+            .iter()
+            .filter(|s| newest_final.as_ref().is_some_and(|f| *s <= f))
+            .collect();
+        if stale.is_empty() && shown.len() <= 4 {
+            return Ok(());
+        }
+        last = format!("{stale:?} of {shown:?} (newest final {newest_final:?})");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("seconds shown as still counting that the relay has final or never had: {last}");
 }
 
 /// The first load, as Chromium measured it: the wasm came compressed (its bytes on the wire
@@ -246,6 +279,7 @@ async fn dashboard_goes_live_draws_exact_numbers_and_recovers() -> support::Resu
         .await?;
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_page_matches_relay(&browser, &relay, true).await?;
+    assert_no_stale_provisional(&browser, &relay).await?;
     std::fs::write(
         artifacts_dir()?.join("dashboard-after-restart.png"),
         browser.screenshot_png().await?,

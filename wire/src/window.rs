@@ -46,6 +46,12 @@ pub struct WindowRecord {
     pub humans: u64,
     /// Up to ten `[wiki, count]`, most edits first, ties by name.
     pub top_wikis: Vec<(String, u64)>,
+    /// The relay's live source was not delivering during this second (the upstream was
+    /// disconnected, or a fallback recording played instead): its count may be short, since
+    /// events may still arrive by resume, or never. A 0 here is not a quiet second. Left out
+    /// of the JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_down: bool,
 }
 
 impl WindowRecord {
@@ -61,6 +67,7 @@ impl WindowRecord {
             bots: 0,
             humans: 0,
             top_wikis: Vec::new(),
+            source_down: false,
         }
     }
 }

@@ -12,6 +12,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use wire::WindowRecord;
 
 use crate::chart::envelope::{self, Pixel};
+use crate::chart::source_gaps;
 use crate::chart::theme::Theme;
 use crate::chart::time_axis;
 use crate::error::AppError;
@@ -25,6 +26,7 @@ pub struct Point {
     pub humans: u64,
     pub bots: u64,
     pub is_final: bool,
+    pub source_down: bool,
 }
 
 impl From<&WindowRecord> for Point {
@@ -35,6 +37,7 @@ impl From<&WindowRecord> for Point {
             humans: w.humans,
             bots: w.bots,
             is_final: w.is_final,
+            source_down: w.source_down,
         }
     }
 }
@@ -203,6 +206,13 @@ pub fn draw(
         .y_label_formatter(&y_fmt)
         .draw()
         .map_err(chart_error)?;
+    chart
+        .draw_series(
+            source_gaps::spans(frame.points)
+                .into_iter()
+                .map(|(a, b)| Rectangle::new([(a, 0), (b, top)], theme.gap.filled())),
+        )
+        .map_err(chart_error)?;
 
     let line_width = px(2.0, dpr);
     let finals: Vec<Point> = frame
@@ -354,6 +364,7 @@ mod tests {
             humans: total,
             bots: 0,
             is_final,
+            source_down: false,
         }
     }
 

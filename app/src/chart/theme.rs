@@ -12,6 +12,8 @@ pub struct Theme {
     pub humans: RGBAColor,
     pub bots: RGBAColor,
     pub provisional: RGBAColor,
+    /// The shading behind seconds the live source was down.
+    pub gap: RGBAColor,
 }
 
 impl Default for Theme {
@@ -25,12 +27,13 @@ impl Default for Theme {
             humans: RGBAColor(22, 163, 74, 1.0),
             bots: RGBAColor(217, 119, 6, 1.0),
             provisional: RGBAColor(37, 99, 235, 0.55),
+            gap: RGBAColor(120, 120, 120, 0.16),
         }
     }
 }
 
 /// The CSS custom properties read, with the field each one sets.
-const PROPERTIES: [&str; 7] = [
+const PROPERTIES: [&str; 8] = [
     "--chart-text",
     "--chart-grid",
     "--chart-axis",
@@ -38,6 +41,7 @@ const PROPERTIES: [&str; 7] = [
     "--chart-humans",
     "--chart-bots",
     "--chart-provisional",
+    "--chart-gap",
 ];
 
 impl Theme {
@@ -56,6 +60,7 @@ impl Theme {
                 "--chart-total" => &mut theme.total,
                 "--chart-humans" => &mut theme.humans,
                 "--chart-bots" => &mut theme.bots,
+                "--chart-gap" => &mut theme.gap,
                 _ => &mut theme.provisional,
             };
             *slot = colour;

@@ -16,7 +16,6 @@ use crate::figures::{self, Figures};
 use crate::local_time;
 use crate::range::Range;
 use crate::relay::client::now_ms;
-use crate::series::Series;
 use crate::store::Store;
 
 type EventCallback = Closure<dyn FnMut(web_sys::Event)>;
@@ -142,16 +141,12 @@ fn hook_up(painter: &Rc<Painter>) -> Option<Hooks> {
 
 /// A sentence describing the visible range, for screen readers (via `aria-describedby`): the
 /// range's figures as [`figures::range_figures`] defines them, the same the headline shows.
-pub fn summary(series: &Series, range: Range) -> String {
-    describe(range, figures::range_figures(series, range))
-}
-
-/// The sentence for `range` with figures `f`.
-fn describe(range: Range, f: Option<Figures>) -> String {
+/// With `split`, how the average divides between humans and bots, as the chart then shows.
+fn describe(range: Range, f: Option<Figures>, split: bool) -> String {
     let Some(f) = f else {
         return format!("No data yet for the {}.", range.long_label());
     };
-    format!(
+    let mut out = format!(
         "Edits per second, {} ({} to {}): average {:.1}, lowest {}, highest {} at {}.",
         range.long_label(),
         local_time::clock(f.from, true),
@@ -160,7 +155,19 @@ fn describe(range: Range, f: Option<Figures>) -> String {
         f.low,
         f.peak,
         local_time::clock(f.peak_start, true),
-    )
+    );
+    if split {
+        let share = if f.average > 0.0 {
+            f.bots_average / f.average * 100.0
+        } else {
+            0.0
+        };
+        out.push_str(&format!(
+            " Humans {:.1}, bots {:.1} on average ({share:.0}% bots).",
+            f.humans_average, f.bots_average
+        ));
+    }
+    out
 }
 
 #[component]
@@ -210,14 +217,29 @@ pub fn Chart(store: Store) -> impl IntoView {
     });
     let described = Memo::new(move |_| {
         let (range, f) = range_figures.get();
-        describe(range, f)
+        describe(range, f, store.split.get())
     });
 
+    // The shading's entry only while some second in view has it.
+    let gaps_in_view = Memo::new(move |_| {
+        let range = store.range.get();
+        store
+            .series
+            .with(|s| s.in_range(range).any(|w| w.source_down))
+    });
+    let gap_entry = move || {
+        gaps_in_view.get().then(|| {
+            view! {
+                <li><span class="swatch swatch-gap" aria-hidden="true"></span>"source down: counts may be short"</li>
+            }
+        })
+    };
     let legend = move || {
         if store.split.get() {
             view! {
                 <li><span class="swatch swatch-humans" aria-hidden="true"></span>"humans"</li>
                 <li><span class="swatch swatch-bots" aria-hidden="true"></span>"bots (stacked on top)"</li>
+                <li><span class="swatch swatch-provisional" aria-hidden="true"></span>"current second, so far (dashed)"</li>
             }
             .into_any()
         } else {
@@ -239,7 +261,7 @@ pub fn Chart(store: Store) -> impl IntoView {
                 aria-describedby="chart-summary"
             ></canvas>
             <figcaption>
-                <ul class="legend">{legend}</ul>
+                <ul class="legend">{legend}{gap_entry}</ul>
                 <p id="chart-summary" class="chart-summary">{move || described.get()}</p>
             </figcaption>
         </figure>

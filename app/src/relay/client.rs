@@ -234,6 +234,7 @@ impl RelayClient {
         // Invalidate the failed attempt before anything else can call back into it.
         self.generation.set(generation + 1);
         self.source.borrow_mut().take();
+        self.store.connection_lost();
         let mut delay = 0.0;
         self.store
             .connection

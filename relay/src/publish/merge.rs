@@ -3,6 +3,10 @@
 //! total(window) = Σ over input partitions of that partition's latest partial. Keeping only
 //! the latest partial per (window, partition) is what makes republished partials (after a
 //! crash, a rebalance or a duplicate delivery) overwrite instead of add.
+//!
+//! A 0 is published only for a second the relay watched and heard nothing in: seconds before
+//! it started are left out unless a partial (the output topic's history) says what they held,
+//! and seconds while its live source was down are marked `source_down`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -40,6 +44,12 @@ pub struct Merger {
     history_ms: i64,
     /// Seconds before this were evicted from the history.
     evicted_before: i64,
+    /// The first second the relay watched whole: an earlier one without a partial is not
+    /// known to be quiet, so it is not published as a 0.
+    covered_from: i64,
+    /// Spans `[from, to)` of the relay's clock when its live source was down (`to` is
+    /// `i64::MAX` while it still is), oldest first, none overlapping.
+    source_down: BTreeMap<i64, i64>,
 }
 
 impl Merger {
@@ -51,7 +61,47 @@ impl Merger {
             final_through: None,
             history_ms,
             evicted_before: i64::MIN,
+            covered_from: i64::MIN,
+            source_down: BTreeMap::new(),
         }
+    }
+
+    /// A merger of a relay started at `started`: the second it started in is not whole.
+    pub fn covering_from(mut self, started: Millis) -> Self {
+        self.covered_from = started.0.div_euclid(WINDOW_MS) * WINDOW_MS
+            + if started.0.rem_euclid(WINDOW_MS) == 0 {
+                0
+            } else {
+                WINDOW_MS
+            };
+        self
+    }
+
+    /// Whether the relay's live source is delivering, as of `now`.
+    pub fn note_source(&mut self, up: bool, now: Millis) {
+        let ongoing = self
+            .source_down
+            .last_key_value()
+            .is_some_and(|(_, &to)| to == i64::MAX);
+        match (up, ongoing) {
+            (false, false) => {
+                self.source_down.insert(now.0, i64::MAX);
+            }
+            (true, true) => {
+                if let Some(mut last) = self.source_down.last_entry() {
+                    *last.get_mut() = now.0;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the source was down at any moment of the second starting at `start`.
+    fn source_down_in(&self, start: i64) -> bool {
+        self.source_down
+            .range(..start + WINDOW_MS)
+            .next_back()
+            .is_some_and(|(_, &to)| to > start)
     }
 
     /// The watermark of the whole input: the slowest partition's. None until every partition
@@ -106,6 +156,7 @@ impl Merger {
             before.is_final,
             before.revision,
         );
+        m.record.source_down = before.source_down;
         if m.record == before {
             return None;
         }
@@ -141,11 +192,17 @@ impl Merger {
             });
             from = from.max(closed_through - self.history_ms);
             while from + WINDOW_MS <= closed_through {
+                if from < self.covered_from && !self.windows.contains_key(&from) {
+                    from += WINDOW_MS;
+                    continue;
+                }
+                let source_down = self.source_down_in(from);
                 let m = self
                     .windows
                     .entry(from)
                     .or_insert_with(|| Merged::empty(from, true));
                 m.record.is_final = true;
+                m.record.source_down |= source_down;
                 m.dirty = false;
                 out.push(m.record.clone());
                 from += WINDOW_MS;
@@ -153,7 +210,7 @@ impl Merger {
             self.final_through = Some(self.final_through.map_or(from, |f| f.max(from)));
         }
         let open_from = self.final_through.unwrap_or(current);
-        if current >= open_from {
+        if current >= open_from && current >= self.covered_from {
             self.windows.entry(current).or_insert_with(|| {
                 let mut m = Merged::empty(current, false);
                 m.dirty = true;
@@ -175,6 +232,13 @@ impl Merger {
             self.windows.pop_first();
         }
         self.evicted_before = self.evicted_before.max(keep_from);
+        while self
+            .source_down
+            .first_key_value()
+            .is_some_and(|(_, &to)| to < keep_from)
+        {
+            self.source_down.pop_first();
+        }
     }
 
     /// The latest total of every kept window in `[from, to)`, ordered by start.

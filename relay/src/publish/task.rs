@@ -10,6 +10,7 @@ use super::Published;
 use crate::bus::OutputEvent;
 use crate::bus::{OutputRecord, OutputSource};
 use crate::clock;
+use crate::telemetry::Telemetry;
 use crate::window::task::TICK;
 
 /// Open windows go out at most once per this: every update is a write to every SSE client,
@@ -20,6 +21,7 @@ const MIN_GAP: Duration = Duration::from_millis(40);
 pub async fn run(
     mut source: OutputSource,
     published: Arc<Published>,
+    telemetry: Arc<Telemetry>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // A relay reading Kafka first replays the history the topic holds, silently, so clients
@@ -43,14 +45,14 @@ pub async fn run(
                     // A change goes out at once unless one went out just before; then the
                     // tick sends it once the gap has passed.
                     if !loading && last_publish.elapsed() >= MIN_GAP {
-                        publish(&published, &mut out, &mut last_publish);
+                        publish(&published, &telemetry, &mut out, &mut last_publish);
                     }
                 }
                 OutputEvent::Record(OutputRecord::Watermark { partition, watermark }) => {
                     published.merger.write().expect("merger lock").apply_watermark(partition, watermark);
                     // Windows this watermark closes go out now, gap or not: once a second.
                     if !loading {
-                        publish(&published, &mut out, &mut last_publish);
+                        publish(&published, &telemetry, &mut out, &mut last_publish);
                     }
                 }
                 OutputEvent::Loaded => {
@@ -61,10 +63,10 @@ pub async fn run(
             },
             // Sends what the gap held back, and each new second as it starts.
             _ = tick.tick(), if !loading && last_publish.elapsed() >= MIN_GAP => {
-                publish(&published, &mut out, &mut last_publish);
+                publish(&published, &telemetry, &mut out, &mut last_publish);
             }
             _ = &mut second_starts, if !loading => {
-                publish(&published, &mut out, &mut last_publish);
+                publish(&published, &telemetry, &mut out, &mut last_publish);
                 let next = tokio::time::Instant::now() + clock::until_next_second();
                 second_starts.as_mut().reset(next);
             }
@@ -73,14 +75,20 @@ pub async fn run(
     }
 }
 
-/// Publishes what the merger has to say; `at` moves only when something went out, so a
-/// change right after a quiet tick is not held back by the gap.
-fn publish(published: &Published, out: &mut Vec<WindowRecord>, at: &mut Instant) {
-    published
-        .merger
-        .write()
-        .expect("merger lock")
-        .publish(clock::now(), out);
+/// Publishes what the merger has to say, after telling it whether the live source is up;
+/// `at` moves only when something went out, so a change right after a quiet tick is not held
+/// back by the gap.
+fn publish(
+    published: &Published,
+    telemetry: &Telemetry,
+    out: &mut Vec<WindowRecord>,
+    at: &mut Instant,
+) {
+    let now = clock::now();
+    let mut merger = published.merger.write().expect("merger lock");
+    merger.note_source(telemetry.source_up(), now);
+    merger.publish(now, out);
+    drop(merger);
     if !out.is_empty() {
         published.publish(out);
         out.clear();

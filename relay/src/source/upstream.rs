@@ -158,7 +158,7 @@ pub async fn run(opts: UpstreamOptions, ingest: Ingest, mut stop: watch::Receive
 }
 
 /// The source kind health reports while the fallback plays.
-const FALLBACK_KIND: &str = "fallback-replay";
+pub const FALLBACK_KIND: &str = "fallback-replay";
 
 /// Plays the fallback, looping, until `stop` flips. The bundled recordings are parsed here, off
 /// the async threads, and dropped again when the upstream is back.

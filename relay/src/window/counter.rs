@@ -368,6 +368,7 @@ fn partial(partition: u32, start: i64, w: &Window) -> PartialWindow {
             bots: w.bots,
             humans: count - w.bots,
             top_wikis: top_wikis(w.wikis.iter().map(|(k, &v)| (k.as_ref(), v)), 10),
+            source_down: false,
         },
     }
 }

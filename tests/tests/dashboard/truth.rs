@@ -24,7 +24,7 @@ return {state: b.dataset.state, tone: b.dataset.tone, text: b.textContent.trim()
 "#;
 
 /// A relay with `args` serving the dashboard build, once healthy.
-async fn serve(name: &str, args: &[&str]) -> support::Result<RelayProcess> {
+pub(super) async fn serve(name: &str, args: &[&str]) -> support::Result<RelayProcess> {
     let dist = dist_dir()?.display().to_string();
     let mut all = args.to_vec();
     all.extend(["--static-dir", &dist]);
@@ -37,7 +37,7 @@ fn recording() -> String {
     data_file(RECORDING).display().to_string()
 }
 
-async fn screenshot(browser: &Browser, name: &str) -> support::Result<()> {
+pub(super) async fn screenshot(browser: &Browser, name: &str) -> support::Result<()> {
     let png = browser.screenshot_png().await?;
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     let path = artifacts_dir()?.join(name);
@@ -202,6 +202,44 @@ async fn headline_and_caption_agree_on_the_minute_and_the_peak() -> support::Res
     assert_eq!(f["peakAt"], f["captionPeakAt"], "{f}");
     assert_eq!(agreed, 6);
     screenshot(&browser, "dashboard-figures.png").await?;
+
+    // Humans vs bots: the headline and the caption split the same minute the same way, and
+    // the legend still names the dashed "so far" line the chart keeps drawing.
+    browser
+        .eval(
+            "document.querySelector(\"button[data-range='1']\").click(); \
+             document.getElementById('split-toggle').click()",
+            json!([]),
+        )
+        .await?;
+    let split = browser
+        .wait_for(
+            "the split figures",
+            r#"const t = id => document.getElementById(id)?.textContent ?? '';
+               const h = t('avg-split').match(/humans ([0-9.]+) · bots ([0-9.]+)/);
+               const c = t('chart-summary').match(/Humans ([0-9.]+), bots ([0-9.]+) on average/);
+               return h && c ? {headline: [h[1], h[2]], caption: [c[1], c[2]],
+                                avg: t('avg-value'), legend: t('chart-summary') &&
+                                document.querySelector('.legend').textContent} : null;"#,
+            Duration::from_secs(10),
+        )
+        .await?;
+    eprintln!("split: {split}");
+    assert_eq!(split["headline"], split["caption"], "{split}");
+    let part = |i: usize| {
+        split["headline"][i]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    let avg: f64 = split["avg"].as_str().unwrap().parse().unwrap();
+    assert!((part(0) + part(1) - avg).abs() <= 0.11, "{split}");
+    assert!(
+        split["legend"].as_str().unwrap().contains("so far"),
+        "{split}"
+    );
+    screenshot(&browser, "dashboard-split.png").await?;
     Ok(())
 }
 
