@@ -34,9 +34,12 @@ async fn finals(relay: &RelayProcess) -> support::Result<Vec<(String, u64, bool)
 async fn until_finals(relay: &RelayProcess, n: usize) -> support::Result<Vec<(String, u64, bool)>> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let f = finals(relay).await?;
-        if f.len() >= n || tokio::time::Instant::now() > deadline {
-            return Ok(f);
+        // The relay may not be listening yet.
+        let f = finals(relay).await;
+        match f {
+            Ok(f) if f.len() >= n => return Ok(f),
+            f if tokio::time::Instant::now() > deadline => return f,
+            _ => {}
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
