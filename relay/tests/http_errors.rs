@@ -1,6 +1,6 @@
 //! The HTTP surface in-process: a relay started on the embedded bus, its router driven with
 //! `oneshot` (no socket), every error answered with its status, headers and a JSON body that
-//! names what is wrong. Faults that need real processes (a broker going away, a SIGKILL) are
+//! names what is wrong, and `/v1/counts` in steps against the seconds it rolls up. Faults that need real processes (a broker going away, a SIGKILL) are
 //! tested in tests/, against the relay binary.
 
 use axum::Router;
@@ -37,13 +37,20 @@ async fn relay(state_dir: &std::path::Path) -> Relay {
         .expect("relay starts on the embedded bus")
 }
 
-fn event(id: &str) -> String {
-    let now = std::time::SystemTime::now()
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
-        .as_secs();
-    let dt = wire::Millis((now * 1_000) as i64).to_string();
-    format!(r#"{{"type":"edit","wiki":"enwiki","bot":false,"meta":{{"id":"{id}","dt":"{dt}"}}}}"#)
+        .as_millis() as i64
+}
+
+fn event(id: &str) -> String {
+    event_at(id, now_ms() / 1_000 * 1_000, false)
+}
+
+fn event_at(id: &str, ms: i64, bot: bool) -> String {
+    let dt = wire::Millis(ms).to_string();
+    format!(r#"{{"type":"edit","wiki":"enwiki","bot":{bot},"meta":{{"id":"{id}","dt":"{dt}"}}}}"#)
 }
 
 fn post(body: impl Into<String>, content_type: &str, token: Option<&str>) -> Request<Body> {
@@ -150,6 +157,19 @@ async fn queries_and_routes_are_checked() {
     let (status, _, body) = send(&app, get("/v1/counts?from=0&to=1000")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
+    for step in ["0", "-5", "1.5", "ten", "86401"] {
+        let (status, _, body) = send(&app, get(&format!("/v1/counts?step={step}"))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "step={step}: {body}");
+        assert!(error_text(&body).contains("step"), "{body}");
+    }
+    // A day in seconds is far more than a chart can draw: the answer names a step that fits.
+    let (status, _, body) = send(&app, get("/v1/counts?from=0&to=86400000&step=1")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_text(&body).contains("at least 44 s"), "{body}");
+    let (status, _, body) = send(&app, get("/v1/counts?from=0&to=86400000&step=44")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["step"], 44);
+
     let (status, _, body) = send(&app, get("/v1/nothing-here")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error_text(&body).contains("/v1/nothing-here"), "{body}");
@@ -160,6 +180,71 @@ async fn queries_and_routes_are_checked() {
     let (status, _, body) = send(&app, delete).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(error_text(&body).contains("DELETE"), "{body}");
+}
+
+/// `/v1/counts?step=` buckets are the sums of the seconds `/v1/counts` serves for the same span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_in_steps_are_sums_of_their_seconds() {
+    let dir = tempdir();
+    let relay = relay(dir.path()).await;
+    let app = relay.router();
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
+
+    // 36 events over the last 12 seconds, some by bots, three to a batch (the relay's limit).
+    let now = now_ms();
+    let first = (now / 1_000 - 12) * 1_000;
+    let lines: Vec<String> = (0..36)
+        .map(|i| event_at(&format!("s{i}"), first + i * 333, i % 4 == 0))
+        .collect();
+    for batch in lines.chunks(3) {
+        let (status, _, body) = send(
+            &app,
+            post(batch.join("\n"), "application/x-ndjson", Some(TOKEN)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    // Every second of a span aligned to the step final (the watermark trails the clock by
+    // 2 s), so the buckets cover exactly the seconds fetched.
+    let from = first.div_euclid(5_000) * 5_000;
+    let range = format!("from={from}&to={}", from + 20_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let seconds = loop {
+        let (_, _, body) = send(&app, get(&format!("/v1/counts?{range}"))).await;
+        let seconds = body.as_array().expect("an array").clone();
+        let counted: u64 = seconds.iter().map(|w| w["count"].as_u64().unwrap()).sum();
+        if counted == 36 && seconds.iter().all(|w| w["final"] == true) {
+            break seconds;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+
+    let (status, _, body) = send(&app, get(&format!("/v1/counts?{range}&step=5"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["step"], 5);
+    let buckets = body["buckets"].as_array().expect("buckets");
+    assert!(buckets.len() >= 3, "{body}");
+    let mut total = 0;
+    for b in buckets {
+        let start = wire::Millis::parse_rfc3339(b["start"].as_str().unwrap()).unwrap();
+        assert_eq!(start.0 % 5_000, 0, "aligned to the step: {b}");
+        let inside: Vec<&Value> = seconds
+            .iter()
+            .filter(|w| {
+                let s = wire::Millis::parse_rfc3339(w["start"].as_str().unwrap()).unwrap();
+                s.0 >= start.0 && s.0 < start.0 + 5_000
+            })
+            .collect();
+        let sum = |key: &str| inside.iter().map(|w| w[key].as_u64().unwrap()).sum::<u64>();
+        assert_eq!(b["count"].as_u64(), Some(sum("count")), "{b}");
+        assert_eq!(b["bots"].as_u64(), Some(sum("bots")), "{b}");
+        assert_eq!(b["seconds"].as_u64(), Some(inside.len() as u64), "{b}");
+        let max = inside.iter().map(|w| w["count"].as_u64().unwrap()).max();
+        assert_eq!(b["max"].as_u64(), max, "{b}");
+        total += b["count"].as_u64().unwrap();
+    }
+    assert_eq!(total, 36);
 }
 
 /// A fresh directory under the system's temp dir, removed when dropped.

@@ -3,11 +3,13 @@
 //! Both sides depend on this crate, so a field renamed here is renamed everywhere at
 //! once and the two can never disagree about what a count update or a health report is.
 
+pub mod bucket;
 pub mod health;
 pub mod stream;
 pub mod time;
 pub mod window;
 
+pub use bucket::{Bucket, Buckets, roll_up};
 pub use health::{
     BusHealth, ClientsHealth, GatewayHealth, Health, PartitionState, SourceHealth, Status,
     WindowsHealth,

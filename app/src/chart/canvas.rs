@@ -251,8 +251,11 @@ pub fn draw(
             let baseline = chart.backend_coord(&(frame.from, 0)).1;
             ctx.set_fill_style_str(&css_colour(colour.mix(fill_alpha)));
             envelope::fill_below(&ctx, &cols, column_width, baseline);
-            ctx.set_fill_style_str(&css_colour(colour));
+            // The min–max band pale, the mean line over it in full colour.
+            ctx.set_fill_style_str(&css_colour(colour.mix(0.4)));
             envelope::stroke(&ctx, &cols, column_width, f64::from(line_width));
+            ctx.set_fill_style_str(&css_colour(colour));
+            envelope::stroke_mean(&ctx, &cols, column_width, f64::from(line_width));
             continue;
         }
         for run in runs(&finals) {

@@ -7,6 +7,10 @@
 //! the line passes through there. The area below filled as one stepped polygon per run and the
 //! line as one rectangle per column cost a few milliseconds, and no peak is lost the way
 //! averaging or sampling would lose it.
+//!
+//! Over an hour of a noisy stream those spans fill most of the height, so on their own they
+//! read as a solid block: the spans are drawn as a pale min–max band and the mean of each
+//! column's seconds as a line over it, so both the peaks and the level stay visible.
 
 use web_sys::CanvasRenderingContext2d;
 
@@ -27,12 +31,41 @@ pub struct Column {
     pub bottom: i32,
     /// Starts a new run (a gap precedes it), so area fills restart here.
     pub run_start: bool,
+    /// Sum and number of the points (seconds) that fall in this column, for its mean.
+    sum: i64,
+    points: u32,
 }
 
 impl Column {
+    fn new(x: i32, top: i32, bottom: i32, run_start: bool) -> Self {
+        Column {
+            x,
+            top,
+            bottom,
+            run_start,
+            sum: 0,
+            points: 0,
+        }
+    }
+
     fn cover(&mut self, y: i32) {
         self.top = self.top.min(y);
         self.bottom = self.bottom.max(y);
+    }
+
+    fn add_point(&mut self, y: i32) {
+        self.sum += i64::from(y);
+        self.points += 1;
+    }
+
+    /// The mean y of the seconds in this column; a column the line only crosses (fewer
+    /// seconds than columns) takes the middle of its span.
+    pub fn mean(&self) -> i32 {
+        if self.points == 0 {
+            (self.top + self.bottom) / 2
+        } else {
+            (self.sum as f64 / f64::from(self.points)).round() as i32
+        }
     }
 }
 
@@ -55,34 +88,26 @@ pub fn columns(pixels: impl IntoIterator<Item = Pixel>, left: i32, width: i32) -
                 };
                 if last.x == col {
                     last.cover(p.y);
+                    last.add_point(p.y);
                 } else {
                     last.cover(at(last.x + width));
                     let mut x = last.x + width;
                     while x < col {
                         let (a, b) = (at(x), at(x + width));
-                        out.push(Column {
-                            x,
-                            top: a.min(b),
-                            bottom: a.max(b),
-                            run_start: false,
-                        });
+                        out.push(Column::new(x, a.min(b), a.max(b), false));
                         x += width;
                     }
                     let edge = at(col);
-                    out.push(Column {
-                        x: col,
-                        top: p.y.min(edge),
-                        bottom: p.y.max(edge),
-                        run_start: false,
-                    });
+                    let mut c = Column::new(col, p.y.min(edge), p.y.max(edge), false);
+                    c.add_point(p.y);
+                    out.push(c);
                 }
             }
-            _ => out.push(Column {
-                x: col,
-                top: p.y,
-                bottom: p.y,
-                run_start: true,
-            }),
+            _ => {
+                let mut c = Column::new(col, p.y, p.y, true);
+                c.add_point(p.y);
+                out.push(c);
+            }
         }
         prev = Some(p);
     }
@@ -102,6 +127,35 @@ pub fn stroke(ctx: &CanvasRenderingContext2d, cols: &[Column], column_width: i32
         let top = f64::from(c.top) - half;
         let height = f64::from(c.bottom - c.top) + thickness;
         ctx.fill_rect(f64::from(c.x), top, w, height);
+    }
+}
+
+/// Strokes the line through each column's mean, `thickness` device pixels thick, in the
+/// current fill style: per column one rectangle from the previous column's mean to its own,
+/// as [`stroke`] does for the spans and for the same reason.
+pub fn stroke_mean(
+    ctx: &CanvasRenderingContext2d,
+    cols: &[Column],
+    column_width: i32,
+    thickness: f64,
+) {
+    let (w, half) = (f64::from(column_width), thickness / 2.0);
+    let mut prev: Option<i32> = None;
+    for c in cols {
+        let mean = c.mean();
+        let from = if c.run_start {
+            mean
+        } else {
+            prev.unwrap_or(mean)
+        };
+        let (top, bottom) = (from.min(mean), from.max(mean));
+        ctx.fill_rect(
+            f64::from(c.x),
+            f64::from(top) - half,
+            w,
+            f64::from(bottom - top) + thickness,
+        );
+        prev = Some(mean);
     }
 }
 
@@ -183,5 +237,30 @@ mod tests {
         let cols = columns([px(11, 5, false), px(12, 7, true), px(13, 6, true)], 11, 2);
         assert_eq!(cols.iter().map(|c| c.x).collect::<Vec<_>>(), [11, 13]);
         assert_eq!((cols[0].top, cols[0].bottom), (5, 7));
+    }
+
+    #[test]
+    fn the_mean_line_follows_the_seconds_not_the_extremes() {
+        let px = |x, y, joined| Pixel { x, y, joined };
+        // One column of four seconds around y=50 with one spike to y=2.
+        let pixels = [
+            px(0, 50, false),
+            px(0, 52, true),
+            px(0, 2, true),
+            px(0, 48, true),
+        ];
+        let cols = columns(pixels, 0, 1);
+        assert_eq!(
+            (cols[0].top, cols[0].bottom),
+            (2, 52),
+            "the band keeps the spike"
+        );
+        assert_eq!(cols[0].mean(), 38, "(50 + 52 + 2 + 48) / 4");
+        // A column the line only crosses takes the middle of its span.
+        let cols = columns([px(10, 100, false), px(12, 60, true)], 10, 1);
+        assert_eq!(
+            cols.iter().map(Column::mean).collect::<Vec<_>>(),
+            [100, 70, 60]
+        );
     }
 }
