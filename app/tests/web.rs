@@ -46,12 +46,7 @@ fn dense_stroke_paints_each_column_span_and_nothing_else() {
     let ctx: web_sys::CanvasRenderingContext2d =
         canvas.get_context("2d").unwrap().unwrap().unchecked_into();
     ctx.set_fill_style_str("#000");
-    let col = |x, top, bottom, run_start| Column {
-        x,
-        top,
-        bottom,
-        run_start,
-    };
+    let col = Column::new;
     // Two-pixel columns, a 2 px line: each column's span grows by 1 px above and below.
     let cols = [
         col(2, 5, 8, true),

@@ -37,7 +37,7 @@ pub struct Column {
 }
 
 impl Column {
-    fn new(x: i32, top: i32, bottom: i32, run_start: bool) -> Self {
+    pub fn new(x: i32, top: i32, bottom: i32, run_start: bool) -> Self {
         Column {
             x,
             top,
