@@ -88,7 +88,7 @@ fn error_text(body: &Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_gateway_error_has_its_status_and_says_why() {
-    let dir = tempdir();
+    let dir = tempfile::tempdir().expect("temp dir");
     let relay = relay(dir.path()).await;
     let app = relay.router();
 
@@ -141,7 +141,7 @@ async fn every_gateway_error_has_its_status_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_and_routes_are_checked() {
-    let dir = tempdir();
+    let dir = tempfile::tempdir().expect("temp dir");
     let relay = relay(dir.path()).await;
     let app = relay.router();
     let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
@@ -185,7 +185,7 @@ async fn queries_and_routes_are_checked() {
 /// `/v1/counts?step=` buckets are the sums of the seconds `/v1/counts` serves for the same span.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_in_steps_are_sums_of_their_seconds() {
-    let dir = tempdir();
+    let dir = tempfile::tempdir().expect("temp dir");
     let relay = relay(dir.path()).await;
     let app = relay.router();
     let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
@@ -245,29 +245,4 @@ async fn counts_in_steps_are_sums_of_their_seconds() {
         total += b["count"].as_u64().unwrap();
     }
     assert_eq!(total, 36);
-}
-
-/// A fresh directory under the system's temp dir, removed when dropped.
-fn tempdir() -> TempDir {
-    let path = std::env::temp_dir().join(format!(
-        "editpulse-http-errors-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&path).expect("temp dir");
-    TempDir(path)
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -110,8 +110,8 @@ fn check(got: &Got, encoding: Option<&str>, body: &[u8], cache_control: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_go_out_precompressed_and_cached_by_name() {
-    let state = tempdir("state");
-    let dist = tempdir("dist");
+    let state = tempfile::tempdir().expect("temp dir");
+    let dist = tempfile::tempdir().expect("temp dir");
     write_dist(dist.path());
     let relay = relay(state.path(), dist.path()).await;
     let app = relay.router();
@@ -178,8 +178,8 @@ async fn files_go_out_precompressed_and_cached_by_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_and_the_stream_are_never_compressed() {
-    let state = tempdir("state");
-    let dist = tempdir("dist");
+    let state = tempfile::tempdir().expect("temp dir");
+    let dist = tempfile::tempdir().expect("temp dir");
     write_dist(dist.path());
     let relay = relay(state.path(), dist.path()).await;
     let app = relay.router();
@@ -211,31 +211,5 @@ async fn the_api_and_the_stream_are_never_compressed() {
             serde_json::from_slice::<serde_json::Value>(&got.body)
                 .unwrap_or_else(|e| panic!("{path}: not JSON ({e})"));
         }
-    }
-}
-
-/// A fresh directory under the system's temp dir, removed when dropped.
-fn tempdir(what: &str) -> TempDir {
-    let path = std::env::temp_dir().join(format!(
-        "editpulse-static-files-{what}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&path);
-    std::fs::create_dir_all(&path).expect("temp dir");
-    TempDir(path)
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
