@@ -117,18 +117,27 @@ fn a_window_dropped_without_a_change_is_still_rewritten_after_a_lost_write() {
     assert_eq!((again[0].count, again[0].is_final), (3, true));
 }
 
+/// A second later than `T0`'s by enough to drop it once counted.
+const LATER: i64 = T0 + 20_000;
+
+/// Five events of `T0`'s second counted at offsets 0..5 and written; then one of [`LATER`]'s,
+/// at offset 5, moves the watermark on: `T0`'s second closes, ages out and is dropped.
+fn counted_written_and_dropped() -> (PartitionCounter, BTreeMap<i64, WindowRecord>) {
+    let t = timing();
+    let mut written = BTreeMap::new();
+    let mut c = PartitionCounter::new(0, t);
+    fill(&mut c, 0, 5);
+    keep(&mut written, drained(&mut c));
+    c.add(&edit(LATER, "later"), Millis(LATER), 5);
+    c.advance(Millis(LATER - t.delay_ms));
+    keep(&mut written, drained(&mut c));
+    (c, written)
+}
+
 #[test]
 fn a_restart_does_not_rebuild_a_dropped_second_from_a_straggler() {
     let t = timing();
-    let mut written = BTreeMap::new();
-    let mut before = PartitionCounter::new(0, t);
-    fill(&mut before, 0, 5);
-    keep(&mut written, drained(&mut before));
-    // A later second moves the watermark on: the first second closes, ages out, is dropped.
-    let later = T0 + 20_000;
-    before.add(&edit(later, "later"), Millis(later), 5);
-    before.advance(Millis(later - t.delay_ms));
-    keep(&mut written, drained(&mut before));
+    let (mut before, mut written) = counted_written_and_dropped();
     assert_eq!(written[&T0].count, 5);
     assert!(written[&T0].is_final);
     let resume = before.commit_point().expect("a clean cut after the drop");
@@ -145,13 +154,13 @@ fn a_restart_does_not_rebuild_a_dropped_second_from_a_straggler() {
     // ...and so does one restarted from the commit point: the first second is not rebuilt
     // from this one record, overwriting its whole count.
     let mut after = PartitionCounter::rebuilding(0, t, horizon);
-    after.add(&edit(later, "later"), Millis(later), 5);
+    after.add(&edit(LATER, "later"), Millis(LATER), 5);
     assert_eq!(after.add(&straggler, stamped, 6), Admission::TooLate);
     after.caught_up();
-    after.advance(Millis(later + 60_000));
+    after.advance(Millis(LATER + 60_000));
     keep(&mut written, drained(&mut after));
     assert_eq!(written[&T0].count, 5, "{:?}", written[&T0]);
-    assert_eq!(written[&later].count, 1);
+    assert_eq!(written[&LATER].count, 1);
 }
 
 /// A broker that stores commit metadata but does not return it (nisshi): the restarted counter
@@ -159,13 +168,7 @@ fn a_restart_does_not_rebuild_a_dropped_second_from_a_straggler() {
 #[test]
 fn without_commit_metadata_the_records_before_the_commit_give_the_horizon() {
     let t = timing();
-    let mut written = BTreeMap::new();
-    let mut before = PartitionCounter::new(0, t);
-    fill(&mut before, 0, 5);
-    let later = T0 + 20_000;
-    before.add(&edit(later, "later"), Millis(later), 5);
-    before.advance(Millis(later - t.delay_ms));
-    keep(&mut written, drained(&mut before));
+    let (before, mut written) = counted_written_and_dropped();
     let resume = before.commit_point().expect("a clean cut after the drop");
     let straggler = edit(T0 + 500, "straggler");
     let stamped = Millis(T0 + 1_000 + t.delay_ms + t.lateness_ms / 2);
@@ -176,10 +179,10 @@ fn without_commit_metadata_the_records_before_the_commit_give_the_horizon() {
         assert_eq!(after.add(&e, Millis(T0 + 200), i), Admission::BeforeCommit);
     }
     assert_eq!(after.drop_horizon(), before.drop_horizon());
-    after.add(&edit(later, "later"), Millis(later), 5);
+    after.add(&edit(LATER, "later"), Millis(LATER), 5);
     assert_eq!(after.add(&straggler, stamped, 6), Admission::TooLate);
     after.caught_up();
-    after.advance(Millis(later + 60_000));
+    after.advance(Millis(LATER + 60_000));
     keep(&mut written, drained(&mut after));
     assert_eq!(written[&T0].count, 5, "{:?}", written[&T0]);
     assert_eq!(after.commit_point().map(|c| c >= resume), Some(true));

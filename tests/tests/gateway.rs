@@ -12,10 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 use support::broker::brokers;
 use support::chunked;
-use support::names::unique;
 use support::paths::data_file;
 use support::recording::{self, assert_counts_match, now_ms};
-use support::relay_process::RelayProcess;
+use support::relay_process::{RelayProcess, env_refs, kafka_env};
 
 const FILE: &str = "recentchange-2024-02-06-all-wikis.jsonl";
 const TOKEN: &str = "s3cret-token";
@@ -79,19 +78,9 @@ async fn posted_events_are_counted_exactly_on_the_embedded_bus() -> support::Res
 
 #[tokio::test]
 async fn posted_events_are_counted_exactly_through_kafka() -> support::Result<()> {
-    let brokers = brokers()?;
-    let (input, output, group) = (unique("gw-in"), unique("gw-out"), unique("gw-group"));
-    post_recording_and_check(
-        "gateway-kafka",
-        &[
-            ("RELAY_INGEST_TOKEN", TOKEN),
-            ("RELAY_BROKERS", &brokers),
-            ("RELAY_INPUT_TOPIC", &input),
-            ("RELAY_OUTPUT_TOPIC", &output),
-            ("RELAY_GROUP_ID", &group),
-        ],
-    )
-    .await
+    let mut env = kafka_env(&brokers()?, "gw");
+    env.push(("RELAY_INGEST_TOKEN".into(), TOKEN.into()));
+    post_recording_and_check("gateway-kafka", &env_refs(&env)).await
 }
 
 /// Two different `meta.id`s whose 64-bit FNV-1a hashes are equal (anyone can compute such
@@ -146,19 +135,9 @@ async fn colliding_ids_count_apart_on_the_embedded_bus() -> support::Result<()> 
 
 #[tokio::test]
 async fn colliding_ids_count_apart_through_kafka() -> support::Result<()> {
-    let brokers = brokers()?;
-    let (input, output, group) = (unique("cl-in"), unique("cl-out"), unique("cl-group"));
-    colliding_ids_count_apart(
-        "collide-kafka",
-        &[
-            ("RELAY_INGEST_TOKEN", TOKEN),
-            ("RELAY_BROKERS", &brokers),
-            ("RELAY_INPUT_TOPIC", &input),
-            ("RELAY_OUTPUT_TOPIC", &output),
-            ("RELAY_GROUP_ID", &group),
-        ],
-    )
-    .await
+    let mut env = kafka_env(&brokers()?, "cl");
+    env.push(("RELAY_INGEST_TOKEN".into(), TOKEN.into()));
+    colliding_ids_count_apart("collide-kafka", &env_refs(&env)).await
 }
 
 fn good_event(offset_ms: i64) -> String {
