@@ -53,22 +53,16 @@ async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) -> support:
     assert_eq!(accepted, events.len() as u64);
 
     let total: u64 = expected.values().sum();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let counts = recording::fetch_counts(&relay.base_url()).await?;
-        let last = *expected.keys().next_back().unwrap() + shift;
-        let done = counts.get(&(last + 2_000)).is_some_and(|(_, f)| *f);
-        if done {
-            assert_eq!(counts.values().map(|(n, _)| n).sum::<u64>(), total);
-            assert_eq!(assert_counts_match(&counts, &expected), shift);
-            return Ok(());
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not final in time: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let last = *expected.keys().next_back().unwrap() + shift;
+    let counts = recording::until_counts(&relay.base_url(), Duration::from_secs(40), |c| {
+        c.get(&(last + 2_000))
+            .is_some_and(|(_, f)| *f)
+            .then(|| c.clone())
+    })
+    .await?;
+    assert_eq!(counts.values().map(|(n, _)| n).sum::<u64>(), total);
+    assert_eq!(assert_counts_match(&counts, &expected), shift);
+    Ok(())
 }
 
 #[tokio::test]
@@ -113,19 +107,12 @@ async fn colliding_ids_count_apart(name: &str, envs: &[(&str, &str)]) -> support
         .await
         .unwrap();
     assert_eq!(resp.status(), 202, "{}", resp.text().await.unwrap());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let counts = recording::fetch_counts(&relay.base_url()).await?;
-        if let Some(&(count, true)) = counts.get(&second) {
-            assert_eq!(count, 2, "two different ids, each posted twice");
-            return Ok(());
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not final in time: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let count = recording::until_counts(&relay.base_url(), Duration::from_secs(30), |c| {
+        c.get(&second).filter(|(_, f)| *f).map(|(n, _)| *n)
+    })
+    .await?;
+    assert_eq!(count, 2, "two different ids, each posted twice");
+    Ok(())
 }
 
 #[tokio::test]

@@ -122,6 +122,26 @@ pub async fn fetch_counts(base_url: &str) -> anyhow::Result<BTreeMap<i64, (u64, 
     counts_of(&body)
 }
 
+/// Polls `/v1/counts` until `done` makes something of the counts (start → (count, final)),
+/// and fails with the last counts read if `within` passes first.
+pub async fn until_counts<T>(
+    base_url: &str,
+    within: std::time::Duration,
+    mut done: impl FnMut(&BTreeMap<i64, (u64, bool)>) -> Option<T>,
+) -> anyhow::Result<T> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let counts = fetch_counts(base_url).await?;
+        if let Some(t) = done(&counts) {
+            return Ok(t);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("not there within {within:?}: {counts:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
 /// What the seconds just outside a recording (the one before it, the two after) must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outside {
