@@ -178,11 +178,14 @@ impl PartitionCounter {
     /// bus timestamp, `offset` its position.
     pub fn count(&mut self, edit: &Summary, wiki: &[u8], ingest: Millis, offset: u64) -> Admission {
         if offset < self.committed {
-            if !edit.canary {
-                let t = match self.timing.mode {
-                    TimeMode::Event => edit.time,
-                    TimeMode::Ingest => ingest,
-                };
+            let t = match self.timing.mode {
+                TimeMode::Event => edit.time,
+                TimeMode::Ingest => ingest,
+            };
+            // A canary or a record stamped too far ahead fed no window at all. (A repeat held
+            // the commit point back until its window was dropped, like any other record.)
+            let too_early = t.0 > ingest.0.saturating_add(self.timing.max_future_ms);
+            if !edit.canary && !too_early {
                 let end = Timing::window_start(t) + WINDOW_MS;
                 self.dropped_before = self.dropped_before.max(end);
             }

@@ -43,17 +43,18 @@ impl RecentIds {
 
     /// True the first time `id` is offered within `horizon` of `second` (a window start);
     /// the id is then remembered as counted in `second`, read at `offset`.
+    /// A repeat is not remembered, but its offset is: until its own second is forgotten, a
+    /// commit must not pass it, since a counter resuming there would take the records before
+    /// the commit point for records of dropped seconds.
     pub fn first_time(&mut self, id: &EventId, second: i64, offset: u64) -> bool {
         let near = second.saturating_sub(self.horizon_ms)..=second.saturating_add(self.horizon_ms);
-        if self.seconds.range(near).any(|(_, s)| s.ids.contains(id)) {
-            return false;
-        }
+        let repeat = self.seconds.range(near).any(|(_, s)| s.ids.contains(id));
         let s = self.seconds.entry(second).or_insert_with(|| Second {
             ids: SeenIds::default(),
             first_offset: offset,
         });
         s.first_offset = s.first_offset.min(offset);
-        s.ids.first_time(id)
+        !repeat && s.ids.first_time(id)
     }
 
     /// Forgets the seconds no record still to be counted can be compared with: those ending
