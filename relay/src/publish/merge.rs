@@ -68,12 +68,7 @@ impl Merger {
 
     /// A merger of a relay started at `started`: the second it started in is not whole.
     pub fn covering_from(mut self, started: Millis) -> Self {
-        self.covered_from = started.0.div_euclid(WINDOW_MS) * WINDOW_MS
-            + if started.0.rem_euclid(WINDOW_MS) == 0 {
-                0
-            } else {
-                WINDOW_MS
-            };
+        self.covered_from = (started.0 + WINDOW_MS - 1).div_euclid(WINDOW_MS) * WINDOW_MS;
         self
     }
 
