@@ -220,6 +220,15 @@ async fn counts_in_steps_are_sums_of_their_seconds() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
 
+    // The plain answer names the stream's update it was read at, for a client to resume from.
+    let (_, headers, _) = send(&app, get(&format!("/v1/counts?{range}"))).await;
+    let seq: u64 = headers[wire::stream::COUNTS_SEQ_HEADER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("a number");
+    assert!(seq > 0);
+
     let (status, _, body) = send(&app, get(&format!("/v1/counts?{range}&step=5"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["step"], 5);

@@ -10,3 +10,9 @@ pub const HEALTH_EVENT: &str = "health";
 /// it. The relay does not send it today: a client too far behind is sent the stored history
 /// on its stream instead.
 pub const RESYNC_EVENT: &str = "resync";
+
+/// The header on a `/v1/counts` answer holding the stream's newest update id as of just
+/// before the answer was read: a stream opened with `?last_event_id=` that id continues where
+/// the answer ends, so nothing published in between (a second closing, a late revision) is
+/// missed.
+pub const COUNTS_SEQ_HEADER: &str = "x-editpulse-seq";

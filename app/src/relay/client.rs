@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
 use wire::WindowRecord;
-use wire::stream::{COUNT_EVENT, HEALTH_EVENT, RESYNC_EVENT};
+use wire::stream::{COUNT_EVENT, COUNTS_SEQ_HEADER, HEALTH_EVENT, RESYNC_EVENT};
 
 use crate::error::AppError;
 use crate::relay::reconnect::LinkState;
@@ -143,11 +143,14 @@ impl RelayClient {
             Either::Right(_) => Err(AppError::Backfill("no answer within 10 s".to_owned())),
         };
         match result {
-            Ok(records) => {
+            Ok((records, seq)) => {
                 let newest = records.iter().map(|r| r.start).max();
                 self.store.merge_all(records);
                 if let Some(newest) = newest {
                     self.store.connection.update(|c| c.backfilled_until(newest));
+                }
+                if let Some(seq) = seq {
+                    self.store.connection.update(|c| c.backfilled_at(seq));
                 }
                 let stale_error = self
                     .store
@@ -249,7 +252,8 @@ impl RelayClient {
     }
 }
 
-async fn fetch_counts() -> Result<Vec<WindowRecord>, AppError> {
+/// The stored seconds, and the stream's update id they were read at (when the relay says).
+async fn fetch_counts() -> Result<(Vec<WindowRecord>, Option<u64>), AppError> {
     let fail = |e: &dyn std::fmt::Display| AppError::Backfill(e.to_string());
     let response = gloo_net::http::Request::get("/v1/counts")
         .header("Accept", "application/json")
@@ -263,8 +267,13 @@ async fn fetch_counts() -> Result<Vec<WindowRecord>, AppError> {
             response.status_text()
         )));
     }
-    response
+    let seq = response
+        .headers()
+        .get(COUNTS_SEQ_HEADER)
+        .and_then(|v| v.trim().parse().ok());
+    let records = response
         .json::<Vec<WindowRecord>>()
         .await
-        .map_err(|e| fail(&e))
+        .map_err(|e| fail(&e))?;
+    Ok((records, seq))
 }

@@ -101,6 +101,12 @@ impl Connection {
         self.since = Some(newest_start);
     }
 
+    /// The backfill named the stream's update id it was read at: the stream resumes right
+    /// after it, so what was published between the two reaches the page too.
+    pub fn backfilled_at(&mut self, seq: u64) {
+        self.last_event_id = Some(seq);
+    }
+
     /// Whether the next attempt needs history from `/v1/counts` first: only when no event id
     /// is known, since an id resumes exactly.
     pub fn needs_backfill(&self) -> bool {
@@ -212,6 +218,11 @@ mod tests {
         assert_eq!(c.stream_url(), "/v1/stream");
         c.backfilled_until(Millis(T0));
         assert_eq!(c.stream_url(), "/v1/stream?since=2024-02-06T16:58:10.000Z");
+        // A relay that names the update its answer was read at is resumed right after it:
+        // a second closed or revised between the two reads is not lost.
+        let mut exact = c.clone();
+        exact.backfilled_at(41);
+        assert_eq!(exact.stream_url(), "/v1/stream?last_event_id=41");
 
         c.attempt_started(0.0);
         assert_eq!(

@@ -3,8 +3,10 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use wire::stream::COUNTS_SEQ_HEADER;
 use wire::{Buckets, Millis, roll_up};
 
 use super::{ApiError, AppState};
@@ -46,7 +48,13 @@ pub async fn counts(
         )));
     }
     let Some(step) = range.step.as_deref().map(parse_step).transpose()? else {
-        return Ok(Json(state.published.counts(from, to)).into_response());
+        // Read before the windows: an update published meanwhile is then after this id (on
+        // the stream) or in the answer, or both; never in neither.
+        let seq = state.published.updates.last_seq();
+        let mut resp = Json(state.published.counts(from, to)).into_response();
+        resp.headers_mut()
+            .insert(COUNTS_SEQ_HEADER, HeaderValue::from(seq));
+        return Ok(resp);
     };
     let step_ms = i64::from(step) * Millis::SECOND;
     // Buckets are aligned to the step, so the range's ends widen to whole buckets.
