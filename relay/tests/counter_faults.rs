@@ -154,13 +154,26 @@ fn a_restart_does_not_rebuild_a_dropped_second_from_a_straggler() {
     // ...and so does one restarted from the commit point: the first second is not rebuilt
     // from this one record, overwriting its whole count.
     let mut after = PartitionCounter::rebuilding(0, t, horizon);
+    refuses_the_straggler_and_keeps_the_count(&mut after, &mut written);
+    assert_eq!(written[&LATER].count, 1);
+}
+
+/// The restarted counter reads the later second's record again, then the straggler (a
+/// producer with a slow clock: stamped within `T0`'s lateness, read after the drop), and
+/// refuses it: `T0`'s second keeps its whole count of 5.
+fn refuses_the_straggler_and_keeps_the_count(
+    after: &mut PartitionCounter,
+    written: &mut BTreeMap<i64, WindowRecord>,
+) {
+    let t = timing();
+    let straggler = edit(T0 + 500, "straggler");
+    let stamped = Millis(T0 + 1_000 + t.delay_ms + t.lateness_ms / 2);
     after.add(&edit(LATER, "later"), Millis(LATER), 5);
     assert_eq!(after.add(&straggler, stamped, 6), Admission::TooLate);
     after.caught_up();
     after.advance(Millis(LATER + 60_000));
-    keep(&mut written, drained(&mut after));
+    keep(written, drained(after));
     assert_eq!(written[&T0].count, 5, "{:?}", written[&T0]);
-    assert_eq!(written[&LATER].count, 1);
 }
 
 /// A broker that stores commit metadata but does not return it (nisshi): the restarted counter
@@ -170,21 +183,13 @@ fn without_commit_metadata_the_records_before_the_commit_give_the_horizon() {
     let t = timing();
     let (before, mut written) = counted_written_and_dropped();
     let resume = before.commit_point().expect("a clean cut after the drop");
-    let straggler = edit(T0 + 500, "straggler");
-    let stamped = Millis(T0 + 1_000 + t.delay_ms + t.lateness_ms / 2);
-
     let mut after = PartitionCounter::rebuilding(0, t, None).reading_back_to(resume);
     for i in 0..resume {
         let e = edit(T0 + 100, &format!("e{i}"));
         assert_eq!(after.add(&e, Millis(T0 + 200), i), Admission::BeforeCommit);
     }
     assert_eq!(after.drop_horizon(), before.drop_horizon());
-    after.add(&edit(LATER, "later"), Millis(LATER), 5);
-    assert_eq!(after.add(&straggler, stamped, 6), Admission::TooLate);
-    after.caught_up();
-    after.advance(Millis(LATER + 60_000));
-    keep(&mut written, drained(&mut after));
-    assert_eq!(written[&T0].count, 5, "{:?}", written[&T0]);
+    refuses_the_straggler_and_keeps_the_count(&mut after, &mut written);
     assert_eq!(after.commit_point().map(|c| c >= resume), Some(true));
 }
 

@@ -65,6 +65,13 @@ async fn post_recording_and_check(name: &str, envs: &[(&str, &str)]) -> support:
     Ok(())
 }
 
+/// A relay on fresh Kafka topics whose gateway takes [`TOKEN`].
+fn kafka_gateway_env(tag: &str) -> support::Result<Vec<(String, String)>> {
+    let mut env = kafka_env(&brokers()?, tag);
+    env.push(("RELAY_INGEST_TOKEN".into(), TOKEN.into()));
+    Ok(env)
+}
+
 #[tokio::test]
 async fn posted_events_are_counted_exactly_on_the_embedded_bus() -> support::Result<()> {
     post_recording_and_check("gateway-embedded", &[("RELAY_INGEST_TOKEN", TOKEN)]).await
@@ -72,8 +79,7 @@ async fn posted_events_are_counted_exactly_on_the_embedded_bus() -> support::Res
 
 #[tokio::test]
 async fn posted_events_are_counted_exactly_through_kafka() -> support::Result<()> {
-    let mut env = kafka_env(&brokers()?, "gw");
-    env.push(("RELAY_INGEST_TOKEN".into(), TOKEN.into()));
+    let env = kafka_gateway_env("gw")?;
     post_recording_and_check("gateway-kafka", &env_refs(&env)).await
 }
 
@@ -122,8 +128,7 @@ async fn colliding_ids_count_apart_on_the_embedded_bus() -> support::Result<()> 
 
 #[tokio::test]
 async fn colliding_ids_count_apart_through_kafka() -> support::Result<()> {
-    let mut env = kafka_env(&brokers()?, "cl");
-    env.push(("RELAY_INGEST_TOKEN".into(), TOKEN.into()));
+    let env = kafka_gateway_env("cl")?;
     colliding_ids_count_apart("collide-kafka", &env_refs(&env)).await
 }
 
