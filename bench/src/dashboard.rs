@@ -121,7 +121,6 @@ async fn first_load(ctx: &Ctx, dist: &std::path::Path) -> anyhow::Result<Metric>
         .map(String::from)
         .to_vec(),
         envs: vec![("RUST_LOG".into(), "relay=info,warn".into())],
-        private_dirs: false,
     })?;
     relay.wait_healthy().await?;
     let browser = Browser::start(1280, 900).await?;

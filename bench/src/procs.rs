@@ -43,7 +43,6 @@ pub async fn relay(ctx: &Ctx, name: &str, args: &[String]) -> anyhow::Result<Rel
         log_prefix: "bench-relay".into(),
         args: args.to_vec(),
         envs: vec![("RUST_LOG".into(), "relay=info,warn".into())],
-        private_dirs: true,
     })?;
     relay.wait_healthy().await?;
     eprintln!(

@@ -55,6 +55,12 @@ impl Kind {
     }
 }
 
+/// Reads `meta.dt`; on failure, the value (its first 64 characters, for the error) and why.
+/// Shared with the oracle, so the two parsers read a time the same way.
+pub(crate) fn read_time(dt: &str) -> Result<Millis, (String, wire::TimeError)> {
+    Millis::parse_rfc3339(dt).map_err(|source| (dt.chars().take(64).collect(), source))
+}
+
 /// Parses one event. The input must be a single JSON object; trailing bytes are refused, so a
 /// line holding two objects is an error, not one silently dropped event.
 pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
@@ -66,10 +72,7 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
     } = scan::members(bytes).map_err(|(what, at)| EventError::Json { what, at })?;
     let meta = meta.ok_or(EventError::MissingTime)?;
     let dt = meta.dt.ok_or(EventError::MissingTime)?;
-    let time = Millis::parse_rfc3339(&dt).map_err(|source| EventError::BadTime {
-        value: dt.chars().take(64).collect(),
-        source,
-    })?;
+    let time = read_time(&dt).map_err(|(value, source)| EventError::BadTime { value, source })?;
     Ok(Edit {
         time,
         kind,

@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use wire::{Millis, TimeError};
+use wire::TimeError;
 
 // The scanner's own types, so that the two parsers' answers compare directly.
 use crate::event::{Edit, Kind};
@@ -169,10 +169,8 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
     let raw: RawEvent<'_> = serde_json::from_slice(bytes)?;
     let meta = raw.meta.ok_or(EventError::MissingTime)?;
     let dt = meta.dt.ok_or(EventError::MissingTime)?;
-    let time = Millis::parse_rfc3339(&dt).map_err(|source| EventError::BadTime {
-        value: dt.chars().take(64).collect(),
-        source,
-    })?;
+    let time = crate::event::read_time(&dt)
+        .map_err(|(value, source)| EventError::BadTime { value, source })?;
     Ok(Edit {
         time,
         kind: raw.kind.as_deref().map_or(Kind::Other, Kind::from_name),

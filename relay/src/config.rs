@@ -161,8 +161,9 @@ pub struct Config {
     #[arg(long, env = "RELAY_STATE_DIR", default_value = ".editpulse")]
     pub state_dir: PathBuf,
 
-    /// How much count history to keep for /v1/counts and ?since=, in seconds.
-    #[arg(long = "history-secs", env = "RELAY_HISTORY_SECS", value_name = "HISTORY_SECS", default_value = "3600", value_parser = seconds)]
+    /// How much count history to keep and serve (/v1/counts), as a duration: 90m, 24h, 7d.
+    /// On the embedded bus it is kept in the state directory; on Kafka, on the output topic.
+    #[arg(long, env = "RELAY_HISTORY", default_value = "24h", value_parser = history)]
     pub history: Duration,
 
     /// Most count updates kept for Last-Event-ID resume.
@@ -190,8 +191,14 @@ fn millis(v: &str) -> Result<Duration, std::num::ParseIntError> {
     v.parse().map(Duration::from_millis)
 }
 
-fn seconds(v: &str) -> Result<Duration, std::num::ParseIntError> {
-    v.parse().map(Duration::from_secs)
+/// A history of whole seconds, from one minute (what the dashboard's shortest range shows)
+/// to a year.
+fn history(v: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(v).map_err(|e| format!("{v:?}: {e} (e.g. 90m, 24h, 7d)"))?;
+    if d.subsec_nanos() != 0 || !(60..=366 * 86_400).contains(&d.as_secs()) {
+        return Err(format!("{v:?}: give whole seconds from 1m to 366d"));
+    }
+    Ok(d)
 }
 
 /// What a relay does with events.
@@ -328,8 +335,15 @@ mod tests {
     fn durations_keep_their_units() {
         let c = Config::try_parse_from(["relay", "--watermark-delay-ms", "1500"]).unwrap();
         assert_eq!(c.watermark_delay, Duration::from_millis(1_500));
-        if std::env::var_os("RELAY_HISTORY_SECS").is_none() {
-            assert_eq!(c.history, Duration::from_secs(3_600));
+        if std::env::var_os("RELAY_HISTORY").is_none() {
+            assert_eq!(c.history, Duration::from_secs(86_400));
+        }
+        let history =
+            |v: &str| Config::try_parse_from(["relay", "--history", v]).map(|c| c.history);
+        assert_eq!(history("7d").unwrap(), Duration::from_secs(7 * 86_400));
+        assert_eq!(history("90m").unwrap(), Duration::from_secs(5_400));
+        for bad in ["10s", "1.5s", "400d", "24", "a day"] {
+            assert!(history(bad).is_err(), "{bad} taken");
         }
     }
 

@@ -216,6 +216,12 @@ impl Collector for RelayCollector {
             "Input records that were not events.",
             get(&t.windows.unreadable),
         )?;
+        counter(
+            e,
+            "history_write_errors",
+            "Writes of final seconds to the history file that failed (they are lost at a restart).",
+            get(&t.windows.history_write_errors),
+        )?;
         gauge(
             e,
             "windows_open",

@@ -4,23 +4,19 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::bus::embedded::{EmbeddedBus, EmbeddedConsumer};
-use crate::bus::kafka::{
-    self, KafkaInput, KafkaInputProducer, KafkaOutputSink, KafkaOutputSource, KafkaSettings,
-};
-use crate::bus::{BusError, InputConsumer, InputProducer, OutputSink, OutputSource};
-use crate::config::{Config, Fallback, Role, Source};
+use crate::bus::{BusError, InputProducer, OutputSink};
+use crate::config::{Config, Fallback, Source};
 use crate::health_report::Reporter;
 use crate::http::{self, AppState};
 use crate::metrics;
+use crate::publish::history_writer::HistoryWriter;
 use crate::publish::{self, Merger, Published};
 use crate::source::ingest::Ingest;
 use crate::source::playlist::{self, Playlist};
@@ -35,6 +31,8 @@ pub enum RelayError {
     Bus(#[from] BusError),
     #[error("replay: {0}")]
     Replay(#[from] ReplayError),
+    #[error("history: {0}")]
+    History(#[from] history::HistoryError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -56,14 +54,6 @@ pub async fn run(
     };
     relay.serve(listener, shutdown).await;
     Ok(())
-}
-
-struct Bus {
-    producer: Option<InputProducer>,
-    input: Option<InputConsumer>,
-    sink: Option<OutputSink>,
-    source: OutputSource,
-    partitions: u32,
 }
 
 /// A started relay: its stages running, its HTTP surface built but not yet listening.
@@ -103,14 +93,27 @@ impl Relay {
             .then(|| Sources::load(config.source()))
             .transpose()?;
 
-        let bus = open_bus(&config, role, &telemetry).await?;
+        let bus = crate::bus::open::open(&config, role, &telemetry).await?;
         let history_ms = config.history.as_millis() as i64;
-        let merger = Merger::new(bus.partitions, history_ms).covering_from(crate::clock::now());
+        let mut merger = Merger::new(bus.partitions, history_ms)
+            .covering_from(crate::clock::now())
+            .settling_after(config.allowed_lateness);
+        // Kafka keeps the history on the output topic; the embedded bus, in the state directory.
+        let history = match &config.brokers {
+            None => Some(HistoryWriter::resume(
+                &config.state_dir,
+                config.history,
+                &mut merger,
+                telemetry.clone(),
+            )?),
+            Some(_) => None,
+        };
         let published = Published::new(merger, config.update_log);
         let publisher = tokio::spawn(publish::task::run(
             bus.source,
             published.clone(),
             telemetry.clone(),
+            history,
             counting_stopped.clone(),
         ));
         let counter = match (bus.input, bus.sink.clone()) {
@@ -306,96 +309,4 @@ impl Sources {
             }
         }
     }
-}
-
-async fn open_bus(
-    config: &Config,
-    role: Role,
-    telemetry: &Arc<Telemetry>,
-) -> Result<Bus, RelayError> {
-    let Some(brokers) = &config.brokers else {
-        *telemetry.bus.kind.write().expect("lock") = "embedded".into();
-        telemetry.bus.reachable.store(true, Ordering::Relaxed);
-        let embedded = EmbeddedBus::new(config.partitions, config.embedded_capacity);
-        let (tx, rx) = mpsc::channel(65_536);
-        return Ok(Bus {
-            producer: Some(InputProducer::Embedded(embedded.clone())),
-            input: Some(InputConsumer::Embedded(EmbeddedConsumer::new(embedded))),
-            sink: Some(OutputSink::Embedded(tx)),
-            source: OutputSource::Embedded(rx),
-            partitions: config.partitions,
-        });
-    };
-    *telemetry.bus.kind.write().expect("lock") = "kafka".into();
-    let settings = KafkaSettings::new(brokers, &config.kafka_option);
-    let mut wait = Duration::from_millis(250);
-    let partitions = loop {
-        match kafka::ensure_topics(
-            &settings,
-            &config.input_topic,
-            &config.output_topic,
-            config.partitions,
-            1,
-        )
-        .await
-        {
-            Ok(p) => break p,
-            Err(e) => {
-                tracing::warn!(%brokers, error = %e, "waiting for the broker");
-                telemetry.bus_error(Some(e.to_string()));
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
-            }
-        }
-    };
-    telemetry.bus.reachable.store(true, Ordering::Relaxed);
-    telemetry.bus_error(None);
-    let source = OutputSource::Kafka(
-        KafkaOutputSource::new(&settings, &config.output_topic, config.history).await?,
-    );
-    let t = telemetry.clone();
-    let on_change = move |error: Option<String>| {
-        t.bus.reachable.store(error.is_none(), Ordering::Relaxed);
-        t.bus_error(error);
-    };
-    if role == Role::ServeOnly {
-        let probe = KafkaInputProducer::new(&settings, &config.input_topic)?;
-        kafka::spawn_probe(probe.client(), vec![], on_change);
-        return Ok(Bus {
-            producer: None,
-            input: None,
-            sink: None,
-            source,
-            partitions,
-        });
-    }
-    let producer = KafkaInputProducer::new(&settings, &config.input_topic)?;
-    if role == Role::IngestOnly {
-        kafka::spawn_probe(producer.client(), vec![producer.reachable()], on_change);
-        return Ok(Bus {
-            producer: Some(InputProducer::Kafka(Arc::new(producer))),
-            input: None,
-            sink: None,
-            source,
-            partitions,
-        });
-    }
-    let sink = KafkaOutputSink::new(
-        &settings,
-        &config.output_topic,
-        kafka::topic_partitions(&settings, &config.output_topic).await?,
-    )?;
-    kafka::spawn_probe(
-        producer.client(),
-        vec![producer.reachable(), sink.reachable()],
-        on_change,
-    );
-    let input = KafkaInput::new(&settings, &config.input_topic, &config.group_id)?;
-    Ok(Bus {
-        producer: Some(InputProducer::Kafka(Arc::new(producer))),
-        input: Some(InputConsumer::Kafka(input)),
-        sink: Some(OutputSink::Kafka(Arc::new(sink))),
-        source,
-        partitions,
-    })
 }

@@ -61,6 +61,8 @@ pub struct WindowStats {
     pub duplicates: AtomicU64,
     pub unreadable: AtomicU64,
     pub open_windows: AtomicU64,
+    /// Writes of final seconds to the history file that failed.
+    pub history_write_errors: AtomicU64,
 }
 
 #[derive(Default)]

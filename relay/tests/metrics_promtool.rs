@@ -30,6 +30,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("editpulse_source_reconnects_total", "counter"),
     ("editpulse_source_connected", "gauge"),
     ("editpulse_gateway_requests_total", "counter"),
+    ("editpulse_history_write_errors_total", "counter"),
     ("editpulse_gateway_accepted_events_total", "counter"),
     ("editpulse_gateway_rejected_total", "counter"),
     ("editpulse_bus_produced_total", "counter"),

@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod kafka;
+pub mod open;
 pub mod record;
 
 use std::collections::BTreeMap;

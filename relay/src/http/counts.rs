@@ -1,13 +1,15 @@
 //! `GET /v1/counts?from=&to=&step=`: the latest value of every stored second in a range, or
-//! with `step` those seconds rolled up into buckets of that many seconds.
+//! with `step` those seconds rolled up into buckets of that many seconds. A range longer than
+//! an hour without `step` gets buckets too, of the shortest step in [`AUTO_STEPS`] that keeps
+//! them within [`MAX_BUCKETS`]: a day of seconds is more than any chart draws.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use wire::Millis;
 use wire::stream::COUNTS_SEQ_HEADER;
-use wire::{Buckets, Millis, roll_up};
 
 use super::{ApiError, AppState};
 use crate::clock;
@@ -16,6 +18,15 @@ use crate::clock;
 pub const MAX_BUCKETS: i64 = 2_000;
 /// The longest step: a day.
 const MAX_STEP: u32 = 86_400;
+/// The longest range answered second by second without `step`: the dashboard's hour, and the
+/// second still open at its end.
+const MAX_SECONDS: i64 = 3_601;
+/// The steps picked for a long range without `step`: each divides the next one's multiples
+/// into whole minutes, hours or days, so the buckets line up with a time axis.
+pub const AUTO_STEPS: [u32; 18] = [
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200,
+    86_400,
+];
 
 #[derive(Debug, Deserialize)]
 pub struct Range {
@@ -47,18 +58,20 @@ pub async fn counts(
             "from ({from}) is after to ({to})"
         )));
     }
-    let Some(step) = range.step.as_deref().map(parse_step).transpose()? else {
-        // Read before the windows: an update published meanwhile is then after this id (on
-        // the stream) or in the answer, or both; never in neither.
-        let seq = state.published.updates.last_seq();
-        let mut resp = Json(state.published.counts(from, to)).into_response();
-        resp.headers_mut()
-            .insert(COUNTS_SEQ_HEADER, HeaderValue::from(seq));
-        return Ok(resp);
+    let step = match range.step.as_deref().map(parse_step).transpose()? {
+        Some(step) => step,
+        None if to.0 - from.0 > MAX_SECONDS * Millis::SECOND => auto_step(from, to)?,
+        None => {
+            // Read before the windows: an update published meanwhile is then after this id
+            // (on the stream) or in the answer, or both; never in neither.
+            let seq = state.published.updates.last_seq();
+            let mut resp = Json(state.published.counts(from, to)).into_response();
+            resp.headers_mut()
+                .insert(COUNTS_SEQ_HEADER, HeaderValue::from(seq));
+            return Ok(resp);
+        }
     };
-    let step_ms = i64::from(step) * Millis::SECOND;
-    // Buckets are aligned to the step, so the range's ends widen to whole buckets.
-    let (first, last) = (from.0.div_euclid(step_ms), (to.0 - 1).div_euclid(step_ms));
+    let (first, last) = bucket_span(from, to, step);
     let n = last - first + 1;
     if n > MAX_BUCKETS {
         return Err(ApiError::BadQuery(format!(
@@ -70,11 +83,34 @@ pub async fn counts(
                 / ((MAX_BUCKETS - 1) * Millis::SECOND)
         )));
     }
-    let seconds = state
-        .published
-        .counts(Millis(first * step_ms), Millis((last + 1) * step_ms));
-    let buckets = roll_up(&seconds, step);
-    Ok(Json(Buckets { step, buckets }).into_response())
+    let step_ms = i64::from(step) * Millis::SECOND;
+    let buckets =
+        state
+            .published
+            .buckets(Millis(first * step_ms), Millis((last + 1) * step_ms), step);
+    Ok(Json(buckets).into_response())
+}
+
+/// Buckets are aligned to the step, so the range's ends widen to whole buckets: the first and
+/// last bucket's index since the epoch.
+fn bucket_span(from: Millis, to: Millis, step: u32) -> (i64, i64) {
+    let step_ms = i64::from(step) * Millis::SECOND;
+    (from.0.div_euclid(step_ms), (to.0 - 1).div_euclid(step_ms))
+}
+
+/// The shortest of [`AUTO_STEPS`] that answers `[from, to)` in at most [`MAX_BUCKETS`].
+fn auto_step(from: Millis, to: Millis) -> Result<u32, ApiError> {
+    AUTO_STEPS
+        .into_iter()
+        .find(|&step| {
+            let (first, last) = bucket_span(from, to, step);
+            last - first < MAX_BUCKETS
+        })
+        .ok_or_else(|| {
+            ApiError::BadQuery(format!(
+                "from {from} to {to} is more than {MAX_BUCKETS} days; ask for a shorter range"
+            ))
+        })
 }
 
 fn parse_step(s: &str) -> Result<u32, ApiError> {

@@ -31,6 +31,10 @@ use crate::telemetry::{Telemetry, add};
 /// reader never holds the log's lock for long.
 const SLICE: usize = 512;
 
+/// The most history a stream sends a client that resumes too late (or asks `?since=`): the
+/// dashboard's longest per-second view. Longer history is read in buckets from /v1/counts.
+const MAX_STREAM_BACKFILL: std::time::Duration = std::time::Duration::from_secs(3_600);
+
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
     since: Option<String>,
@@ -61,12 +65,12 @@ pub async fn stream(
         pending: VecDeque::new(),
         health: state.health.clone(),
         shutdown: state.shutdown.clone(),
-        history_ms: state.config.history.as_millis() as i64,
+        history_ms: state.config.history.min(MAX_STREAM_BACKFILL).as_millis() as i64,
         published,
         _guard: Connected::new(state.telemetry.clone()),
     };
     if let (Some(since), None) = (since, resume) {
-        client.backfill(since);
+        client.backfill(since.max(Millis(clock::now().0 - client.history_ms)));
     }
     client.health.mark_changed();
 

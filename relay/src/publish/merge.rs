@@ -7,6 +7,10 @@
 //! A 0 is published only for a second the relay watched and heard nothing in: seconds before
 //! it started are left out unless a partial (the output topic's history) says what they held,
 //! and seconds while its live source was down are marked `source_down`.
+//!
+//! A second the counters can no longer revise (older than the allowed lateness, with a
+//! margin) is settled: its partials are dropped and only its total is kept, so a day of
+//! history costs one record a second. Seconds loaded from the history file arrive settled.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,6 +19,10 @@ use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
 use crate::window::counter::top_wikis;
 use crate::window::timing::WINDOW_MS;
 
+/// Beyond the allowed lateness: a partial written just before the watermark passed it may
+/// still be on its way through the bus.
+const SETTLE_MARGIN_MS: i64 = 60_000;
+
 #[derive(Debug, Clone)]
 struct Merged {
     /// The latest partial of each input partition.
@@ -22,6 +30,9 @@ struct Merged {
     record: WindowRecord,
     /// Open and not published as it is now.
     dirty: bool,
+    /// Final beyond revision: `partials` is dropped and a partial that still arrives is
+    /// ignored, since on its own it would replace the total with a fraction of it.
+    settled: bool,
 }
 
 impl Merged {
@@ -30,6 +41,7 @@ impl Merged {
             partials: BTreeMap::new(),
             record: WindowRecord::empty(Millis(start), Millis(start + WINDOW_MS), is_final),
             dirty: false,
+            settled: false,
         }
     }
 }
@@ -47,9 +59,17 @@ pub struct Merger {
     /// The first second the relay watched whole: an earlier one without a partial is not
     /// known to be quiet, so it is not published as a 0.
     covered_from: i64,
+    /// Seconds `[from, to)` the output topic's history covers: its first partial up to where
+    /// every partition's counter had closed. The counters read the whole input, so a second
+    /// in there without a partial was quiet.
+    history_covers: Option<(i64, i64)>,
     /// Spans `[from, to)` of the relay's clock when its live source was down (`to` is
     /// `i64::MAX` while it still is), oldest first, none overlapping.
     source_down: BTreeMap<i64, i64>,
+    /// How long after its end a final second can still be revised by a partial.
+    settle_after_ms: i64,
+    /// Every second before this is settled.
+    settled_before: i64,
 }
 
 impl Merger {
@@ -62,8 +82,58 @@ impl Merger {
             history_ms,
             evicted_before: i64::MIN,
             covered_from: i64::MIN,
+            history_covers: None,
             source_down: BTreeMap::new(),
+            settle_after_ms: i64::MAX / 4,
+            settled_before: i64::MIN,
         }
+    }
+
+    /// Seconds that ended `lateness` (the counters' allowed lateness) and a margin for
+    /// partials in flight before the final watermark are settled (see the module docs).
+    pub fn settling_after(mut self, lateness: std::time::Duration) -> Self {
+        self.settle_after_ms = lateness.as_millis() as i64 + SETTLE_MARGIN_MS;
+        self
+    }
+
+    /// Takes in final seconds recorded by an earlier run, settled, and carries on after the
+    /// newest of them rather than publishing them again.
+    pub fn seed(&mut self, records: Vec<WindowRecord>) {
+        for record in records.into_iter().filter(|r| r.is_final) {
+            let end = record.end.0;
+            self.windows.insert(
+                record.start.0,
+                Merged {
+                    partials: BTreeMap::new(),
+                    record,
+                    dirty: false,
+                    settled: true,
+                },
+            );
+            self.final_through = Some(self.final_through.map_or(end, |f| f.max(end)));
+            self.settled_before = self.settled_before.max(end);
+        }
+    }
+
+    /// The output topic's history has been read: the seconds it covers are known, zeros
+    /// included, though this relay did not watch them.
+    pub fn history_loaded(&mut self) {
+        if let (Some(first), Some(wm)) = (self.earliest(), self.watermark()) {
+            self.history_covers = Some((first.0, wm.floor_second().0));
+        }
+    }
+
+    /// Whether a second without a partial is known to have been quiet.
+    fn covered(&self, start: i64) -> bool {
+        start >= self.covered_from
+            || self
+                .history_covers
+                .is_some_and(|(from, to)| (from..to).contains(&start))
+    }
+
+    /// The start of the oldest second held.
+    pub fn earliest(&self) -> Option<Millis> {
+        self.windows.first_key_value().map(|(&s, _)| Millis(s))
     }
 
     /// A merger of a relay started at `started`: the second it started in is not whole.
@@ -139,7 +209,7 @@ impl Merger {
             .windows
             .entry(start)
             .or_insert_with(|| Merged::empty(start, is_closed));
-        if m.partials.get(&partition) == Some(&window) {
+        if m.settled || m.partials.get(&partition) == Some(&window) {
             return None;
         }
         m.partials.insert(partition, window);
@@ -187,7 +257,7 @@ impl Merger {
             });
             from = from.max(closed_through - self.history_ms);
             while from + WINDOW_MS <= closed_through {
-                if from < self.covered_from && !self.windows.contains_key(&from) {
+                if !self.covered(from) && !self.windows.contains_key(&from) {
                     from += WINDOW_MS;
                     continue;
                 }
@@ -227,6 +297,7 @@ impl Merger {
             self.windows.pop_first();
         }
         self.evicted_before = self.evicted_before.max(keep_from);
+        self.settle();
         while self
             .source_down
             .first_key_value()
@@ -234,6 +305,36 @@ impl Merger {
         {
             self.source_down.pop_first();
         }
+    }
+
+    /// Drops the partials of the final seconds the counters can no longer revise.
+    fn settle(&mut self) {
+        let Some(through) = self.final_through else {
+            return;
+        };
+        let before = through.saturating_sub(self.settle_after_ms);
+        if before <= self.settled_before {
+            return;
+        }
+        for (_, m) in self.windows.range_mut(self.settled_before..before) {
+            m.settled = true;
+            m.partials = BTreeMap::new();
+        }
+        self.settled_before = before;
+    }
+
+    /// The kept seconds of `[from, to)` rolled up into buckets of `step` seconds, without
+    /// copying the seconds (a day of them is 86,400).
+    pub fn buckets(&self, from: Millis, to: Millis, step: u32) -> Vec<wire::Bucket> {
+        if from >= to {
+            return Vec::new();
+        }
+        wire::roll_up(
+            self.windows
+                .range(from.floor_second().0..to.0)
+                .map(|(_, m)| &m.record),
+            step,
+        )
     }
 
     /// The latest total of every kept window in `[from, to)`, ordered by start.

@@ -1,6 +1,7 @@
 //! Publishing: partial windows in, merged totals out — to the update log every SSE client
 //! reads from, and to `/v1/counts`.
 
+pub mod history_writer;
 pub mod merge;
 pub mod sse_encode;
 pub mod task;
@@ -43,6 +44,16 @@ impl Published {
 
     pub fn counts(&self, from: Millis, to: Millis) -> Vec<WindowRecord> {
         self.merger.read().expect("merger lock").range(from, to)
+    }
+
+    /// The held seconds of `[from, to)` in buckets of `step` seconds, and the oldest second held.
+    pub fn buckets(&self, from: Millis, to: Millis, step: u32) -> wire::Buckets {
+        let merger = self.merger.read().expect("merger lock");
+        wire::Buckets {
+            step,
+            buckets: merger.buckets(from, to, step),
+            earliest: merger.earliest(),
+        }
     }
 
     /// Appends records to the update log (serialized once, shared by every client) and wakes

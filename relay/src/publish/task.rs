@@ -7,6 +7,7 @@ use tokio::sync::watch;
 use wire::WindowRecord;
 
 use super::Published;
+use super::history_writer::HistoryWriter;
 use crate::bus::OutputEvent;
 use crate::bus::{OutputRecord, OutputSource};
 use crate::clock;
@@ -22,6 +23,7 @@ pub async fn run(
     mut source: OutputSource,
     published: Arc<Published>,
     telemetry: Arc<Telemetry>,
+    mut history: Option<HistoryWriter>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // A relay reading Kafka first replays the history the topic holds, silently, so clients
@@ -40,33 +42,37 @@ pub async fn run(
                 OutputEvent::Record(OutputRecord::Window(p)) => {
                     let revision = published.merger.write().expect("merger lock").apply_partial(p);
                     if let Some(r) = revision.filter(|_| !loading) {
+                        if let Some(h) = &mut history {
+                            h.write(std::slice::from_ref(&r), clock::now());
+                        }
                         published.publish(&[r]);
                     }
                     // A change goes out at once unless one went out just before; then the
                     // tick sends it once the gap has passed.
                     if !loading && last_publish.elapsed() >= MIN_GAP {
-                        publish(&published, &telemetry, &mut out, &mut last_publish);
+                        publish(&published, &telemetry, &mut history, &mut out, &mut last_publish);
                     }
                 }
                 OutputEvent::Record(OutputRecord::Watermark { partition, watermark }) => {
                     published.merger.write().expect("merger lock").apply_watermark(partition, watermark);
                     // Windows this watermark closes go out now, gap or not: once a second.
                     if !loading {
-                        publish(&published, &telemetry, &mut out, &mut last_publish);
+                        publish(&published, &telemetry, &mut history, &mut out, &mut last_publish);
                     }
                 }
                 OutputEvent::Loaded => {
                     tracing::info!("count history loaded from the output topic");
+                    published.merger.write().expect("merger lock").history_loaded();
                     loading = false;
                 }
                 OutputEvent::Idle => {}
             },
             // Sends what the gap held back, and each new second as it starts.
             _ = tick.tick(), if !loading && last_publish.elapsed() >= MIN_GAP => {
-                publish(&published, &telemetry, &mut out, &mut last_publish);
+                publish(&published, &telemetry, &mut history, &mut out, &mut last_publish);
             }
             _ = &mut second_starts, if !loading => {
-                publish(&published, &telemetry, &mut out, &mut last_publish);
+                publish(&published, &telemetry, &mut history, &mut out, &mut last_publish);
                 let next = tokio::time::Instant::now() + clock::until_next_second();
                 second_starts.as_mut().reset(next);
             }
@@ -75,12 +81,13 @@ pub async fn run(
     }
 }
 
-/// Publishes what the merger has to say, after telling it whether the live source is up;
-/// `at` moves only when something went out, so a change right after a quiet tick is not held
-/// back by the gap.
+/// Publishes what the merger has to say, after telling it whether the live source is up and
+/// recording its final seconds; `at` moves only when something went out, so a change right
+/// after a quiet tick is not held back by the gap.
 fn publish(
     published: &Published,
     telemetry: &Telemetry,
+    history: &mut Option<HistoryWriter>,
     out: &mut Vec<WindowRecord>,
     at: &mut Instant,
 ) {
@@ -90,6 +97,9 @@ fn publish(
     merger.publish(now, out);
     drop(merger);
     if !out.is_empty() {
+        if let Some(h) = history {
+            h.write(out, now);
+        }
         published.publish(out);
         out.clear();
         *at = Instant::now();

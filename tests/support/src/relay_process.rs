@@ -26,9 +26,6 @@ pub struct RelaySpec {
     pub args: Vec<String>,
     /// The child's `RELAY_*` variables are these and `RELAY_LISTEN`, none inherited.
     pub envs: Vec<(String, String)>,
-    /// Run in a temporary directory of its own, with `--state-dir` and `--static-dir` (empty)
-    /// inside it, so nothing is shared with another relay or an earlier run.
-    pub private_dirs: bool,
 }
 
 impl RelaySpec {
@@ -44,7 +41,6 @@ impl RelaySpec {
             log_prefix: "relay".into(),
             args: args.iter().map(|s| s.to_string()).collect(),
             envs: all_envs,
-            private_dirs: false,
         })
     }
 }
@@ -69,7 +65,7 @@ pub struct RelayProcess {
     spec: RelaySpec,
     port: u16,
     log: PathBuf,
-    dir: Option<TempDir>,
+    dir: TempDir,
     child: Option<Child>,
 }
 
@@ -91,10 +87,7 @@ impl RelayProcess {
         let log = spec
             .logs
             .join(format!("{}-{}-{port}.log", spec.log_prefix, spec.name));
-        let dir = match spec.private_dirs {
-            true => Some(TempDir::new("editpulse-relay")?),
-            false => None,
-        };
+        let dir = TempDir::new("editpulse-relay")?;
         let mut relay = RelayProcess {
             spec,
             port,
@@ -117,12 +110,17 @@ impl RelayProcess {
                 cmd.env_remove(&k);
             }
         }
-        if let Some(dir) = &self.dir {
-            cmd.current_dir(dir.path())
-                .arg("--state-dir")
-                .arg(dir.path().join("state"))
-                .arg("--static-dir")
-                .arg(dir.path().join("no-dist"));
+        // A directory of its own, kept across restarts, so nothing (the history file, the
+        // upstream's last event id) is shared with another relay or an earlier run.
+        cmd.current_dir(self.dir.path());
+        let names = |flag: &str, var: &str| {
+            self.spec.args.iter().any(|a| a == flag) || self.spec.envs.iter().any(|(k, _)| k == var)
+        };
+        if !names("--state-dir", "RELAY_STATE_DIR") {
+            cmd.arg("--state-dir").arg(self.dir.path().join("state"));
+        }
+        if !names("--static-dir", "RELAY_STATIC_DIR") {
+            cmd.arg("--static-dir").arg(self.dir.path().join("no-dist"));
         }
         cmd.env("RELAY_LISTEN", format!("127.0.0.1:{}", self.port))
             .envs(self.spec.envs.iter().map(|(k, v)| (k, v)))

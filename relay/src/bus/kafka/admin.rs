@@ -11,13 +11,20 @@ use super::{KafkaSettings, METADATA_TIMEOUT};
 use crate::bus::BusError;
 
 /// Creates the input and output topics if missing and returns the input topic's partitions.
+/// The output topic is the count history: it keeps records for `history` and a day more (a
+/// relay started after a day's outage still finds the day before it). A topic that exists
+/// keeps the retention it has.
 pub async fn ensure_topics(
     settings: &KafkaSettings,
     input: &str,
     output: &str,
     partitions: u32,
     replication: i32,
+    history: Duration,
 ) -> Result<u32, BusError> {
+    let retention = (history + Duration::from_secs(86_400))
+        .as_millis()
+        .to_string();
     let admin: AdminClient<DefaultClientContext> = settings.metadata_config().create()?;
     let topics = [
         NewTopic::new(
@@ -29,7 +36,8 @@ pub async fn ensure_topics(
             output,
             partitions as i32,
             TopicReplication::Fixed(replication),
-        ),
+        )
+        .set("retention.ms", &retention),
     ];
     let opts = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
     for result in admin.create_topics(&topics, &opts).await? {

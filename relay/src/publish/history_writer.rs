@@ -1,0 +1,100 @@
+//! Records final seconds in the history file before they are published, so a second any
+//! client was shown as final is still there after a SIGKILL; and forgets what is older than
+//! `--history`.
+//!
+//! The write runs on the publish task itself: one small transaction a second (a revision now
+//! and then), which SQLite in WAL mode commits in tens of microseconds without an fsync.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use std::path::Path;
+
+use history::{History, HistoryError};
+use wire::{Millis, WindowRecord};
+
+use super::Merger;
+use crate::telemetry::Telemetry;
+
+/// How often seconds older than the history are deleted from the file.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+pub struct HistoryWriter {
+    history: History,
+    keep: Duration,
+    telemetry: Arc<Telemetry>,
+    next_forget: Instant,
+    failing: bool,
+}
+
+impl HistoryWriter {
+    /// Opens the history file in `state_dir` and seeds `merger` with the seconds of the last
+    /// `keep` it holds. A file that is not a history file, or is damaged, is an error: the
+    /// relay does not start rather than write over it.
+    pub fn resume(
+        state_dir: &Path,
+        keep: Duration,
+        merger: &mut Merger,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<HistoryWriter, HistoryError> {
+        let started = Instant::now();
+        let history = History::open_in(state_dir)?;
+        let since = Millis(crate::clock::now().0 - keep.as_millis() as i64);
+        let seconds = history.load(since)?;
+        tracing::info!(
+            file = %history.path().display(),
+            seconds = seconds.len(),
+            from = ?seconds.first().map(|w| w.start),
+            took_ms = started.elapsed().as_millis() as u64,
+            "count history loaded"
+        );
+        merger.seed(seconds);
+        Ok(HistoryWriter::new(history, keep, telemetry))
+    }
+
+    pub fn new(history: History, keep: Duration, telemetry: Arc<Telemetry>) -> Self {
+        HistoryWriter {
+            history,
+            keep,
+            telemetry,
+            next_forget: Instant::now(),
+            failing: false,
+        }
+    }
+
+    /// Writes the final seconds among `records`. A failure (a full disk) is logged once and
+    /// counted; the counts are still served live, and the seconds are lost at a restart only.
+    pub fn write(&mut self, records: &[WindowRecord], now: Millis) {
+        if !records.iter().any(|r| r.is_final) {
+            return;
+        }
+        match self.history.write(records) {
+            Ok(_) if self.failing => {
+                self.failing = false;
+                tracing::info!(file = %self.history.path().display(), "history file written again");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if !self.failing {
+                    tracing::error!(
+                        error = %e,
+                        "cannot record final seconds; they are served but lost at a restart"
+                    );
+                }
+                self.failing = true;
+                self.telemetry
+                    .windows
+                    .history_write_errors
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if Instant::now() >= self.next_forget {
+            self.next_forget = Instant::now() + FORGET_EVERY;
+            let before = Millis(now.0 - self.keep.as_millis() as i64 - Millis::SECOND);
+            if let Err(e) = self.history.forget_before(before) {
+                tracing::warn!(error = %e, "cannot forget seconds older than the history");
+            }
+        }
+    }
+}
