@@ -13,6 +13,7 @@
 //! Over 400 lines because every reader above runs on the one pre-filled topic and broker, and
 //! its metrics are reported side by side.
 
+use crate::kafka::BENCH_HISTORY;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     let output = "bench-counter-out";
     let settings = KafkaSettings::new(&brokers, &[]);
     for topic in [input, foreign] {
-        kafka::ensure_topics(&settings, topic, output, PARTITIONS, 1)
+        kafka::ensure_topics(&settings, topic, output, PARTITIONS, 1, BENCH_HISTORY)
             .await
             .map_err(|e| anyhow::anyhow!("create topics: {e}"))?;
     }

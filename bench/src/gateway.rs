@@ -7,6 +7,7 @@
 //! on; and the all-in-one relay, which also reads every event back and counts it on the same
 //! cores. CPU per event of each writer and of its broker says where the difference goes.
 
+use crate::kafka::BENCH_HISTORY;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -162,9 +163,16 @@ async fn write(
     if writer == Writer::Bare {
         let topic = "bench-gw-bare";
         let settings = relay::bus::kafka::KafkaSettings::new(&brokers, &[]);
-        relay::bus::kafka::ensure_topics(&settings, topic, "bench-gw-bare-out", 4, 1)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        relay::bus::kafka::ensure_topics(
+            &settings,
+            topic,
+            "bench-gw-bare-out",
+            4,
+            1,
+            BENCH_HISTORY,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         let producer = crate::kafka::producer(&brokers)?;
         // Warm-up, as for the relay: a new idempotent producer's first ack takes ~0.5 s.
         crate::kafka::produce_all(&producer, topic, &fresh_now(g, 100), None, true).await?;

@@ -14,6 +14,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
+/// The output topics' retention when a benchmark creates them: a run needs no history.
+pub const BENCH_HISTORY: Duration = Duration::from_secs(3_600);
+
 use codec::summary::Summary;
 use relay::bus::kafka::KafkaSettings;
 

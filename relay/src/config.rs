@@ -157,7 +157,8 @@ pub struct Config {
     #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
 
-    /// Directory for state that must survive a restart (the upstream's last event id).
+    /// Directory for state that must survive a restart: the upstream's last event id, and on
+    /// the embedded bus the count history (history.sqlite3).
     #[arg(long, env = "RELAY_STATE_DIR", default_value = ".editpulse")]
     pub state_dir: PathBuf,
 

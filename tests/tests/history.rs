@@ -143,10 +143,21 @@ async fn assert_served_as_before(
     Ok(())
 }
 
+/// What a rebuild is to bring back of the seconds a relay served.
+#[derive(Debug, Clone, Copy)]
+enum Rebuilt {
+    /// Every second, as it was.
+    All,
+    /// Every second but the quiet ones before the first edit: those the relay watched before
+    /// its counters first reported, which the output topic cannot tell from unwatched ones.
+    FromFirstEdit,
+}
+
 async fn history_survives_restarts(
     name: &str,
     envs: &[(&str, &str)],
     ignoring: &[&str],
+    rebuilt: Rebuilt,
 ) -> support::Result<()> {
     let mut relay = RelayProcess::spawn(
         name,
@@ -155,12 +166,20 @@ async fn history_survives_restarts(
     )?;
     relay.wait_healthy().await?;
     let last = post_recording(&relay).await?;
-    let before = until_final(&relay, last + 2_000).await?;
+    let mut before = until_final(&relay, last + 2_000).await?;
     let counted: u64 = before
         .values()
         .map(|w| w["count"].as_u64().unwrap_or(0))
         .sum();
     anyhow::ensure!(counted > 0, "nothing counted: {before:?}");
+    if let Rebuilt::FromFirstEdit = rebuilt {
+        while before
+            .first_key_value()
+            .is_some_and(|(_, w)| w["count"] == 0)
+        {
+            before.pop_first();
+        }
+    }
     for how in [Stop::Term, Stop::Kill] {
         stop_and_restart(&mut relay, how).await?;
         assert_served_as_before(&relay, &before, ignoring, how).await?;
@@ -170,7 +189,8 @@ async fn history_survives_restarts(
 
 #[tokio::test]
 async fn embedded_history_survives_sigterm_and_sigkill() -> support::Result<()> {
-    history_survives_restarts("history-embedded", &[("RELAY_INGEST_TOKEN", TOKEN)], &[]).await
+    let envs = [("RELAY_INGEST_TOKEN", TOKEN)];
+    history_survives_restarts("history-embedded", &envs, &[], Rebuilt::All).await
 }
 
 #[tokio::test]
@@ -179,7 +199,14 @@ async fn kafka_history_is_rebuilt_from_the_output_topic() -> support::Result<()>
     env.push(("RELAY_INGEST_TOKEN".into(), TOKEN.into()));
     // A second's revision number counts the changes one relay saw after it closed; a relay
     // rebuilding the second from the topic sees its final value at once.
-    history_survives_restarts("history-kafka", &env_refs(&env), &["revision"]).await
+    let envs = env_refs(&env);
+    history_survives_restarts(
+        "history-kafka",
+        &envs,
+        &["revision"],
+        Rebuilt::FromFirstEdit,
+    )
+    .await
 }
 
 #[tokio::test]

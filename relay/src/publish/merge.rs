@@ -59,10 +59,12 @@ pub struct Merger {
     /// The first second the relay watched whole: an earlier one without a partial is not
     /// known to be quiet, so it is not published as a 0.
     covered_from: i64,
-    /// Seconds `[from, to)` the output topic's history covers: its first partial up to where
-    /// every partition's counter had closed. The counters read the whole input, so a second
-    /// in there without a partial was quiet.
+    /// Seconds `[from, to)` the output topic's history covers: from when every partition's
+    /// counter was running (its first watermark) to where they had all closed. The counters
+    /// read the whole input, so a second in there without a partial was quiet.
     history_covers: Option<(i64, i64)>,
+    /// The oldest watermark read of each partition.
+    first_watermarks: BTreeMap<u32, Millis>,
     /// Spans `[from, to)` of the relay's clock when its live source was down (`to` is
     /// `i64::MAX` while it still is), oldest first, none overlapping.
     source_down: BTreeMap<i64, i64>,
@@ -83,6 +85,7 @@ impl Merger {
             evicted_before: i64::MIN,
             covered_from: i64::MIN,
             history_covers: None,
+            first_watermarks: BTreeMap::new(),
             source_down: BTreeMap::new(),
             settle_after_ms: i64::MAX / 4,
             settled_before: i64::MIN,
@@ -118,8 +121,10 @@ impl Merger {
     /// The output topic's history has been read: the seconds it covers are known, zeros
     /// included, though this relay did not watch them.
     pub fn history_loaded(&mut self) {
-        if let (Some(first), Some(wm)) = (self.earliest(), self.watermark()) {
-            self.history_covers = Some((first.0, wm.floor_second().0));
+        let running_from = self.first_watermarks.values().max();
+        if let (Some(from), Some(to)) = (running_from, self.watermark()) {
+            let from = (from.0 + WINDOW_MS - 1).div_euclid(WINDOW_MS) * WINDOW_MS;
+            self.history_covers = Some((from, to.floor_second().0));
         }
     }
 
@@ -234,6 +239,8 @@ impl Merger {
     }
 
     pub fn apply_watermark(&mut self, partition: u32, watermark: Millis) {
+        let first = self.first_watermarks.entry(partition).or_insert(watermark);
+        *first = (*first).min(watermark);
         let w = self.watermarks.entry(partition).or_insert(watermark);
         *w = (*w).max(watermark);
     }
