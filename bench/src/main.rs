@@ -9,6 +9,7 @@ mod dashboard;
 mod events;
 mod fanout;
 mod gateway;
+mod history;
 mod hot_path;
 mod kafka;
 mod latency;
@@ -26,13 +27,14 @@ use support::paths;
 
 use report::{Failure, Machine, Metric, PartTime, Report};
 
-const PARTS: [&str; 8] = [
+const PARTS: [&str; 9] = [
     "hot_path",
     "counter",
     "gateway",
     "latency",
     "fanout",
     "sources",
+    "history",
     "dashboard",
     "quix",
 ];
@@ -178,6 +180,7 @@ fn main() -> std::process::ExitCode {
                     }
                     "fanout" => fanout::run(&ctx, &mut out).await,
                     "sources" => sources::run(&ctx, &mut out).await,
+                    "history" => history::run(&ctx, &mut out).await,
                     "dashboard" => dashboard::run(&ctx, &mut out).await,
                     _ => unreachable!("unknown part {part}"),
                 }
