@@ -243,6 +243,7 @@ impl Merger {
         *first = (*first).min(watermark);
         let w = self.watermarks.entry(partition).or_insert(watermark);
         *w = (*w).max(watermark);
+        self.settle();
     }
 
     /// Publishes what changed since the last call: every window the watermark passed, in order
@@ -304,7 +305,6 @@ impl Merger {
             self.windows.pop_first();
         }
         self.evicted_before = self.evicted_before.max(keep_from);
-        self.settle();
         while self
             .source_down
             .first_key_value()
@@ -314,9 +314,11 @@ impl Merger {
         }
     }
 
-    /// Drops the partials of the final seconds the counters can no longer revise.
+    /// Drops the partials of the final seconds the counters can no longer revise. Run as the
+    /// watermark moves, so reading a day back from the output topic holds a few minutes of
+    /// partials at a time, not the day's.
     fn settle(&mut self) {
-        let Some(through) = self.final_through else {
+        let Some(through) = self.watermark().map(|w| w.0) else {
             return;
         };
         let before = through.saturating_sub(self.settle_after_ms);

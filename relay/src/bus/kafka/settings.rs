@@ -93,7 +93,12 @@ impl KafkaSettings {
     /// only satisfies librdkafka.
     pub(super) fn output_reader_config(&self) -> ClientConfig {
         let group = format!("editpulse-reader-{}", std::process::id());
-        self.finish(self.consumer_base(&group))
+        let mut c = self.consumer_base(&group);
+        // Reading a day of history back, librdkafka would otherwise prefetch up to 64 MB per
+        // partition ahead of the merger; 8 MB keeps it fed (the records are small) at a
+        // quarter of the memory.
+        c.set("queued.max.messages.kbytes", "8192");
+        self.finish(c)
     }
 
     /// A counter's consumer settings. Public so the benchmark's bare consumer, the limit the
