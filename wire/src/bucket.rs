@@ -14,6 +14,9 @@ pub struct Buckets {
     /// Seconds per bucket.
     pub step: u32,
     pub buckets: Vec<Bucket>,
+    /// The start of the oldest second the relay holds
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earliest: Option<Millis>,
 }
 
 /// The seconds of `[start, end)` the relay holds, summed.

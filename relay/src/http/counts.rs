@@ -74,7 +74,12 @@ pub async fn counts(
         .published
         .counts(Millis(first * step_ms), Millis((last + 1) * step_ms));
     let buckets = roll_up(&seconds, step);
-    Ok(Json(Buckets { step, buckets }).into_response())
+    Ok(Json(Buckets {
+        step,
+        buckets,
+        earliest: None,
+    })
+    .into_response())
 }
 
 fn parse_step(s: &str) -> Result<u32, ApiError> {
