@@ -77,7 +77,7 @@ impl Bucket {
 
 /// Rolls `seconds` (ordered by start, one record per second) up into buckets of `step`
 /// seconds; buckets without any second held are left out.
-pub fn roll_up(seconds: &[WindowRecord], step: u32) -> Vec<Bucket> {
+pub fn roll_up<'a>(seconds: impl IntoIterator<Item = &'a WindowRecord>, step: u32) -> Vec<Bucket> {
     let step_ms = i64::from(step.max(1)) * Millis::SECOND;
     let mut out: Vec<Bucket> = Vec::new();
     for w in seconds {
