@@ -30,13 +30,16 @@ pub mod error;
 pub mod figures;
 pub mod headline;
 pub mod health_panel;
+pub mod history;
 pub mod local_time;
 pub mod range;
 pub mod recent_table;
 pub mod relay;
 pub mod series;
 pub mod source_status;
+pub mod step;
 pub mod store;
+pub mod view;
 
 #[cfg(test)]
 mod test_fixtures;

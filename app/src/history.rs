@@ -1,0 +1,353 @@
+//! The buckets a long range, a custom range or a zoom is drawn from: the old part fetched from
+//! the relay once, the part the in-memory [`Series`] covers rolled up from it.
+//!
+//! A bucket whose seconds all fall within the series' hour is always the roll-up of the
+//! series' seconds, recomputed whenever one of them changes, so the live edge moves every
+//! second and a late revision shows exactly as it does on the short ranges. Older buckets come
+//! from the fetch: their seconds are final and no longer revised. A bucket computed from the
+//! series is kept when the series forgets its seconds, so an hour later it does not fall back
+//! to a fetched value from the time its seconds were still open.
+
+use std::collections::BTreeMap;
+
+use wire::{Bucket, Millis, roll_up};
+
+use crate::series::Series;
+use crate::step;
+use crate::view::Plan;
+
+/// Where the fetch stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Load {
+    #[default]
+    Ready,
+    Loading,
+    Failed(String),
+}
+
+/// One request for the old part of a plan: buckets of `step` over `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fetch {
+    /// Answers to an older request are ignored.
+    pub generation: u64,
+    pub from: i64,
+    pub to: i64,
+    pub step: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    plan: Option<Plan>,
+    buckets: BTreeMap<i64, Bucket>,
+    /// The start of the oldest second the relay holds, as it last said.
+    earliest: Option<i64>,
+    load: Load,
+    fetch: Option<Fetch>,
+    generation: u64,
+}
+
+/// The start of the first bucket of `step` seconds wholly inside what `series` holds.
+pub fn covered_from(series: &Series, step: u32) -> Option<i64> {
+    series.oldest().map(|w| step::align_up(w.start.0, step))
+}
+
+impl History {
+    pub fn plan(&self) -> Option<Plan> {
+        self.plan
+    }
+
+    pub fn load(&self) -> &Load {
+        &self.load
+    }
+
+    pub fn earliest(&self) -> Option<i64> {
+        self.earliest
+    }
+
+    /// The fetch waiting for an answer, if any.
+    pub fn pending(&self) -> Option<Fetch> {
+        matches!(self.load, Load::Loading)
+            .then_some(self.fetch)
+            .flatten()
+    }
+
+    /// Switches to `plan`. A live plan of the same step keeps what it has: its window only
+    /// slid on with the clock.
+    pub fn set_plan(&mut self, plan: Option<Plan>, series: &Series) {
+        let same = match (self.plan, plan) {
+            (Some(a), Some(b)) if a.live && b.live => a.step == b.step,
+            (a, b) => a == b,
+        };
+        if same {
+            return;
+        }
+        self.plan = plan;
+        self.buckets.clear();
+        self.earliest = None;
+        self.fetch = None;
+        self.load = Load::Ready;
+        if plan.is_some() {
+            self.absorb_all(series);
+            self.refetch(series);
+        }
+    }
+
+    /// Asks again for the part of the plan the series does not cover: after a failure, or
+    /// when the connection is back (the relay may have restarted with other history).
+    pub fn refetch(&mut self, series: &Series) {
+        let Some(plan) = self.plan else { return };
+        let to = covered_from(series, plan.step).map_or(plan.to, |c| c.min(plan.to));
+        if to <= plan.from {
+            self.load = Load::Ready;
+            return;
+        }
+        self.generation += 1;
+        self.fetch = Some(Fetch {
+            generation: self.generation,
+            from: plan.from,
+            to,
+            step: plan.step,
+        });
+        self.load = Load::Loading;
+    }
+
+    /// Takes the relay's answer to fetch `generation`; false if it is not the current one.
+    pub fn receive(
+        &mut self,
+        generation: u64,
+        buckets: Vec<Bucket>,
+        earliest: Option<Millis>,
+        series: &Series,
+    ) -> bool {
+        if self.pending().is_none_or(|f| f.generation != generation) {
+            return false;
+        }
+        let step = self.plan.map_or(1, |p| p.step);
+        let covered = covered_from(series, step).unwrap_or(i64::MAX);
+        for b in buckets.into_iter().filter(|b| b.start.0 < covered) {
+            self.buckets.insert(b.start.0, b);
+        }
+        self.earliest = earliest.map(|e| e.0);
+        self.load = Load::Ready;
+        true
+    }
+
+    /// Fetch `generation` failed with `reason`; false if it is not the current one.
+    pub fn fail(&mut self, generation: u64, reason: String) -> bool {
+        if self.pending().is_none_or(|f| f.generation != generation) {
+            return false;
+        }
+        self.load = Load::Failed(reason);
+        true
+    }
+
+    /// Recomputes the bucket holding the second that starts at `second` from the series.
+    pub fn absorb(&mut self, series: &Series, second: i64) {
+        let Some(plan) = self.plan else { return };
+        let start = step::align_down(second, plan.step);
+        self.absorb_range(series, start, start + plan.step_ms());
+    }
+
+    /// Recomputes every bucket the series covers.
+    pub fn absorb_all(&mut self, series: &Series) {
+        let Some(newest) = series.newest() else {
+            return;
+        };
+        self.absorb_range(series, i64::MIN, newest.end.0);
+    }
+
+    fn absorb_range(&mut self, series: &Series, from: i64, to: i64) {
+        let Some(plan) = self.plan else { return };
+        let Some(covered) = covered_from(series, plan.step) else {
+            return;
+        };
+        let mut from = from.max(covered);
+        let mut to = to;
+        if !plan.live {
+            (from, to) = (from.max(plan.from), to.min(plan.to));
+        }
+        if from >= to {
+            return;
+        }
+        let to = step::align_up(to, plan.step);
+        let fresh = roll_up(series.between(from, to), plan.step);
+        let stale: Vec<i64> = self.buckets.range(from..to).map(|(&k, _)| k).collect();
+        for k in stale {
+            self.buckets.remove(&k);
+        }
+        for b in fresh {
+            self.buckets.insert(b.start.0, b);
+        }
+    }
+
+    /// The buckets touching `[from, to)`, oldest first; none from before the relay's history
+    /// starts, so nothing is drawn where nothing was counted.
+    pub fn buckets(&self, from: i64, to: i64) -> Vec<&Bucket> {
+        let step_ms = self.plan.map_or(Millis::SECOND, |p| p.step_ms());
+        let earliest = self.earliest.unwrap_or(i64::MIN);
+        self.buckets
+            .range(from - step_ms + 1..to)
+            .map(|(_, b)| b)
+            .filter(|b| b.end.0 > from.max(earliest))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::{T0, filled, window};
+    use crate::view::{Span, View};
+
+    /// `n` final 60 s buckets from the relay, starting at `from`, each counting 60 × `rate`.
+    fn fetched(from: i64, n: i64, rate: u64) -> Vec<Bucket> {
+        let seconds: Vec<_> = (0..n * 60)
+            .map(|i| window((from - T0) / 1_000 + i, rate, true, 0))
+            .collect();
+        roll_up(&seconds, 60)
+    }
+
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn old_buckets_come_from_the_fetch_and_covered_ones_from_the_series() {
+        // The series holds the hour from T0 + 23 h (T0 is 10 s past a minute).
+        let base = T0 + 23 * HOUR;
+        let offset = (base - T0) / 1_000;
+        let mut series = Series::new();
+        for i in 0..3_600 {
+            series.merge(window(offset + i, 7, true, 0));
+        }
+        let live_end = series.end().unwrap().0;
+        let plan = View::Live(crate::range::Range::TwentyFourHours).plan(live_end);
+        let mut h = History::default();
+        h.set_plan(plan, &series);
+        let plan = plan.unwrap();
+        let fetch = h.pending().expect("the old part is fetched");
+        assert_eq!(fetch.from, plan.from);
+        assert_eq!(
+            fetch.to,
+            step::align_up(base, 60),
+            "only up to the covered part"
+        );
+        assert_eq!(*h.load(), Load::Loading);
+        // Before the answer the covered hour is already there, from the series.
+        let covered = h.buckets(plan.from, live_end);
+        assert_eq!(
+            covered.len(),
+            60,
+            "the bucket the series holds only part of is not"
+        );
+        assert!(covered.iter().all(|b| b.mean == 7.0));
+        assert_eq!(covered[0].start.0, step::align_up(base, 60));
+        assert_eq!(covered[59].seconds, 10, "the live edge's bucket, so far");
+
+        // The relay answers for every bucket it holds, up to the fetch's end and one past it.
+        let answer = fetched(plan.from, (fetch.to - plan.from) / 60_000 + 1, 3);
+        assert!(!h.receive(fetch.generation - 1, answer.clone(), None, &series));
+        assert!(h.receive(fetch.generation, answer, None, &series));
+        assert_eq!(*h.load(), Load::Ready);
+        let all = h.buckets(plan.from, live_end);
+        assert_eq!(all.len(), 1_441);
+        let straddling = all.iter().find(|b| b.start.0 == fetch.to - 60_000).unwrap();
+        assert_eq!(straddling.mean, 3.0, "partly covered: the fetch's");
+        assert!(
+            all.iter()
+                .filter(|b| b.start.0 >= fetch.to)
+                .all(|b| b.mean == 7.0)
+        );
+
+        // A late revision of a covered second revises its bucket exactly.
+        let mut late = window(offset + 1_000, 67, true, 1);
+        late.humans = 67;
+        late.bots = 0;
+        series.merge(late);
+        h.absorb(&series, T0 + (offset + 1_000) * 1_000);
+        let b = h
+            .buckets(plan.from, live_end)
+            .into_iter()
+            .find(|b| b.max == 67)
+            .cloned()
+            .unwrap();
+        assert_eq!(b.count, 59 * 7 + 67);
+
+        // The live edge moves: a new provisional second joins the newest bucket ...
+        series.merge(window(offset + 3_600, 2, false, 0));
+        h.absorb(&series, T0 + (offset + 3_600) * 1_000);
+        let newest = h
+            .buckets(plan.from, i64::MAX)
+            .last()
+            .copied()
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (newest.seconds, newest.is_final, newest.count),
+            (11, false, 72)
+        );
+        // ... and leaves it with its connection.
+        series.drop_provisional();
+        h.absorb_all(&series);
+        let newest = h
+            .buckets(plan.from, i64::MAX)
+            .last()
+            .copied()
+            .cloned()
+            .unwrap();
+        assert_eq!((newest.seconds, newest.count), (10, 70));
+
+        // An hour later the series has forgotten the revised second; its bucket is kept as
+        // computed, not taken back from the fetch.
+        for i in 3_600..7_300 {
+            series.merge(window(offset + i, 1, true, 0));
+            h.absorb(&series, T0 + (offset + i) * 1_000);
+        }
+        assert!(series.get(Millis(T0 + (offset + 1_000) * 1_000)).is_none());
+        assert!(h.buckets(plan.from, i64::MAX).iter().any(|b| b.max == 67));
+    }
+
+    #[test]
+    fn a_span_the_series_covers_needs_no_fetch_and_failures_can_be_retried() {
+        let series = filled(600, |i| i as u64);
+        let mut h = History::default();
+        let span = Span::new(T0 + 60_000, T0 + 120_000).unwrap();
+        h.set_plan(View::Fixed(span).plan(0), &series);
+        assert_eq!(h.pending(), None);
+        let seconds = h.buckets(span.from, span.to);
+        assert_eq!(seconds.len(), 60);
+        assert_eq!((seconds[0].count, seconds[59].count), (60, 119));
+
+        // A span reaching before the series is fetched, and a failure kept until retried.
+        let span = Span::new(T0 - 600_000, T0 + 60_000).unwrap();
+        h.set_plan(View::Fixed(span).plan(0), &series);
+        let first = h.pending().unwrap();
+        assert_eq!((first.from, first.to, first.step), (span.from, T0, 1));
+        assert!(h.fail(first.generation, "HTTP 502".into()));
+        assert_eq!(*h.load(), Load::Failed("HTTP 502".into()));
+        assert_eq!(h.pending(), None);
+        h.refetch(&series);
+        let second = h.pending().unwrap();
+        assert!(second.generation > first.generation);
+        assert!(!h.fail(first.generation, "late answer to the old request".into()));
+        assert_eq!(*h.load(), Load::Loading);
+    }
+
+    #[test]
+    fn nothing_is_drawn_before_the_relays_history_starts() {
+        let series = Series::new();
+        let mut h = History::default();
+        let span = Span::new(T0, T0 + 24 * HOUR).unwrap();
+        h.set_plan(View::Fixed(span).plan(0), &series);
+        let f = h.pending().unwrap();
+        assert_eq!(f.step, 60);
+        // The relay has zeros from before it started? It never sends them, but buckets that
+        // end at or before the earliest second it holds are left out regardless.
+        let mut answer = fetched(T0 - 10_000, 30, 0);
+        answer.extend(fetched(T0 + HOUR - 10_000, 10, 5));
+        let earliest = Millis(T0 + HOUR);
+        h.receive(f.generation, answer, Some(earliest), &series);
+        assert_eq!(h.earliest(), Some(T0 + HOUR));
+        let drawn = h.buckets(span.from, span.to);
+        assert_eq!(drawn.len(), 10);
+        assert!(drawn.iter().all(|b| b.count == 300 && b.end.0 > earliest.0));
+    }
+}
