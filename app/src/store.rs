@@ -57,6 +57,22 @@ impl Store {
         self.focus.with(|f| f.view(self.range.get()))
     }
 
+    /// Where the live edge is: the end of the newest second held, or the clock's now before
+    /// there is any.
+    pub fn live_end(&self) -> i64 {
+        self.series
+            .with_untracked(|s| s.end().map_or_else(|| js_sys::Date::now() as i64, |e| e.0))
+    }
+
+    /// Keeps the history's plan on the view, for as long as the calling component lives.
+    pub fn follow_view(self) {
+        Effect::new(move |_| {
+            let plan = self.view().plan(self.live_end());
+            self.series
+                .with_untracked(|s| self.history.update(|h| h.set_plan(plan, s)));
+        });
+    }
+
     /// Merges one window; subscribers are only woken if the chart would change.
     pub fn merge(&self, rec: WindowRecord) -> Merge {
         let start = rec.start.0;
