@@ -47,6 +47,7 @@ mod test_fixtures;
 use leptos::prelude::*;
 
 use crate::chart::controls::Controls;
+use crate::chart::history_status::HistoryStatus;
 use crate::chart::view::Chart;
 use crate::connection_status::{ConnectionBadge, ErrorLine, Tagline, UnreachableBanner};
 use crate::headline::{Headline, TopWikis};
@@ -62,12 +63,14 @@ pub fn App() -> impl IntoView {
     // Owned by the component so that unmounting closes the stream and stops the timers.
     let client = StoredValue::new_local(RelayClient::start(store));
     on_cleanup(move || client.dispose());
+    relay::history::load_history(store);
     view! { <Dashboard store=store /> }
 }
 
 /// Everything visible, over whatever fills `store`.
 #[component]
 pub fn Dashboard(store: Store) -> impl IntoView {
+    store.follow_view();
     view! {
         <div class="page">
             <header class="top">
@@ -86,6 +89,7 @@ pub fn Dashboard(store: Store) -> impl IntoView {
                         <h2 id="chart-title">"Edits per second"</h2>
                         <Controls store=store />
                     </div>
+                    <HistoryStatus store=store />
                     <Chart store=store />
                 </section>
                 <TopWikis store=store />

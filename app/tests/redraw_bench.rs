@@ -61,6 +61,8 @@ fn bench(css: (u32, u32), dpr: f64, split: bool, range: Range) -> (f64, f64) {
             from: to - range.duration_ms(),
             to,
             split,
+            bands: &[],
+            history_starts: None,
         };
         draw(&canvas, &frame, &theme, dpr).unwrap();
         // Make the GPU/raster work part of the measurement, not just command recording.
