@@ -6,6 +6,7 @@
 //! - [`custom_range`]: the from–to inputs, checked before anything is fetched.
 //! - [`history_status`]: "loading 24 h…", or why it failed and a retry.
 //! - [`canvas`]: one redraw with plotters.
+//! - [`point`]: one second as the chart draws it.
 //! - [`time_axis`]: where the time labels go, on whole local minutes or seconds.
 //! - [`envelope`]: dense ranges drawn as one span per pixel column.
 //! - [`bands`]: buckets drawn as min–max bands under their mean line.
@@ -23,6 +24,7 @@ pub mod custom_range;
 pub mod envelope;
 pub mod history_start;
 pub mod history_status;
+pub mod point;
 pub mod source_gaps;
 pub mod theme;
 pub mod time_axis;

@@ -14,8 +14,9 @@ use web_sys::{
 
 use wire::Bucket;
 
-use crate::chart::canvas::{self, Frame, Point};
+use crate::chart::canvas::{self, Frame};
 use crate::chart::caption::Caption;
+use crate::chart::point::Point;
 use crate::chart::theme::Theme;
 use crate::chart::zoom;
 use crate::relay::client::now_ms;

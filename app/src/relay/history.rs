@@ -6,6 +6,7 @@
 use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use wire::{Bucket, Buckets, Millis, WindowRecord, roll_up};
 
@@ -69,6 +70,12 @@ async fn fetch_buckets(fetch: Fetch) -> Result<(Vec<Bucket>, Option<Millis>), St
     Ok((answer.buckets, answer.earliest))
 }
 
+/// The relay's error answers: `{"error": "..."}`.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     let response = gloo_net::http::Request::get(url)
         .header("Accept", "application/json")
@@ -77,11 +84,7 @@ async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
         .map_err(|e| e.to_string())?;
     if !response.ok() {
         // The relay explains a refusal in its JSON error body; show it when there is one.
-        let detail = response
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+        let detail = response.json::<ErrorBody>().await.ok().map(|b| b.error);
         let status = format!("HTTP {} {}", response.status(), response.status_text());
         return Err(detail.map_or(status.clone(), |d| format!("{status}: {d}")));
     }
