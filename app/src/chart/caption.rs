@@ -45,6 +45,30 @@ fn describe(view: View, f: Option<Figures>, split: bool) -> String {
     out
 }
 
+/// The legend's entries (swatch class, words) for what the chart draws: seconds or buckets,
+/// the total or humans and bots.
+fn legend_entries(split: bool, bucketed: bool) -> &'static [(&'static str, &'static str)] {
+    match (split, bucketed) {
+        (true, false) => &[
+            ("swatch-humans", "humans"),
+            ("swatch-bots", "bots (stacked on top)"),
+            ("swatch-provisional", "current second, so far (dashed)"),
+        ],
+        (false, false) => &[
+            ("swatch-total", "edits per second"),
+            ("swatch-provisional", "current second, so far"),
+        ],
+        (true, true) => &[
+            ("swatch-humans", "humans, mean per second"),
+            ("swatch-bots", "bots, mean per second (stacked on top)"),
+        ],
+        (false, true) => &[
+            ("swatch-total", "mean edits per second"),
+            ("swatch-band", "quietest to busiest second"),
+        ],
+    }
+}
+
 #[component]
 pub fn Caption(store: Store) -> impl IntoView {
     // Recomputed on every change of the series (as the headline's figures are, so the two never
@@ -92,29 +116,14 @@ pub fn Caption(store: Store) -> impl IntoView {
         })
     };
     let legend = move || {
-        match (store.split.get(), bucketed()) {
-        (true, false) => view! {
-            <li><span class="swatch swatch-humans" aria-hidden="true"></span>"humans"</li>
-            <li><span class="swatch swatch-bots" aria-hidden="true"></span>"bots (stacked on top)"</li>
-            <li><span class="swatch swatch-provisional" aria-hidden="true"></span>"current second, so far (dashed)"</li>
-        }
-        .into_any(),
-        (false, false) => view! {
-            <li><span class="swatch swatch-total" aria-hidden="true"></span>"edits per second"</li>
-            <li><span class="swatch swatch-provisional" aria-hidden="true"></span>"current second, so far"</li>
-        }
-        .into_any(),
-        (true, true) => view! {
-            <li><span class="swatch swatch-humans" aria-hidden="true"></span>"humans, mean per second"</li>
-            <li><span class="swatch swatch-bots" aria-hidden="true"></span>"bots, mean per second (stacked on top)"</li>
-        }
-        .into_any(),
-        (false, true) => view! {
-            <li><span class="swatch swatch-total" aria-hidden="true"></span>"mean edits per second"</li>
-            <li><span class="swatch swatch-band" aria-hidden="true"></span>"quietest to busiest second"</li>
-        }
-        .into_any(),
-    }
+        legend_entries(store.split.get(), bucketed())
+            .iter()
+            .map(|&(swatch, text)| {
+                view! {
+                    <li><span class=format!("swatch {swatch}") aria-hidden="true"></span>{text}</li>
+                }
+            })
+            .collect_view()
     };
 
     view! {

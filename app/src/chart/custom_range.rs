@@ -35,6 +35,24 @@ pub fn validate(
     Span::new(from, to).ok_or_else(|| "The range is empty.".to_owned())
 }
 
+/// One labelled `datetime-local` input, marked invalid while `error` says why.
+fn date_input(
+    label: &'static str,
+    id: &'static str,
+    node_ref: NodeRef<leptos::html::Input>,
+    value: String,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            <input type="datetime-local" id=id node_ref=node_ref value=value
+                aria-invalid=move || error.with(Option::is_some).to_string()
+                aria-describedby="custom-error" />
+        </label>
+    }
+}
+
 #[component]
 pub fn CustomRange(store: Store) -> impl IntoView {
     let from_ref = NodeRef::<leptos::html::Input>::new();
@@ -65,18 +83,8 @@ pub fn CustomRange(store: Store) -> impl IntoView {
         <details class="custom-range">
             <summary>"Custom range"</summary>
             <form on:submit=apply novalidate>
-                <label>
-                    "From "
-                    <input type="datetime-local" id="custom-from" node_ref=from_ref value=default_from
-                        aria-invalid=move || error.with(Option::is_some).to_string()
-                        aria-describedby="custom-error" />
-                </label>
-                <label>
-                    "To "
-                    <input type="datetime-local" id="custom-to" node_ref=to_ref value=default_to
-                        aria-invalid=move || error.with(Option::is_some).to_string()
-                        aria-describedby="custom-error" />
-                </label>
+                {date_input("From ", "custom-from", from_ref, default_from, error)}
+                {date_input("To ", "custom-to", to_ref, default_to, error)}
                 <button type="submit" class="toggle" id="custom-apply">"Apply"</button>
                 <p id="custom-error" class="form-error" role="alert">{move || error.get()}</p>
             </form>
