@@ -12,9 +12,11 @@ use crate::chart::canvas::css_colour;
 use crate::chart::envelope::{self, Band, Column};
 use crate::chart::theme::Theme;
 
-/// The busiest second of any bucket: what the y-axis must reach.
-pub fn max(buckets: &[Bucket]) -> u64 {
-    buckets.iter().map(|b| b.max).max().unwrap_or(0)
+/// What the y-axis must reach: the busiest second of any bucket, or with `split` (which draws
+/// means only) the highest mean.
+pub fn max(buckets: &[Bucket], split: bool) -> u64 {
+    let value = |b: &Bucket| if split { b.mean.ceil() as u64 } else { b.max };
+    buckets.iter().map(value).max().unwrap_or(0)
 }
 
 /// Device-pixel geometry of the plot.

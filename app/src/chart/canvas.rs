@@ -134,7 +134,7 @@ pub fn draw(
             .max()
             .unwrap_or(0)
     } else {
-        bands::max(frame.bands)
+        bands::max(frame.bands, frame.split)
     });
 
     let mut chart = ChartBuilder::on(&root)
