@@ -16,7 +16,7 @@
 
 use wire::{Bucket, WindowRecord};
 
-use crate::history::{History, covered_from};
+use crate::history::History;
 use crate::local_time;
 use crate::range::Range;
 use crate::series::Series;
@@ -120,10 +120,10 @@ struct Part {
 }
 
 fn bucket_figures(series: &Series, history: &History, view: View) -> Option<Figures> {
-    let step = history.plan().filter(|p| p.step == view.step())?.step;
+    history.plan().filter(|p| p.step == view.step())?;
     let live_end = series.end().map_or(i64::MAX, |e| e.0);
     let (from, to) = view.bounds(live_end);
-    let covered = covered_from(series, step).unwrap_or(i64::MAX);
+    let covered = history.series_from(series).unwrap_or(i64::MAX);
     let buckets = history
         .buckets(from, to)
         .into_iter()

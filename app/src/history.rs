@@ -3,8 +3,10 @@
 //!
 //! A bucket whose seconds all fall within the series' hour is always the roll-up of the
 //! series' seconds, recomputed whenever one of them changes, so the live edge moves every
-//! second and a late revision shows exactly as it does on the short ranges. Older buckets come
-//! from the fetch: their seconds are final and no longer revised. A bucket computed from the
+//! second and a late revision shows exactly as it does on the short ranges. So is the bucket
+//! the series holds only the end of, when the relay held no more of it (a relay that started
+//! less than an hour ago). Older buckets come from the fetch: their seconds are final and no
+//! longer revised. A bucket computed from the
 //! series is kept when the series forgets its seconds, so an hour later it does not fall back
 //! to a fetched value from the time its seconds were still open.
 
@@ -44,6 +46,10 @@ pub struct History {
     load: Load,
     fetch: Option<Fetch>,
     generation: u64,
+    /// The bucket just before the first the series holds wholly, when the relay held no more
+    /// of its seconds than the series, and how many the series held: computed from the series
+    /// for as long as it still holds that many.
+    straddle: Option<(i64, usize)>,
 }
 
 /// The start of the first bucket of `step` seconds wholly inside what `series` holds.
@@ -62,6 +68,22 @@ impl History {
 
     pub fn earliest(&self) -> Option<i64> {
         self.earliest
+    }
+
+    /// Where the buckets computed from the series begin: the first one it holds wholly, or the
+    /// one before when the relay held no more of that one than the series does.
+    pub fn series_from(&self, series: &Series) -> Option<i64> {
+        let plan = self.plan?;
+        let covered = covered_from(series, plan.step)?;
+        match self.straddle {
+            Some((start, held))
+                if start + plan.step_ms() == covered
+                    && series.between(start, covered).count() >= held =>
+            {
+                Some(start)
+            }
+            _ => Some(covered),
+        }
     }
 
     /// The fetch waiting for an answer, if any.
@@ -85,6 +107,7 @@ impl History {
         self.buckets.clear();
         self.earliest = None;
         self.fetch = None;
+        self.straddle = None;
         self.load = Load::Ready;
         if plan.is_some() {
             self.absorb_all(series);
@@ -122,13 +145,27 @@ impl History {
         if self.pending().is_none_or(|f| f.generation != generation) {
             return false;
         }
-        let step = self.plan.map_or(1, |p| p.step);
-        let covered = covered_from(series, step).unwrap_or(i64::MAX);
+        let step_ms = self.plan.map_or(Millis::SECOND, |p| p.step_ms());
+        let covered = self
+            .plan
+            .and_then(|p| covered_from(series, p.step))
+            .unwrap_or(i64::MAX);
+        let before = covered.saturating_sub(step_ms);
+        let held = series.between(before, covered).count();
+        // Held by the series unless the relay had more of it (seconds from before the series).
+        self.straddle = (held > 0).then_some((before, held));
         for b in buckets.into_iter().filter(|b| b.start.0 < covered) {
+            if b.start.0 == before && b.seconds as usize <= held {
+                continue;
+            }
+            if b.start.0 == before {
+                self.straddle = None;
+            }
             self.buckets.insert(b.start.0, b);
         }
         self.earliest = earliest.map(|e| e.0);
         self.load = Load::Ready;
+        self.absorb_all(series);
         true
     }
 
@@ -158,7 +195,7 @@ impl History {
 
     fn absorb_range(&mut self, series: &Series, from: i64, to: i64) {
         let Some(plan) = self.plan else { return };
-        let Some(covered) = covered_from(series, plan.step) else {
+        let Some(covered) = self.series_from(series) else {
             return;
         };
         let mut from = from.max(covered);
@@ -349,5 +386,52 @@ mod tests {
         let drawn = h.buckets(span.from, span.to);
         assert_eq!(drawn.len(), 10);
         assert!(drawn.iter().all(|b| b.count == 300 && b.end.0 > earliest.0));
+    }
+
+    #[test]
+    fn a_relay_younger_than_an_hour_is_the_series_from_its_first_second() {
+        // The relay started 25 s into a minute (T0 is 10 s past one): the series holds all it
+        // has, the first minute only in part.
+        let mut series = Series::new();
+        for i in 15..100 {
+            series.merge(window(i, 1, true, 0));
+        }
+        let view = View::Live(crate::range::Range::TwentyFourHours);
+        let mut h = History::default();
+        h.set_plan(view.plan(series.end().unwrap().0), &series);
+        let f = h.pending().unwrap();
+        // The relay's answer for that first minute: the same 35 seconds, one still open then.
+        let mut answer: Vec<_> = (15..50).map(|i| window(i, 1, i < 49, 0)).collect();
+        answer[34].count = 0;
+        h.receive(f.generation, roll_up(&answer, 60), None, &series);
+        let first_minute = T0 + 50_000 - 60_000;
+        assert_eq!(h.series_from(&series), Some(first_minute));
+        let first = h
+            .buckets(first_minute, first_minute + 1)
+            .first()
+            .copied()
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (first.seconds, first.count),
+            (35, 35),
+            "the series', not the fetch's"
+        );
+
+        // A late revision in that minute shows.
+        series.merge(window(20, 9, true, 1));
+        h.absorb(&series, T0 + 20_000);
+        let first = h.buckets(first_minute, first_minute + 1)[0].clone();
+        assert_eq!((first.count, first.max), (43, 9));
+
+        // A relay holding more of that minute than the series keeps its own.
+        let mut h = History::default();
+        h.set_plan(view.plan(series.end().unwrap().0), &series);
+        let f = h.pending().unwrap();
+        let older: Vec<_> = (-10..50).map(|i| window(i, 2, true, 0)).collect();
+        h.receive(f.generation, roll_up(&older, 60), None, &series);
+        assert_eq!(h.series_from(&series), Some(T0 + 50_000));
+        let first = h.buckets(first_minute, first_minute + 1)[0].clone();
+        assert_eq!((first.seconds, first.count), (60, 120));
     }
 }
