@@ -219,6 +219,13 @@ pub fn Chart(store: Store) -> impl IntoView {
     // Drag to zoom: where the pointer went down and where it is now, in CSS pixels from the
     // canvas' left edge; captured, so a drag that leaves the canvas still ends on it.
     let drag = RwSignal::new(None::<(f64, f64)>);
+    // From the client coordinates and the canvas' box, not `offsetX`, which Chromium derives
+    // differently for events it did not raise itself (as tests and assistive tools do).
+    let x_in_canvas = move |ev: &PointerEvent| {
+        canvas_ref.get_untracked().map_or(0.0, |c| {
+            f64::from(ev.client_x()) - c.get_bounding_client_rect().left()
+        })
+    };
     let on_down = move |ev: PointerEvent| {
         if ev.button() != 0 {
             return;
@@ -226,14 +233,14 @@ pub fn Chart(store: Store) -> impl IntoView {
         if let Some(c) = canvas_ref.get_untracked() {
             let _ = c.set_pointer_capture(ev.pointer_id());
         }
-        let x = f64::from(ev.offset_x());
+        let x = x_in_canvas(&ev);
         drag.set(Some((x, x)));
     };
     let on_move = move |ev: PointerEvent| {
         if drag.with_untracked(Option::is_some) {
             drag.update(|d| {
                 if let Some((_, now)) = d {
-                    *now = f64::from(ev.offset_x());
+                    *now = x_in_canvas(&ev);
                 }
             });
         }
@@ -245,8 +252,9 @@ pub fn Chart(store: Store) -> impl IntoView {
         drag.set(None);
         let Some(p) = painter.get_value() else { return };
         let (from, to) = p.painted.get();
-        let x1 = f64::from(ev.offset_x());
-        if let Some(span) = zoom::dragged_span(x0, x1, p.css_size.get().0, from, to) {
+        let x1 = x_in_canvas(&ev);
+        let width = p.canvas.get_bounding_client_rect().width();
+        if let Some(span) = zoom::dragged_span(x0, x1, width, from, to) {
             store.focus.update(|f| f.zoom_in(span));
         }
     };
