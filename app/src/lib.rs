@@ -8,8 +8,10 @@
 //! - [`relay`]: the I/O with the relay (backfill, live stream, reconnects) and the decoding of
 //!   what it sends.
 //! - [`store`]: the reactive state the relay client writes and the components read: the
-//!   [`series`] of per-second counts, the latest health report, the link state and the
-//!   user's picks ([`range`], humans vs bots).
+//!   [`series`] of per-second counts, the [`history`] of buckets for longer views, the latest
+//!   health report, the link state and the user's picks ([`range`], a custom range or zoom as
+//!   a [`view`], humans vs bots).
+//! - [`step`]: the bucket length for any stretch of time.
 //! - [`chart`]: the edits-per-second chart, its controls and its drawing.
 //! - [`figures`]: the one definition of each summary figure (which seconds, the peak's
 //!   tie-break), used by the headline, the chart's caption and the top wikis.
