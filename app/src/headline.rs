@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::figures;
-use crate::local_time;
-use crate::range::Range;
+use crate::history::History;
 use crate::series::Series;
 use crate::store::Store;
+use crate::view::View;
 
 const TOP_WIKIS_SHOWN: usize = 8;
 
@@ -27,17 +27,20 @@ pub struct Stats {
     pub avg_minute: Option<f64>,
     /// The same mean for humans and for bots.
     pub avg_split: Option<(f64, f64)>,
-    /// The busiest final second of the range; the latest one on a tie.
+    /// The busiest final second of the view; the latest one on a tie.
     pub peak: Option<Peak>,
 }
 
+/// A busiest second: its count, and `[start, end)` of the second, or of its bucket when only
+/// the bucket is known.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Peak {
     pub count: u64,
     pub start: i64,
+    pub end: i64,
 }
 
-pub fn stats(series: &Series, range: Range) -> Stats {
+pub fn stats(series: &Series, history: &History, view: View) -> Stats {
     if !figures::has_edits(series) {
         return Stats {
             waiting: true,
@@ -51,9 +54,10 @@ pub fn stats(series: &Series, range: Range) -> Stats {
         now_split: series.newest_final().map(|w| (w.humans, w.bots)),
         avg_minute: minute.map(|f| f.average),
         avg_split: minute.map(|f| (f.humans_average, f.bots_average)),
-        peak: figures::range_figures(series, range).map(|f| Peak {
+        peak: figures::view_figures(series, history, view).map(|f| Peak {
             count: f.peak,
             start: f.peak_start,
+            end: f.peak_end,
         }),
     }
 }
@@ -80,15 +84,19 @@ fn dash_or(v: Option<String>) -> String {
 
 #[component]
 pub fn Headline(store: Store) -> impl IntoView {
-    let stats = Memo::new(move |_| store.series.with(|s| stats(s, store.range.get())));
+    let stats = Memo::new(move |_| {
+        let view = store.view();
+        store
+            .series
+            .with(|s| store.history.with(|h| stats(s, h, view)))
+    });
     let now = move || dash_or(stats.with(|s| s.now.map(|v| v.to_string())));
     let avg = move || dash_or(stats.with(|s| s.avg_minute.map(|v| format!("{v:.1}"))));
     let peak = move || dash_or(stats.with(|s| s.peak.map(|p| p.count.to_string())));
     let peak_at = move || {
         stats.with(|s| {
-            s.peak.map_or_else(String::new, |p| {
-                format!("at {}", local_time::clock(p.start, true))
-            })
+            s.peak
+                .map_or_else(String::new, |p| figures::peak_when(p.start, p.end))
         })
     };
     // Shown while the chart splits humans from bots, so the numbers say what the chart shows.
@@ -105,7 +113,7 @@ pub fn Headline(store: Store) -> impl IntoView {
                 .map_or_else(String::new, |(h, b)| format!("humans {h:.1} · bots {b:.1}"))
         })
     };
-    let range_label = move || store.range.get().long_label();
+    let range_label = move || store.view().label();
     let waiting = move || stats.with(|s| s.waiting);
     view! {
         <section class="card headline" aria-label="Edits per second">
@@ -175,7 +183,12 @@ pub fn TopWikis(store: Store) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::range::Range;
     use crate::test_fixtures::{T0, filled, window};
+
+    fn stats(series: &Series, range: Range) -> Stats {
+        super::stats(series, &History::default(), View::Live(range))
+    }
 
     #[test]
     fn peak_follows_the_range_and_counts_final_seconds_only() {
@@ -187,6 +200,7 @@ mod tests {
             Some(Peak {
                 count: 500,
                 start: T0 + 3_000_000,
+                end: T0 + 3_001_000,
             })
         );
         s.merge(window(3_600, 900, false, 0));

@@ -8,8 +8,10 @@
 //! - [`relay`]: the I/O with the relay (backfill, live stream, reconnects) and the decoding of
 //!   what it sends.
 //! - [`store`]: the reactive state the relay client writes and the components read: the
-//!   [`series`] of per-second counts, the latest health report, the link state and the
-//!   user's picks ([`range`], humans vs bots).
+//!   [`series`] of per-second counts, the [`history`] of buckets for longer views, the latest
+//!   health report, the link state and the user's picks ([`range`], a custom range or zoom as
+//!   a [`view`], humans vs bots).
+//! - [`step`]: the bucket length for any stretch of time.
 //! - [`chart`]: the edits-per-second chart, its controls and its drawing.
 //! - [`figures`]: the one definition of each summary figure (which seconds, the peak's
 //!   tie-break), used by the headline, the chart's caption and the top wikis.
@@ -30,13 +32,16 @@ pub mod error;
 pub mod figures;
 pub mod headline;
 pub mod health_panel;
+pub mod history;
 pub mod local_time;
 pub mod range;
 pub mod recent_table;
 pub mod relay;
 pub mod series;
 pub mod source_status;
+pub mod step;
 pub mod store;
+pub mod view;
 
 #[cfg(test)]
 mod test_fixtures;
@@ -44,6 +49,7 @@ mod test_fixtures;
 use leptos::prelude::*;
 
 use crate::chart::controls::Controls;
+use crate::chart::history_status::HistoryStatus;
 use crate::chart::view::Chart;
 use crate::connection_status::{ConnectionBadge, ErrorLine, Tagline, UnreachableBanner};
 use crate::headline::{Headline, TopWikis};
@@ -59,12 +65,14 @@ pub fn App() -> impl IntoView {
     // Owned by the component so that unmounting closes the stream and stops the timers.
     let client = StoredValue::new_local(RelayClient::start(store));
     on_cleanup(move || client.dispose());
+    relay::history::load_history(store);
     view! { <Dashboard store=store /> }
 }
 
 /// Everything visible, over whatever fills `store`.
 #[component]
 pub fn Dashboard(store: Store) -> impl IntoView {
+    store.follow_view();
     view! {
         <div class="page">
             <header class="top">
@@ -83,6 +91,7 @@ pub fn Dashboard(store: Store) -> impl IntoView {
                         <h2 id="chart-title">"Edits per second"</h2>
                         <Controls store=store />
                     </div>
+                    <HistoryStatus store=store />
                     <Chart store=store />
                 </section>
                 <TopWikis store=store />

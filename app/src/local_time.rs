@@ -38,6 +38,28 @@ pub fn clock(ms: i64, seconds: bool) -> String {
     format_clock(to_local(ms, offset_minutes), seconds)
 }
 
+/// The UTC instant of a `datetime-local` input's value (`YYYY-MM-DDTHH:MM[:SS[.sss]]`, the
+/// viewer's wall clock). `None` for anything else, an empty value included.
+pub fn parse_input(value: &str, offset_minutes: impl Fn(i64) -> i64) -> Option<i64> {
+    let full = match value.len() {
+        16 => format!("{value}:00Z"),
+        _ => format!("{value}Z"),
+    };
+    let local = wire::Millis::parse_rfc3339(&full).ok()?.0;
+    // The offset belongs to the UTC instant, which is what is being found: guess it from the
+    // wall-clock time read as UTC, then correct once (enough outside the hour a clock change
+    // skips or repeats, where any answer is as good).
+    let guess = local - offset_minutes(local) * 60_000;
+    Some(local - offset_minutes(guess) * 60_000)
+}
+
+/// A UTC instant as a `datetime-local` input's value, to the minute, on the viewer's clock.
+pub fn input_value(ms: i64, offset_minutes: impl Fn(i64) -> i64) -> String {
+    let mut s = wire::Millis(to_local(ms, offset_minutes)).to_string();
+    s.truncate(16);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +76,20 @@ mod tests {
         assert_eq!(format_clock(to_local(t, |_| -600), false), "06:58");
         // Before 1970 a day still runs from midnight to midnight.
         assert_eq!(format_clock(-1_000, true), "23:59:59");
+    }
+
+    #[test]
+    fn datetime_local_values_read_on_the_viewers_clock() {
+        // 2024-02-06T16:58:00Z
+        let t = 1_707_238_680_000;
+        assert_eq!(parse_input("2024-02-06T16:58", |_| 0), Some(t));
+        assert_eq!(parse_input("2024-02-06T16:58:10", |_| 0), Some(t + 10_000));
+        // CET: 17:58 on the wall is 16:58 UTC.
+        assert_eq!(parse_input("2024-02-06T17:58", |_| 60), Some(t));
+        assert_eq!(parse_input("", |_| 0), None);
+        assert_eq!(parse_input("yesterday", |_| 0), None);
+        assert_eq!(parse_input("2024-02-30T10:00", |_| 0), None);
+        assert_eq!(input_value(t + 10_000, |_| 60), "2024-02-06T17:58");
+        assert_eq!(parse_input(&input_value(t, |_| 345), |_| 345), Some(t));
     }
 }

@@ -50,6 +50,16 @@ impl Series {
         self.windows.get(&start.0)
     }
 
+    /// The oldest window held.
+    pub fn oldest(&self) -> Option<&WindowRecord> {
+        self.windows.values().next()
+    }
+
+    /// The windows starting in `[from, to)`, oldest first.
+    pub fn between(&self, from: i64, to: i64) -> impl Iterator<Item = &WindowRecord> {
+        self.windows.range(from..to.max(from)).map(|(_, w)| w)
+    }
+
     /// The newest window held, provisional or final.
     pub fn newest(&self) -> Option<&WindowRecord> {
         self.windows.values().next_back()

@@ -7,10 +7,12 @@ use leptos::prelude::*;
 use wire::{Health, WindowRecord};
 
 use crate::error::AppError;
+use crate::history::History;
 use crate::range::Range;
 use crate::relay::reconnect::Connection;
 use crate::relay::stream_event::StreamEvent;
 use crate::series::{Merge, Series};
+use crate::view::{Focus, View};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Store {
@@ -20,6 +22,10 @@ pub struct Store {
     /// `performance.now()` as of the last watchdog tick; staleness is measured against it.
     pub clock: RwSignal<f64>,
     pub range: RwSignal<Range>,
+    /// A custom range or a zoom, shown instead of `range`.
+    pub focus: RwSignal<Focus>,
+    /// The buckets of a long range, custom range or zoom.
+    pub history: RwSignal<History>,
     /// Humans and bots stacked instead of the total.
     pub split: RwSignal<bool>,
     pub error: RwSignal<Option<AppError>>,
@@ -39,24 +45,58 @@ impl Store {
             connection: RwSignal::new(Connection::new()),
             clock: RwSignal::new(0.0),
             range: RwSignal::new(Range::default()),
+            focus: RwSignal::new(Focus::default()),
+            history: RwSignal::new(History::default()),
             split: RwSignal::new(false),
             error: RwSignal::new(None),
         }
     }
 
+    /// What the chart shows.
+    pub fn view(&self) -> View {
+        self.focus.with(|f| f.view(self.range.get()))
+    }
+
+    /// Where the live edge is: the end of the newest second held, or the clock's now before
+    /// there is any.
+    pub fn live_end(&self) -> i64 {
+        self.series
+            .with_untracked(|s| s.end().map_or_else(|| js_sys::Date::now() as i64, |e| e.0))
+    }
+
+    /// Keeps the history's plan on the view, for as long as the calling component lives.
+    pub fn follow_view(self) {
+        Effect::new(move |_| {
+            let plan = self.view().plan(self.live_end());
+            self.series
+                .with_untracked(|s| self.history.update(|h| h.set_plan(plan, s)));
+        });
+    }
+
     /// Merges one window; subscribers are only woken if the chart would change.
     pub fn merge(&self, rec: WindowRecord) -> Merge {
+        let start = rec.start.0;
         let mut outcome = Merge::Stale;
         self.series.maybe_update(|s| {
             outcome = s.merge(rec);
             matches!(outcome, Merge::Inserted | Merge::Replaced)
         });
+        if matches!(outcome, Merge::Inserted | Merge::Replaced) {
+            self.absorb(|h, s| h.absorb(s, start));
+        }
         outcome
     }
 
     /// The link to the relay is gone: its provisional values go with it.
     pub fn connection_lost(&self) {
-        self.series.maybe_update(|s| s.drop_provisional() > 0);
+        let mut dropped = 0;
+        self.series.maybe_update(|s| {
+            dropped = s.drop_provisional();
+            dropped > 0
+        });
+        if dropped > 0 {
+            self.absorb(History::absorb_all);
+        }
     }
 
     pub fn merge_all(&self, recs: Vec<WindowRecord>) -> usize {
@@ -65,7 +105,18 @@ impl Store {
             changed = s.merge_all(recs);
             changed > 0
         });
+        if changed > 0 {
+            self.absorb(History::absorb_all);
+        }
         changed
+    }
+
+    /// Brings the buckets the series covers up to date with it, if any are shown.
+    fn absorb(&self, f: impl FnOnce(&mut History, &Series)) {
+        if self.history.with_untracked(|h| h.plan().is_some()) {
+            self.series
+                .with_untracked(|s| self.history.update(|h| f(h, s)));
+        }
     }
 
     /// Applies a decoded stream event that arrived at `now` with SSE id `id`. Returns the

@@ -5,7 +5,8 @@
 //! `CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //!  cargo test -p app --target wasm32-unknown-unknown --release --test redraw_bench -- --nocapture`
 
-use app::chart::canvas::{Frame, Point, draw};
+use app::chart::canvas::{Frame, draw};
+use app::chart::point::Point;
 use app::chart::theme::Theme;
 use app::range::Range;
 use app::series::Series;
@@ -61,6 +62,8 @@ fn bench(css: (u32, u32), dpr: f64, split: bool, range: Range) -> (f64, f64) {
             from: to - range.duration_ms(),
             to,
             split,
+            bands: &[],
+            history_starts: None,
         };
         draw(&canvas, &frame, &theme, dpr).unwrap();
         // Make the GPU/raster work part of the measurement, not just command recording.

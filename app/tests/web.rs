@@ -76,6 +76,64 @@ fn dense_stroke_paints_each_column_span_and_nothing_else() {
     }
 }
 
+#[wasm_bindgen_test]
+fn buckets_draw_nothing_before_history_starts() {
+    use app::chart::canvas::{Frame, draw};
+    use app::chart::theme::Theme;
+    use wire::{Bucket, TypeCounts};
+
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let canvas: web_sys::HtmlCanvasElement = doc.create_element("canvas").unwrap().unchecked_into();
+    canvas.set_width(1_264);
+    canvas.set_height(400);
+    // A day of minutes from a minute boundary; the relay's history starts at its middle.
+    let from = T0 - 10_000;
+    let earliest = from + 720 * 60_000;
+    let buckets: Vec<Bucket> = (720..1_440i64)
+        .map(|k| Bucket {
+            start: Millis(from + k * 60_000),
+            end: Millis(from + (k + 1) * 60_000),
+            seconds: 60,
+            is_final: true,
+            count: 1_200,
+            min: 10,
+            max: 40,
+            mean: 20.0,
+            by_type: TypeCounts::default(),
+            bots: 400,
+            humans: 800,
+            source_down: false,
+        })
+        .collect();
+    let frame = Frame {
+        points: &[],
+        from,
+        to: from + 1_440 * 60_000,
+        split: false,
+        bands: &buckets,
+        history_starts: Some(earliest),
+    };
+    draw(&canvas, &frame, &Theme::default(), 1.0).unwrap();
+    let ctx: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let alpha = |x: f64, y: f64| ctx.get_image_data(x, y, 1.0, 1.0).unwrap().data()[3];
+    // The plot runs from x = 48 to 1,248: 1,200 px for 1,440 minutes. Just above the
+    // baseline (y ≈ 376), in the first and the second half.
+    let x_at = |minute: f64| 48.0 + minute / 1_440.0 * 1_200.0;
+    for minute in [60.0, 400.0, 700.0] {
+        assert_eq!(
+            alpha(x_at(minute), 370.0),
+            0,
+            "minute {minute}: nothing, not a zero"
+        );
+    }
+    for minute in [760.0, 1_000.0, 1_400.0] {
+        assert!(alpha(x_at(minute), 370.0) > 0, "minute {minute}: filled");
+    }
+    // The marker: a line at the start of history, up the whole plot.
+    assert!(alpha(x_at(720.0).floor(), 100.0) > 0);
+}
+
 // ---- mounted component ------------------------------------------------------------------------
 
 fn fresh_root() -> HtmlElement {

@@ -9,38 +9,15 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
-use wire::WindowRecord;
+use wire::Bucket;
 
 use crate::chart::envelope::{self, Pixel};
-use crate::chart::source_gaps;
+use crate::chart::point::Point;
 use crate::chart::theme::Theme;
-use crate::chart::time_axis;
+use crate::chart::y_axis::{y_ticks, y_top};
+use crate::chart::{bands, history_start, source_gaps, time_axis};
 use crate::error::AppError;
 use crate::local_time;
-
-/// One second, reduced to what the chart draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Point {
-    pub start: i64,
-    pub total: u64,
-    pub humans: u64,
-    pub bots: u64,
-    pub is_final: bool,
-    pub source_down: bool,
-}
-
-impl From<&WindowRecord> for Point {
-    fn from(w: &WindowRecord) -> Self {
-        Point {
-            start: w.start.0,
-            total: w.count,
-            humans: w.humans,
-            bots: w.bots,
-            is_final: w.is_final,
-            source_down: w.source_down,
-        }
-    }
-}
 
 /// What one redraw shows.
 #[derive(Debug, Clone, Copy)]
@@ -52,48 +29,10 @@ pub struct Frame<'a> {
     pub to: i64,
     /// Humans and bots stacked instead of the total.
     pub split: bool,
-}
-
-/// The y-axis top: the highest value plus ~15 % headroom, rounded up to 1, 1.5, 2, 2.5, 3, 4,
-/// 5, 6 or 8 × 10ⁿ, so the axis labels stay round and the line never touches the top edge.
-pub fn y_top(points: &[Point], split: bool) -> u64 {
-    let max = points
-        .iter()
-        .map(|p| if split { p.humans + p.bots } else { p.total })
-        .max()
-        .unwrap_or(0);
-    let wanted = (max as f64 * 1.15).ceil().max(5.0);
-    let magnitude = 10f64.powf(wanted.log10().floor());
-    let nice = [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|&v| v >= wanted)
-        .unwrap_or(10.0 * magnitude);
-    nice as u64
-}
-
-/// Labels for the y-axis from zero to `top` (a [`y_top`] value): 4 to 7 round numbers
-/// including both ends, so the top gridline is labelled. (Plotters' own integer key points
-/// need not end at the top, and its search overflows when asked for no minor lines.)
-pub fn y_ticks(top: u64) -> Vec<u64> {
-    let top = top.max(1);
-    let mut magnitude = 1u64;
-    let step = loop {
-        if magnitude > top {
-            break top;
-        }
-        let fit = [1, 2, 5]
-            .iter()
-            .map(|m| m * magnitude)
-            .chain((magnitude >= 10).then_some(magnitude / 4 * 10))
-            .filter(|&s| top.is_multiple_of(s) && top / s <= 6)
-            .min();
-        if let Some(step) = fit {
-            break step;
-        }
-        magnitude *= 10;
-    };
-    (0..=top / step).map(|i| i * step).collect()
+    /// Buckets to draw instead of `points`, oldest first (see [`bands`]).
+    pub bands: &'a [Bucket],
+    /// Where the relay's history starts, to be marked (see [`history_start::marker`]).
+    pub history_starts: Option<i64>,
 }
 
 /// Splits `points` where a second is missing, so a line is never drawn across seconds the
@@ -112,7 +51,10 @@ pub fn runs(points: &[Point]) -> Vec<&[Point]> {
     out
 }
 
-const RIGHT_MARGIN_CSS: f64 = 16.0;
+/// CSS pixels left of the plot (the y labels) and right of it; pointer positions on the
+/// canvas are mapped to instants with them.
+pub const LEFT_MARGIN_CSS: f64 = 48.0;
+pub const RIGHT_MARGIN_CSS: f64 = 16.0;
 /// Below this many CSS pixels per second the line is drawn as pixel columns (see
 /// [`crate::chart::envelope`]); above it, as a stroked polyline, whose slopes look better up
 /// close.
@@ -126,7 +68,7 @@ fn chart_error(e: impl std::fmt::Display) -> AppError {
     AppError::Chart(e.to_string())
 }
 
-fn css_colour(c: RGBAColor) -> String {
+pub fn css_colour(c: RGBAColor) -> String {
     let RGBAColor(r, g, b, a) = c;
     format!("rgba({r},{g},{b},{a})")
 }
@@ -159,8 +101,8 @@ pub fn draw(
         .ok_or_else(|| chart_error("canvas has no 2d context"))?;
     let root = backend.into_drawing_area();
 
-    let y_label_area = px(44.0, dpr);
-    let plot_width_css = (f64::from(w) / dpr - 44.0 - 4.0 - RIGHT_MARGIN_CSS).max(1.0);
+    let y_label_area = px(LEFT_MARGIN_CSS - 4.0, dpr);
+    let plot_width_css = (f64::from(w) / dpr - LEFT_MARGIN_CSS - RIGHT_MARGIN_CSS).max(1.0);
     // Labels with seconds ("18:20:30") need ~100 CSS px each, minute labels ~70; prefer the
     // denser minute labels whenever they suffice.
     let fit = |spacing: f64| {
@@ -178,7 +120,22 @@ pub fn draw(
     let ms_per_css = (frame.to - frame.from) as f64 / plot_width_css;
     let last_tick = frame.to - ((half_label_css - RIGHT_MARGIN_CSS).max(0.0) * ms_per_css) as i64;
     ticks.at.retain(|&t| t <= last_tick);
-    let top = y_top(frame.points, frame.split);
+    let top = y_top(if frame.bands.is_empty() {
+        frame
+            .points
+            .iter()
+            .map(|p| {
+                if frame.split {
+                    p.humans + p.bots
+                } else {
+                    p.total
+                }
+            })
+            .max()
+            .unwrap_or(0)
+    } else {
+        bands::max(frame.bands, frame.split)
+    });
 
     let mut chart = ChartBuilder::on(&root)
         .margin_top(px(10.0, dpr))
@@ -208,13 +165,56 @@ pub fn draw(
         .map_err(chart_error)?;
     chart
         .draw_series(
-            source_gaps::spans(frame.points)
-                .into_iter()
-                .map(|(a, b)| Rectangle::new([(a, 0), (b, top)], theme.gap.filled())),
+            source_gaps::spans(
+                frame
+                    .points
+                    .iter()
+                    .filter(|p| p.source_down)
+                    .map(|p| (p.start, p.start + 1_000))
+                    .chain(
+                        frame
+                            .bands
+                            .iter()
+                            .filter(|b| b.source_down)
+                            .map(|b| (b.start.0, b.end.0)),
+                    ),
+            )
+            .into_iter()
+            .map(|(a, b)| Rectangle::new([(a, 0), (b, top)], theme.gap.filled())),
         )
         .map_err(chart_error)?;
 
     let line_width = px(2.0, dpr);
+    let (x_pixels, y_pixels) = chart.plotting_area().get_pixel_range();
+    // At least one CSS pixel per column (finer columns on HiDPI screens only multiply the
+    // rasteriser's work, edges stay on whole device pixels and sharp either way), and no more
+    // than ~2000 columns, which is already finer than an hour of seconds on a 4K screen.
+    let column_width = (dpr.round() as i32)
+        .max((x_pixels.len() as i32 + MAX_COLUMNS - 1) / MAX_COLUMNS)
+        .max(1);
+    let baseline = chart.backend_coord(&(frame.from, 0)).1;
+    if let Some(at) = history_start::marker(frame.history_starts, frame.from, frame.to) {
+        let x = chart.backend_coord(&(at, 0)).0;
+        let label = history_start::label(at);
+        let edges = (y_pixels.start, baseline, x_pixels.end);
+        history_start::draw(&ctx, x, edges, &label, &css_colour(theme.text), dpr);
+    }
+    if !frame.bands.is_empty() {
+        let y_top_px = chart.backend_coord(&(frame.from, top)).1;
+        let y_of =
+            |v: f64| baseline + (f64::from(y_top_px - baseline) * v / top as f64).round() as i32;
+        let plot = bands::Plot {
+            left: x_pixels.start,
+            right: x_pixels.end,
+            column_width,
+            baseline,
+            line_width: f64::from(line_width),
+        };
+        let x_of = |t: i64| chart.backend_coord(&(t, 0)).0;
+        bands::draw(&ctx, frame.bands, frame.split, theme, plot, x_of, y_of);
+        root.present().map_err(chart_error)?;
+        return Ok(());
+    }
     let finals: Vec<Point> = frame
         .points
         .iter()
@@ -231,13 +231,6 @@ pub fn draw(
     } else {
         &[(|p| p.total, theme.total, 0.12)]
     };
-    let (x_pixels, _) = chart.plotting_area().get_pixel_range();
-    // At least one CSS pixel per column (finer columns on HiDPI screens only multiply the
-    // rasteriser's work, edges stay on whole device pixels and sharp either way), and no more
-    // than ~2000 columns, which is already finer than an hour of seconds on a 4K screen.
-    let column_width = (dpr.round() as i32)
-        .max((x_pixels.len() as i32 + MAX_COLUMNS - 1) / MAX_COLUMNS)
-        .max(1);
     let seconds = ((frame.to - frame.from) / 1_000).max(1) as f64;
     let dense = plot_width_css / seconds < DENSE_BELOW_CSS_PX_PER_SECOND;
     for &(value, colour, fill_alpha) in layers {
@@ -248,7 +241,6 @@ pub fn draw(
                 Pixel { x, y, joined }
             });
             let cols = envelope::columns(pixels, x_pixels.start, column_width);
-            let baseline = chart.backend_coord(&(frame.from, 0)).1;
             ctx.set_fill_style_str(&css_colour(colour.mix(fill_alpha)));
             envelope::fill_below(&ctx, &cols, column_width, baseline);
             // The min–max band pale, the mean line over it in full colour.
@@ -372,22 +364,7 @@ mod tests {
     }
 
     #[test]
-    fn chart_scale_has_headroom_and_gaps_are_not_bridged() {
-        assert_eq!(y_top(&[], false), 5);
-        assert_eq!(y_top(&[point(0, 43, true)], false), 50);
-        assert_eq!(y_top(&[point(0, 100, true)], false), 150);
-        assert_eq!(y_top(&[point(0, 800, true)], false), 1_000);
-        assert_eq!(y_top(&[point(0, 870, true)], false), 1_500);
-        assert!(
-            y_top(&[point(0, 50, true)], false) > 50,
-            "never fixed, always above the max"
-        );
-        for top in [5, 10, 15, 50, 60, 80, 150, 250, 400, 1_500, 6_000] {
-            let t = y_ticks(top);
-            assert_eq!((t[0], *t.last().unwrap()), (0, top), "{top}: {t:?}");
-            assert!((4..=7).contains(&t.len()), "{top}: {t:?}");
-        }
-
+    fn gaps_are_not_bridged() {
         let pts = [
             point(0, 1, true),
             point(1, 1, true),

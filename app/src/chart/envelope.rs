@@ -114,6 +114,47 @@ pub fn columns(pixels: impl IntoIterator<Item = Pixel>, left: i32, width: i32) -
     out
 }
 
+/// A bucket already mapped to device pixels: it covers the columns from `x0` to before `x1`,
+/// its busiest second at `top`, its quietest at `bottom` and its mean at `mean`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Band {
+    pub x0: i32,
+    pub x1: i32,
+    pub top: i32,
+    pub bottom: i32,
+    pub mean: i32,
+    /// Follows the previous bucket directly (no gap), so the two must be joined.
+    pub joined: bool,
+}
+
+/// Folds mapped buckets (ascending x) into columns `width` pixels wide starting at `left`:
+/// what [`columns`] makes of seconds, for buckets the relay already reduced to their extremes
+/// and mean. A column several buckets share spans all their extremes and takes the mean of
+/// their means; a bucket wider than a column lends its span to each column it covers.
+pub fn band_columns(bands: impl IntoIterator<Item = Band>, left: i32, width: i32) -> Vec<Column> {
+    let width = width.max(1);
+    let column_of = |x: i32| left + (x - left).div_euclid(width) * width;
+    let mut out: Vec<Column> = Vec::new();
+    for b in bands {
+        let (first, last) = (column_of(b.x0), column_of(b.x1.max(b.x0 + 1) - 1));
+        let mut x = first;
+        while x <= last {
+            match out.last_mut() {
+                Some(c) if c.x == x => {
+                    c.cover(b.top);
+                    c.cover(b.bottom);
+                }
+                _ => out.push(Column::new(x, b.top, b.bottom, x == first && !b.joined)),
+            }
+            if let Some(c) = out.last_mut() {
+                c.add_point(b.mean);
+            }
+            x += width;
+        }
+    }
+    out
+}
+
 /// Strokes columns `column_width` device pixels wide as a line `thickness` device pixels
 /// thick, in the current fill style: one rectangle per column, from its top to its bottom.
 /// The union is exactly the stepped outline a single polygon per run would have, but Skia
@@ -262,5 +303,34 @@ mod tests {
             cols.iter().map(Column::mean).collect::<Vec<_>>(),
             [100, 70, 60]
         );
+    }
+
+    #[test]
+    fn buckets_fold_into_columns_with_their_extremes_and_mean() {
+        let band = |x0, x1, top, bottom, mean, joined| Band {
+            x0,
+            x1,
+            top,
+            bottom,
+            mean,
+            joined,
+        };
+        // Two buckets share column 0, one covers columns 1 and 2, then a gap.
+        let cols = band_columns(
+            [
+                band(0, 1, 40, 60, 50, false),
+                band(0, 1, 10, 55, 30, true),
+                band(1, 3, 20, 30, 25, true),
+                band(5, 6, 70, 80, 75, false),
+            ],
+            0,
+            1,
+        );
+        assert_eq!(cols.iter().map(|c| c.x).collect::<Vec<_>>(), [0, 1, 2, 5]);
+        assert_eq!((cols[0].top, cols[0].bottom, cols[0].mean()), (10, 60, 40));
+        assert_eq!((cols[1].top, cols[1].bottom, cols[1].mean()), (20, 30, 25));
+        assert_eq!((cols[2].top, cols[2].bottom), (20, 30));
+        assert!(cols[0].run_start && !cols[1].run_start && !cols[2].run_start);
+        assert!(cols[3].run_start, "a missing bucket is not bridged");
     }
 }

@@ -5,9 +5,9 @@
 //! minutes instead.
 
 /// Candidate label spacings, in milliseconds.
-const STEPS_MS: [i64; 13] = [
+const STEPS_MS: [i64; 18] = [
     1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000,
-    1_800_000, 3_600_000,
+    1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +68,10 @@ mod tests {
             t.at
         );
         assert!(t.at.iter().all(|ms| ms % 600_000 != 0), "not UTC");
+        // A day on a narrow chart: every few hours, on the local clock's whole hours.
+        let t = ticks(T0, T0 + 86_400_000, 9, |_| 60);
+        assert_eq!(t.at.len(), 8);
+        assert!(t.at.iter().all(|ms| (ms + 3_600_000) % 10_800_000 == 0));
         let t = ticks(T0, T0 + 60_000, 7, utc);
         assert!(t.with_seconds);
         assert!(t.at.iter().all(|ms| ms % 10_000 == 0));

@@ -8,13 +8,17 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{HtmlCanvasElement, MediaQueryList, ResizeObserver, ResizeObserverEntry};
+use web_sys::{
+    HtmlCanvasElement, MediaQueryList, PointerEvent, ResizeObserver, ResizeObserverEntry,
+};
 
-use crate::chart::canvas::{self, Frame, Point};
+use wire::Bucket;
+
+use crate::chart::canvas::{self, Frame};
+use crate::chart::caption::Caption;
+use crate::chart::point::Point;
 use crate::chart::theme::Theme;
-use crate::figures::{self, Figures};
-use crate::local_time;
-use crate::range::Range;
+use crate::chart::zoom;
 use crate::relay::client::now_ms;
 use crate::store::Store;
 
@@ -30,6 +34,8 @@ struct Painter {
     /// Read lazily and dropped when the colour scheme changes.
     theme: RefCell<Option<Theme>>,
     css_size: Cell<(f64, f64)>,
+    /// The time range of the last redraw, which a drag on it selects from.
+    painted: Cell<(i64, i64)>,
 }
 
 impl Painter {
@@ -67,25 +73,58 @@ impl Painter {
             .theme
             .borrow_mut()
             .get_or_insert_with(|| Theme::from_element(&self.canvas));
-        let range = self.store.range.get_untracked();
-        let (points, to) = self.store.series.with_untracked(|s| {
-            let points: Vec<Point> = s.in_range(range).map(Point::from).collect();
-            let to = s.end().map_or_else(|| js_sys::Date::now() as i64, |e| e.0);
-            (points, to)
-        });
+        let store = self.store;
+        let view = store
+            .focus
+            .with_untracked(|f| f.view(store.range.get_untracked()));
+        let (from, to) = view.bounds(store.live_end());
+        let (points, bands, history_starts) = if view.from_series() {
+            let points = store
+                .series
+                .with_untracked(|s| s.between(from, to).map(Point::from).collect());
+            (points, Vec::new(), None)
+        } else {
+            store.history.with_untracked(|h| {
+                // Until the history follows the new view, its buckets are another view's.
+                if h.plan().map(|p| p.step) != Some(view.step()) {
+                    return (Vec::new(), Vec::new(), None);
+                }
+                let buckets: Vec<Bucket> = h.buckets(from, to).into_iter().cloned().collect();
+                if view.step() == 1 {
+                    (
+                        buckets.iter().map(Point::from).collect(),
+                        Vec::new(),
+                        h.earliest(),
+                    )
+                } else {
+                    (Vec::new(), buckets, h.earliest())
+                }
+            })
+        };
+        self.painted.set((from, to));
         let frame = Frame {
             points: &points,
-            from: to - range.duration_ms(),
+            from,
             to,
-            split: self.store.split.get_untracked(),
+            split: store.split.get_untracked(),
+            bands: &bands,
+            history_starts,
         };
         if let Err(e) = canvas::draw(&self.canvas, &frame, &theme, dpr) {
             self.store.error.set(Some(e));
         }
         let elapsed = now_ms() - started;
         let _ = js_sys::Reflect::set(&window, &REDRAW_MS_PROPERTY.into(), &elapsed.into());
+        let drawn = if bands.is_empty() {
+            points.len()
+        } else {
+            bands.len()
+        };
         self.canvas
-            .set_attribute("data-points", &points.len().to_string())
+            .set_attribute("data-points", &drawn.to_string())
+            .ok();
+        self.canvas
+            .set_attribute("data-step", &view.step().to_string())
             .ok();
     }
 }
@@ -139,37 +178,6 @@ fn hook_up(painter: &Rc<Painter>) -> Option<Hooks> {
     })
 }
 
-/// A sentence describing the visible range, for screen readers (via `aria-describedby`): the
-/// range's figures as [`figures::range_figures`] defines them, the same the headline shows.
-/// With `split`, how the average divides between humans and bots, as the chart then shows.
-fn describe(range: Range, f: Option<Figures>, split: bool) -> String {
-    let Some(f) = f else {
-        return format!("No data yet for the {}.", range.long_label());
-    };
-    let mut out = format!(
-        "Edits per second, {} ({} to {}): average {:.1}, lowest {}, highest {} at {}.",
-        range.long_label(),
-        local_time::clock(f.from, true),
-        local_time::clock(f.to, true),
-        f.average,
-        f.low,
-        f.peak,
-        local_time::clock(f.peak_start, true),
-    );
-    if split {
-        let share = if f.average > 0.0 {
-            f.bots_average / f.average * 100.0
-        } else {
-            0.0
-        };
-        out.push_str(&format!(
-            " Humans {:.1}, bots {:.1} on average ({share:.0}% bots).",
-            f.humans_average, f.bots_average
-        ));
-    }
-    out
-}
-
 #[component]
 pub fn Chart(store: Store) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
@@ -190,6 +198,7 @@ pub fn Chart(store: Store) -> impl IntoView {
             scheduled: Cell::new(false),
             theme: RefCell::new(None),
             css_size: Cell::new((rect.width(), rect.height())),
+            painted: Cell::new((0, 0)),
         });
         hooks.set_value(hook_up(&p));
         p.schedule();
@@ -200,70 +209,89 @@ pub fn Chart(store: Store) -> impl IntoView {
         store.series.track();
         store.range.track();
         store.split.track();
+        store.focus.track();
+        store.history.track();
         if let Some(p) = painter.get_value() {
             p.schedule();
         }
     });
 
-    // Recomputed on every change of the series (as the headline's figures are, so the two never
-    // disagree, late revisions of older seconds included) but rewritten only when the figures
-    // change, which only final seconds do: not on every provisional update.
-    let range_figures = Memo::new(move |_| {
-        let range = store.range.get();
-        (
-            range,
-            store.series.with(|s| figures::range_figures(s, range)),
-        )
-    });
-    let described = Memo::new(move |_| {
-        let (range, f) = range_figures.get();
-        describe(range, f, store.split.get())
-    });
-
-    // The shading's entry only while some second in view has it.
-    let gaps_in_view = Memo::new(move |_| {
-        let range = store.range.get();
-        store
-            .series
-            .with(|s| s.in_range(range).any(|w| w.source_down))
-    });
-    let gap_entry = move || {
-        gaps_in_view.get().then(|| {
-            view! {
-                <li><span class="swatch swatch-gap" aria-hidden="true"></span>"source down: counts may be short"</li>
-            }
+    // Drag to zoom: where the pointer went down and where it is now, in CSS pixels from the
+    // canvas' left edge; captured, so a drag that leaves the canvas still ends on it.
+    let drag = RwSignal::new(None::<(f64, f64)>);
+    // From the client coordinates and the canvas' box, not `offsetX`, which Chromium derives
+    // differently for events it did not raise itself (as tests and assistive tools do).
+    let x_in_canvas = move |ev: &PointerEvent| {
+        canvas_ref.get_untracked().map_or(0.0, |c| {
+            f64::from(ev.client_x()) - c.get_bounding_client_rect().left()
         })
     };
-    let legend = move || {
-        if store.split.get() {
-            view! {
-                <li><span class="swatch swatch-humans" aria-hidden="true"></span>"humans"</li>
-                <li><span class="swatch swatch-bots" aria-hidden="true"></span>"bots (stacked on top)"</li>
-                <li><span class="swatch swatch-provisional" aria-hidden="true"></span>"current second, so far (dashed)"</li>
-            }
-            .into_any()
-        } else {
-            view! {
-                <li><span class="swatch swatch-total" aria-hidden="true"></span>"edits per second"</li>
-                <li><span class="swatch swatch-provisional" aria-hidden="true"></span>"current second, so far"</li>
-            }
-            .into_any()
+    let on_down = move |ev: PointerEvent| {
+        if ev.button() != 0 {
+            return;
         }
+        if let Some(c) = canvas_ref.get_untracked() {
+            let _ = c.set_pointer_capture(ev.pointer_id());
+        }
+        let x = x_in_canvas(&ev);
+        drag.set(Some((x, x)));
+    };
+    let on_move = move |ev: PointerEvent| {
+        if drag.with_untracked(Option::is_some) {
+            drag.update(|d| {
+                if let Some((_, now)) = d {
+                    *now = x_in_canvas(&ev);
+                }
+            });
+        }
+    };
+    let on_up = move |ev: PointerEvent| {
+        let Some((x0, _)) = drag.get_untracked() else {
+            return;
+        };
+        drag.set(None);
+        let Some(p) = painter.get_value() else { return };
+        let (from, to) = p.painted.get();
+        let x1 = x_in_canvas(&ev);
+        let width = p.canvas.get_bounding_client_rect().width();
+        if let Some(span) = zoom::dragged_span(x0, x1, width, from, to) {
+            store.focus.update(|f| f.zoom_in(span));
+        }
+    };
+    let selection = move || {
+        drag.get().map(|(a, b)| {
+            view! {
+                <div
+                    id="zoom-selection"
+                    class="zoom-selection"
+                    aria-hidden="true"
+                    style:left=format!("{}px", a.min(b))
+                    style:width=format!("{}px", (a - b).abs())
+                ></div>
+            }
+        })
     };
 
     view! {
         <figure class="chart-figure">
-            <canvas
-                id="chart"
-                node_ref=canvas_ref
-                role="img"
-                aria-label="Chart of Wikipedia edits per second"
-                aria-describedby="chart-summary"
-            ></canvas>
-            <figcaption>
-                <ul class="legend">{legend}{gap_entry}</ul>
-                <p id="chart-summary" class="chart-summary">{move || described.get()}</p>
-            </figcaption>
+            <div class="chart-area">
+                <canvas
+                    id="chart"
+                    node_ref=canvas_ref
+                    role="img"
+                    aria-label="Chart of Wikipedia edits per second; drag across it to zoom in, double-click to zoom back out"
+                    aria-describedby="chart-summary"
+                    on:pointerdown=on_down
+                    on:pointermove=on_move
+                    on:pointerup=on_up
+                    on:pointercancel=move |_| drag.set(None)
+                    on:dblclick=move |_| store.focus.update(|f| {
+                        f.zoom_out();
+                    })
+                ></canvas>
+                {selection}
+            </div>
+            <Caption store=store />
         </figure>
     }
 }
