@@ -122,26 +122,35 @@ pub fn Headline(store: Store) -> impl IntoView {
                     "waiting for data: no edits counted yet"
                 </p>
             </Show>
-            <div class="stat stat-now">
-                <span class="stat-label" id="now-label">"edits/s now"</span>
-                <span class="stat-value" id="now-value">{now}</span>
-                <Show when=split>
-                    <span class="stat-note" id="now-split">{now_split}</span>
-                </Show>
-            </div>
-            <div class="stat">
-                <span class="stat-label" id="avg-label">"1-minute average"</span>
-                <span class="stat-value" id="avg-value">{avg}</span>
-                <Show when=split>
-                    <span class="stat-note" id="avg-split">{avg_split}</span>
-                </Show>
-            </div>
+            <SplitStat id="now" label="edits/s now" class="stat-now" value=now note=now_split split=split />
+            <SplitStat id="avg" label="1-minute average" value=avg note=avg_split split=split />
             <div class="stat">
                 <span class="stat-label" id="peak-label">"peak, " {range_label}</span>
                 <span class="stat-value" id="peak-value">{peak}</span>
                 <span class="stat-note" id="peak-note">{peak_at}</span>
             </div>
         </section>
+    }
+}
+
+/// A headline number, and below it while the chart splits humans from bots, its split.
+#[component]
+fn SplitStat(
+    id: &'static str,
+    label: &'static str,
+    #[prop(into)] value: Signal<String>,
+    #[prop(into)] note: Signal<String>,
+    #[prop(into)] split: Signal<bool>,
+    #[prop(default = "")] class: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class=format!("stat {class}").trim_end().to_owned()>
+            <span class="stat-label" id=format!("{id}-label")>{label}</span>
+            <span class="stat-value" id=format!("{id}-value")>{value}</span>
+            <Show when=move || split.get()>
+                <span class="stat-note" id=format!("{id}-split")>{note}</span>
+            </Show>
+        </div>
     }
 }
 

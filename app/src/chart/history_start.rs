@@ -35,6 +35,8 @@ pub fn draw(
         f64::from(bottom - top),
     );
     ctx.set_font(&format!("{}px sans-serif", (12.0 * dpr).round()));
+    // The axes leave the alignment centred; the placement below measures from the left.
+    ctx.set_text_align("left");
     let width = ctx.measure_text(text).map_or(0.0, |m| m.width());
     let gap = 4.0 * dpr;
     let text_x = if f64::from(x) + gap + width <= f64::from(right) {

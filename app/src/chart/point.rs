@@ -15,27 +15,33 @@ pub struct Point {
 
 impl From<&WindowRecord> for Point {
     fn from(w: &WindowRecord) -> Self {
-        Point {
-            start: w.start.0,
-            total: w.count,
-            humans: w.humans,
-            bots: w.bots,
-            is_final: w.is_final,
-            source_down: w.source_down,
-        }
+        let counts = (w.count, w.humans, w.bots);
+        Point::of(w.start.0, counts, w.is_final, w.source_down)
     }
 }
 
 impl From<&Bucket> for Point {
     /// A bucket of one second is that second.
     fn from(b: &Bucket) -> Self {
+        let counts = (b.count, b.humans, b.bots);
+        Point::of(b.start.0, counts, b.is_final, b.source_down)
+    }
+}
+
+impl Point {
+    fn of(
+        start: i64,
+        (total, humans, bots): (u64, u64, u64),
+        is_final: bool,
+        source_down: bool,
+    ) -> Self {
         Point {
-            start: b.start.0,
-            total: b.count,
-            humans: b.humans,
-            bots: b.bots,
-            is_final: b.is_final,
-            source_down: b.source_down,
+            start,
+            total,
+            humans,
+            bots,
+            is_final,
+            source_down,
         }
     }
 }

@@ -123,9 +123,16 @@ impl Painter {
         self.canvas
             .set_attribute("data-points", &drawn.to_string())
             .ok();
-        self.canvas
-            .set_attribute("data-step", &view.step().to_string())
-            .ok();
+        // What is drawn where, for tests and tools that point at a time on the chart.
+        for (name, value) in [
+            ("data-step", view.step().to_string()),
+            ("data-from", from.to_string()),
+            ("data-to", to.to_string()),
+            ("data-plot-left", canvas::LEFT_MARGIN_CSS.to_string()),
+            ("data-plot-right", canvas::RIGHT_MARGIN_CSS.to_string()),
+        ] {
+            self.canvas.set_attribute(name, &value).ok();
+        }
     }
 }
 

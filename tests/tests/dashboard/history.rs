@@ -153,3 +153,125 @@ async fn a_day_loads_as_buckets_names_its_busiest_second_and_zooms() -> support:
     assert_eq!(reset, true);
     Ok(())
 }
+
+/// Drags across the chart from `arguments[0]` to `arguments[1]` (epoch ms), placed on the plot
+/// by the span the chart says it drew.
+const DRAG_TIMES: &str = r#"
+const c = document.getElementById('chart');
+const r = c.getBoundingClientRect();
+const [from, to] = [Number(c.dataset.from), Number(c.dataset.to)];
+const left = Number(c.dataset.plotLeft), plot = r.width - left - Number(c.dataset.plotRight);
+const x = t => r.left + left + (t - from) / (to - from) * plot;
+const at = (kind, t) => c.dispatchEvent(new PointerEvent(kind, {bubbles: true, button: 0,
+  pointerId: 1, clientX: x(t), clientY: r.top + r.height / 2}));
+at('pointerdown', arguments[0]); at('pointermove', arguments[1]); at('pointerup', arguments[1]);
+"#;
+
+/// A day of seconds as a relay records them, ending a minute ago: a quiet rhythm, five hours
+/// ago a busy minute, and one second in it the day's busiest.
+fn a_recorded_day(now_s: i64) -> (Vec<wire::WindowRecord>, i64) {
+    let busiest = now_s - 5 * 3_600;
+    let day = (now_s - 86_400 + 120..now_s - 60)
+        .map(|s| {
+            let start = wire::Millis(s * 1_000);
+            let mut w = wire::WindowRecord::empty(start, start.plus(1_000), true);
+            w.count = match s - busiest {
+                0 => 480,
+                -30..=30 => 100 + (s % 7) as u64,
+                _ => 20 + (s % 11) as u64,
+            };
+            w.humans = w.count;
+            w.by_type.edit = w.count;
+            w
+        })
+        .collect();
+    (day, busiest)
+}
+
+/// Waits until the chart draws `points` steps of `step` s and the headline's peak reads
+/// `peak` (the figures and the drawing follow a new view separately).
+async fn showing(
+    browser: &Browser,
+    step: &str,
+    peak: u64,
+    points: std::ops::RangeInclusive<u64>,
+) -> support::Result<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = browser.eval(LOADED, json!([step])).await?;
+        if v["peak"].as_str() == Some(peak.to_string().as_str())
+            && v["points"].as_u64().is_some_and(|n| points.contains(&n))
+        {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(support::Error::msg(format!(
+                "no {step} s view with peak {peak}: {v}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_day_on_disk_is_drawn_whole_and_zooms_down_to_its_seconds() -> support::Result<()> {
+    let state = support::names::TempDir::new("editpulse-dashboard-day")?;
+    let now_s = support::recording::now_ms() / 1_000;
+    let (day, busiest) = a_recorded_day(now_s);
+    history::History::open_in(state.path())?.write(&day)?;
+    let state_arg = state.path().display().to_string();
+    let relay = serve("day", &["--no-upstream", "--state-dir", &state_arg]).await?;
+    let browser = Browser::start(1280, 900).await?;
+    let loading = std::time::Instant::now();
+    browser.goto(&relay.base_url()).await?;
+    browser
+        .wait_for("the link to the relay", LIVE, Duration::from_secs(30))
+        .await?;
+    browser
+        .eval(
+            "document.querySelector(\"button[data-range='1440']\").click()",
+            json!([]),
+        )
+        .await?;
+    // 1,440 minutes but the first two and the last, which hold no recorded second.
+    let whole = showing(&browser, "60", 480, 1_436..=1_441).await?;
+    eprintln!(
+        "24 h drawn {:.1} s after the page was asked for: {whole}",
+        loading.elapsed().as_secs_f64()
+    );
+    screenshot(&browser, "dashboard-24h-day.png").await?;
+
+    // Half an hour around the busy minute (placed to the pixel of a day-wide plot, ~70 s),
+    // then the minute itself: single seconds, and the
+    // busiest one named by its own time.
+    let ms = |s: i64| s * 1_000;
+    browser
+        .eval(DRAG_TIMES, json!([ms(busiest - 900), ms(busiest + 900)]))
+        .await?;
+    showing(&browser, "2", 480, 850..=920).await?;
+    browser
+        .eval(DRAG_TIMES, json!([ms(busiest - 30), ms(busiest + 30)]))
+        .await?;
+    // Single seconds (the drag's ends land within a second of the times asked for).
+    let minute = showing(&browser, "1", 480, 59..=63).await?;
+    eprintln!("the minute: {minute}");
+    assert!(
+        minute["peakAt"].as_str().unwrap().starts_with("at "),
+        "{minute}"
+    );
+    screenshot(&browser, "dashboard-24h-zoomed-minute.png").await?;
+
+    // Double-click goes back a step; Reset zoom to the day.
+    browser
+        .eval(
+            "document.getElementById('chart').dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))",
+            json!([]),
+        )
+        .await?;
+    showing(&browser, "2", 480, 850..=920).await?;
+    browser
+        .eval("document.getElementById('reset-zoom').click()", json!([]))
+        .await?;
+    showing(&browser, "60", 480, 1_436..=1_441).await?;
+    Ok(())
+}
