@@ -1,6 +1,7 @@
-//! Chart redraw benchmark: a full hour (3600 seconds) drawn onto a canvas in headless
-//! Chromium, the way the dashboard's animation-frame callback does it (select the range from
-//! the series, then draw). Prints median and p95; the numbers go into BENCHMARKS.md.
+//! Chart redraw benchmark: a full hour (3600 seconds), and a day in 1,440 one-minute buckets,
+//! drawn onto a canvas in headless Chromium, the way the dashboard's animation-frame callback
+//! does it (select the range from the series, then draw). Prints median and p95; the numbers go
+//! into BENCHMARKS.md.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //!  cargo test -p app --target wasm32-unknown-unknown --release --test redraw_bench -- --nocapture`
@@ -13,7 +14,7 @@ use app::series::Series;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlCanvasElement;
-use wire::{Millis, WindowRecord};
+use wire::{Bucket, Millis, WindowRecord, roll_up};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -39,18 +40,25 @@ fn now() -> f64 {
     web_sys::window().unwrap().performance().unwrap().now()
 }
 
-fn bench(css: (u32, u32), dpr: f64, split: bool, range: Range) -> (f64, f64) {
-    let doc = web_sys::window().unwrap().document().unwrap();
-    let canvas: HtmlCanvasElement = doc.create_element("canvas").unwrap().unchecked_into();
-    doc.body().unwrap().append_child(&canvas).unwrap();
-    canvas.set_width((f64::from(css.0) * dpr) as u32);
-    canvas.set_height((f64::from(css.1) * dpr) as u32);
-    let series = hour();
-    let theme = Theme::default();
+/// A day of the hour's seconds repeated, in one-minute buckets.
+fn day() -> Vec<Bucket> {
+    let hour: Vec<WindowRecord> = hour().iter().cloned().collect();
+    let day: Vec<WindowRecord> = (0..24i64)
+        .flat_map(|h| {
+            hour.iter().map(move |w| {
+                let mut w = w.clone();
+                w.start = w.start.plus(h * 3_600_000);
+                w.end = w.end.plus(h * 3_600_000);
+                w
+            })
+        })
+        .collect();
+    roll_up(&day, 60)
+}
 
-    let mut samples = Vec::with_capacity(RUNS);
-    for i in 0..WARMUP + RUNS {
-        let started = now();
+fn bench(css: (u32, u32), dpr: f64, split: bool, range: Range) -> (f64, f64) {
+    let series = hour();
+    timed(css, dpr, |canvas, theme| {
         let points: Vec<Point> = series
             .in_range(Range::SixtyMinutes)
             .map(Point::from)
@@ -65,7 +73,23 @@ fn bench(css: (u32, u32), dpr: f64, split: bool, range: Range) -> (f64, f64) {
             bands: &[],
             history_starts: None,
         };
-        draw(&canvas, &frame, &theme, dpr).unwrap();
+        draw(canvas, &frame, theme, dpr).unwrap();
+    })
+}
+
+/// Median and p95 of `redraw` on a fresh canvas of `css` CSS px at `dpr`.
+fn timed(css: (u32, u32), dpr: f64, redraw: impl Fn(&HtmlCanvasElement, &Theme)) -> (f64, f64) {
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let canvas: HtmlCanvasElement = doc.create_element("canvas").unwrap().unchecked_into();
+    doc.body().unwrap().append_child(&canvas).unwrap();
+    canvas.set_width((f64::from(css.0) * dpr) as u32);
+    canvas.set_height((f64::from(css.1) * dpr) as u32);
+    let theme = Theme::default();
+
+    let mut samples = Vec::with_capacity(RUNS);
+    for i in 0..WARMUP + RUNS {
+        let started = now();
+        redraw(&canvas, &theme);
         // Make the GPU/raster work part of the measurement, not just command recording.
         let _ = canvas
             .get_context("2d")
@@ -107,6 +131,33 @@ fn redraw_3600_points() {
         console_log!(
             "redraw {} points, {}x{} CSS px at dpr {dpr}, {mode}: median {median:.2} ms, p95 {p95:.2} ms ({RUNS} runs)",
             range.duration_ms() / 1_000,
+            css.0,
+            css.1
+        );
+        assert!(median > 0.0);
+    }
+}
+
+#[wasm_bindgen_test]
+fn redraw_a_day_of_buckets() {
+    let buckets = day();
+    // The hour starts mid-minute, so the day spans one bucket more.
+    assert_eq!(buckets.len(), 1_441);
+    let (from, to) = (buckets[0].start.0, buckets[1_440].end.0);
+    for (css, dpr) in [((1200, 400), 1.0), ((1200, 400), 2.0), ((3840, 700), 1.0)] {
+        let (median, p95) = timed(css, dpr, |canvas, theme| {
+            let frame = Frame {
+                points: &[],
+                from,
+                to,
+                split: false,
+                bands: &buckets,
+                history_starts: None,
+            };
+            draw(canvas, &frame, theme, dpr).unwrap();
+        });
+        console_log!(
+            "redraw 1440 buckets, {}x{} CSS px at dpr {dpr}, total: median {median:.2} ms, p95 {p95:.2} ms ({RUNS} runs)",
             css.0,
             css.1
         );

@@ -286,7 +286,7 @@ async fn buckets(
 
 /// Writes the final seconds `[from_s, to_s)` with counts and top tens like a live day's, in
 /// batches of an hour; returns how many.
-fn written(dir: &std::path::Path, from_s: i64, to_s: i64) -> anyhow::Result<usize> {
+pub fn written(dir: &std::path::Path, from_s: i64, to_s: i64) -> anyhow::Result<usize> {
     let mut history = History::open_in(dir)?;
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut batch = Vec::with_capacity(3_600);
