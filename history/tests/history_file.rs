@@ -124,9 +124,7 @@ fn a_damaged_file_is_refused_and_kept() {
     let copy = dir2.path().join(FILE_NAME);
     std::fs::write(&copy, &bytes).unwrap();
     let outcome = History::open(&copy).and_then(|h| h.load(Millis(0)));
-    let err = outcome
-        .err()
-        .expect("a damaged file must not read as history");
+    let err = outcome.expect_err("a damaged file must not read as history");
     assert!(
         matches!(
             err,

@@ -6,8 +6,11 @@
 use history::{Commit, FILE_NAME, History, HistoryError, InputLog, NewEntry};
 use wire::{Millis, WindowRecord};
 
+/// A record's fields: partition, offset, ingest time, key, summary tag, payload.
+type Owned = (u32, u64, i64, String, Vec<u8>, Vec<u8>);
+
 /// `n` records of `partition` from offset `from`, with distinct keys, tags and payloads.
-fn owned(partition: u32, from: u64, n: u64) -> Vec<(u32, u64, i64, String, Vec<u8>, Vec<u8>)> {
+fn owned(partition: u32, from: u64, n: u64) -> Vec<Owned> {
     (from..from + n)
         .map(|o| {
             (
@@ -22,7 +25,7 @@ fn owned(partition: u32, from: u64, n: u64) -> Vec<(u32, u64, i64, String, Vec<u
         .collect()
 }
 
-fn entries(owned: &[(u32, u64, i64, String, Vec<u8>, Vec<u8>)]) -> Vec<NewEntry<'_>> {
+fn entries(owned: &[Owned]) -> Vec<NewEntry<'_>> {
     owned
         .iter()
         .map(|(p, o, t, k, s, b)| NewEntry {
@@ -231,8 +234,7 @@ fn the_log_refuses_a_damaged_file_and_keeps_it() {
     std::fs::write(&copy, &bytes).unwrap();
     let err = InputLog::open(&copy)
         .and_then(|log| log.read(0, 0, 10_000))
-        .err()
-        .expect("a damaged file must not read as a log");
+        .expect_err("a damaged file must not read as a log");
     assert!(
         matches!(
             err,
