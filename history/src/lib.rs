@@ -24,10 +24,12 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 pub use input_log::{Commit, InputLog, LogEntry, NewEntry};
+pub use seconds::FinalSecond;
 
 /// `application_id` of an EditPulse history file: "EPHS" in ASCII.
 const APPLICATION_ID: i32 = 0x4550_4853;
-/// The schema this code writes and reads: 1 held the seconds only; 2 adds the input log.
+/// The schema this code writes and reads: 1 held the seconds only; 2 adds the input log and
+/// the partials of the seconds still open to revision.
 const SCHEMA: i32 = 2;
 /// How long a write waits for another connection's transaction to end. Transactions here are
 /// short (a batch of events, a second's record), so a wait this long means something is wrong.
@@ -177,6 +179,7 @@ fn create_or_upgrade(conn: &mut Connection, path: &Path) -> Result<(), HistoryEr
     }
     if from < 2 {
         tx.execute_batch(input_log::SCHEMA_V2)
+            .and_then(|()| tx.execute_batch("ALTER TABLE seconds ADD COLUMN partials TEXT;"))
             .map_err(|e| sqlite(path, e))?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA};"))
