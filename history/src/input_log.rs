@@ -92,7 +92,21 @@ impl InputLog {
     pub fn open(path: &Path) -> Result<InputLog, HistoryError> {
         let path = path.to_path_buf();
         let conn = connect(&path)?;
+        // A group of appends is tens of megabytes: with SQLite's default cache (2 MB) a
+        // transaction spills pages to the write-ahead log before its commit and writes many
+        // of them twice. The cache is allocated as used, so readers pay nothing for it.
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(|e| classify(&path, e))?;
         Ok(InputLog { conn, path })
+    }
+
+    /// Leaves checkpoints to another connection's [`InputLog::checkpoint`]: a commit on this
+    /// one never stops to fold the write-ahead log into the file.
+    pub fn without_checkpoints(self) -> Result<InputLog, HistoryError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| classify(&self.path, e))?;
+        Ok(self)
     }
 
     pub fn path(&self) -> &Path {
@@ -236,6 +250,28 @@ impl InputLog {
         Ok(after_last.max(committed))
     }
 
+    /// Copies what the write-ahead log holds into the file, without waiting for or blocking
+    /// writers (SQLite's passive checkpoint): run off the write path, it keeps the log short.
+    /// The log starts over only at a moment no reader is using it, which under steady reading
+    /// and writing may not come: once it holds more than `restart_after` pages, the checkpoint
+    /// copies the rest with writers held, waits for the readers (milliseconds: their reads
+    /// are short) and starts it over, so it cannot grow without bound.
+    pub fn checkpoint(&self, restart_after: u32) -> Result<(), HistoryError> {
+        let run = |mode: &str| {
+            self.conn
+                .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                    r.get::<_, i64>(1)
+                })
+                .map_err(|e| classify(&self.path, e))
+        };
+        let pages = run("PASSIVE")?;
+        if pages > i64::from(restart_after) {
+            // Most of it was just copied: what RESTART copies with writers held is the rest.
+            run("RESTART")?;
+        }
+        Ok(())
+    }
+
     /// How many records of `partition` the log holds.
     pub fn held(&self, partition: u32) -> Result<u64, HistoryError> {
         self.conn
@@ -248,12 +284,13 @@ impl InputLog {
             .map_err(|e| classify(&self.path, e))
     }
 
-    /// Deletes every record below its partition's commit point (they will never be read again:
-    /// a restart resumes from the commit point), in one transaction; returns how many. What
-    /// stays is each partition's records from its commit point on — the windows still open,
-    /// plus what arrived since — so the file's size follows the allowed lateness and the input
-    /// rate, not the relay's age. (SQLite reuses the freed pages; the file does not shrink.)
-    pub fn prune(&mut self) -> Result<usize, HistoryError> {
+    /// Deletes records below their partition's commit point (they will never be read again: a
+    /// restart resumes from the commit point), the oldest first and at most `max` a partition,
+    /// in one transaction; returns how many. Called often, it keeps each partition's records
+    /// from its commit point on — the windows still open, plus what arrived since — so the
+    /// file's size follows the allowed lateness and the input rate, not the relay's age. (SQLite
+    /// reuses the freed pages; the file does not shrink.)
+    pub fn prune(&mut self, max: usize) -> Result<usize, HistoryError> {
         let path = &self.path;
         let commits = self.commits()?;
         let tx = self.conn.transaction().map_err(|e| sqlite(path, e))?;
@@ -261,10 +298,12 @@ impl InputLog {
         for c in commits.values() {
             deleted += tx
                 .execute(
-                    "DELETE FROM input_log WHERE id >= ?1 AND id < ?2",
+                    "DELETE FROM input_log WHERE id IN (
+                         SELECT id FROM input_log WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3)",
                     params![
                         id(c.partition, 0),
-                        id(c.partition, c.next_offset.min(MAX_OFFSET))
+                        id(c.partition, c.next_offset.min(MAX_OFFSET)),
+                        max as i64
                     ],
                 )
                 .map_err(|e| sqlite(path, e))?;

@@ -35,6 +35,17 @@ const SCHEMA: i32 = 2;
 /// short (a batch of events, a second's record), so a wait this long means something is wrong.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Pages the write-ahead log may grow to before a commit folds it into the file itself. A
+/// checkpoint copies pages and syncs the file, work that should not land on whichever
+/// connection commits next (the bus's writer, the publish task): the relay checkpoints from a
+/// thread of its own ([`InputLog::checkpoint`]) well before this, which is only the bound for
+/// a file nobody checkpoints.
+const WAL_AUTOCHECKPOINT: u32 = 16_384;
+
+/// Bytes the write-ahead log file is cut back to once a checkpoint emptied it: a burst does
+/// not leave a file of its size behind.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// The file's name inside the state directory.
 pub const FILE_NAME: &str = "history.sqlite3";
 
@@ -141,6 +152,8 @@ fn connect(path: &Path) -> Result<Connection, HistoryError> {
     // which the OS holds) and a power cut from the next checkpoint on.
     conn.pragma_update(None, "journal_mode", "wal")
         .and_then(|()| conn.pragma_update(None, "synchronous", "normal"))
+        .and_then(|()| conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT))
+        .and_then(|()| conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT))
         .map_err(|e| classify(path, e))?;
     Ok(conn)
 }

@@ -6,7 +6,8 @@
 //! (offset and exact drop horizon) to the same file, so a restarted relay re-reads from the
 //! commit point and counts each acknowledged event exactly once, as on Kafka.
 //!
-//! - `writer.rs`: the one thread that writes the log (appends, commits, pruning).
+//! - `writer.rs`: the one thread that writes the log (appends, commits, pruning every second
+//!   what precedes the commit points).
 //! - `consumer.rs`: the counter's side: the backlog from the commit point, then what follows.
 //!
 //! Durable against the relay's death, not a power cut: the file is in WAL mode with
@@ -55,7 +56,9 @@ impl EmbeddedBus {
         capacity: usize,
     ) -> Result<(Arc<Self>, EmbeddedConsumer), BusError> {
         let partitions = partitions.max(1);
-        let log = InputLog::open_in(state_dir).map_err(BusError::Log)?;
+        let log = InputLog::open_in(state_dir)
+            .and_then(InputLog::without_checkpoints)
+            .map_err(BusError::Log)?;
         let reader = InputLog::open_in(state_dir).map_err(BusError::Log)?;
         let commits = log.commits().map_err(BusError::Log)?;
         if let Some((&p, _)) = commits.range(partitions..).next() {
@@ -91,7 +94,9 @@ impl EmbeddedBus {
             writes: Mutex::new(0),
             written: Condvar::new(),
         });
-        Writer::spawn(log, ends, rx, bus.clone());
+        Writer::spawn(log, ends, rx, Arc::downgrade(&bus));
+        let checkpoints = InputLog::open_in(state_dir).map_err(BusError::Log)?;
+        writer::spawn_checkpointer(checkpoints, Arc::downgrade(&bus));
         let consumer = EmbeddedConsumer::new(bus.clone(), reader, commits, starts);
         Ok((bus, consumer))
     }

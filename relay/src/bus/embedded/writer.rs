@@ -7,7 +7,7 @@
 //! and the order the counter reads it in are the same by construction. A failed transaction
 //! fails every request in it and writes nothing: all or nothing per request still holds.
 
-use std::sync::Arc;
+use std::sync::Weak;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
@@ -20,10 +20,14 @@ use crate::bus::{BusError, CommitPoint, InputRecord};
 
 /// How long a waiting commit (at shutdown) may take before the counter stops waiting.
 pub(super) const COMMIT_WAIT: Duration = Duration::from_secs(10);
-/// Records below every commit point are deleted this often.
-const PRUNE_EVERY: Duration = Duration::from_secs(10);
-/// Most records one transaction takes: bounds a group's latency when requests pile up.
-const GROUP_MAX: usize = 200_000;
+/// Records below the commit points are deleted this often, at most [`PRUNE_MAX`] a partition
+/// at a time: many small deletes between groups of appends rather than one long one that
+/// would hold every request up.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+const PRUNE_MAX: usize = 50_000;
+/// Most records one transaction takes: bounds a group's latency when requests pile up, and
+/// its size (~30 MB of events) to what the connection's page cache holds.
+const GROUP_MAX: usize = 20_000;
 
 /// Records with the partition each goes to.
 pub(super) type Placed = Vec<(u32, InputRecord)>;
@@ -45,14 +49,22 @@ pub(super) struct Writer {
     log: InputLog,
     /// Per partition: the next offset to hand out.
     next: Vec<u64>,
-    bus: Arc<EmbeddedBus>,
+    /// Weak: the bus owns the sender this thread reads from, so a strong reference here would
+    /// keep both alive for ever; once the relay drops the bus, the thread ends and the file is
+    /// closed.
+    bus: Weak<EmbeddedBus>,
     next_prune: Instant,
     /// Each record's summary tag, reused between groups.
     tags: Vec<Vec<u8>>,
 }
 
 impl Writer {
-    pub(super) fn spawn(log: InputLog, next: Vec<u64>, jobs: Receiver<Job>, bus: Arc<EmbeddedBus>) {
+    pub(super) fn spawn(
+        log: InputLog,
+        next: Vec<u64>,
+        jobs: Receiver<Job>,
+        bus: Weak<EmbeddedBus>,
+    ) {
         let mut w = Writer {
             log,
             next,
@@ -124,11 +136,13 @@ impl Writer {
         drop(entries);
         let outcome = match result {
             Ok(()) => {
-                for (p, end) in next.iter().enumerate() {
-                    self.bus.ends[p].store(*end, Ordering::Release);
+                if let Some(bus) = self.bus.upgrade() {
+                    for (p, end) in next.iter().enumerate() {
+                        bus.ends[p].store(*end, Ordering::Release);
+                    }
+                    bus.notify_written();
                 }
                 self.next = next;
-                self.bus.notify_written();
                 Ok(())
             }
             Err(e) => {
@@ -160,11 +174,40 @@ impl Writer {
         }
         if Instant::now() >= self.next_prune {
             self.next_prune = Instant::now() + PRUNE_EVERY;
-            match self.log.prune() {
+            match self.log.prune(PRUNE_MAX) {
                 Ok(n) if n > 0 => tracing::debug!(records = n, "pruned the embedded bus's log"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot prune the embedded bus's log"),
             }
         }
     }
+}
+
+/// How often the checkpointer folds the write-ahead log into the file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// A write-ahead log longer than this (64 MB of pages) is started over at the next checkpoint.
+const RESTART_AFTER_PAGES: u32 = 16_384;
+
+/// Checkpoints the file from a thread of its own, so that the writer (and the publish task's
+/// connection) only ever append to the write-ahead log: a checkpoint copies every page written
+/// since the last one and syncs the file, which on the writer's thread would stall every
+/// request for as long. Ends once the bus is gone.
+pub(super) fn spawn_checkpointer(log: InputLog, bus: Weak<EmbeddedBus>) {
+    std::thread::Builder::new()
+        .name("embedded-bus-checkpoint".into())
+        .spawn(move || {
+            let mut failing = false;
+            while bus.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                match log.checkpoint(RESTART_AFTER_PAGES) {
+                    Ok(()) => failing = false,
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "cannot checkpoint the embedded bus's log");
+                    }
+                    Err(_) => {}
+                }
+            }
+        })
+        .expect("spawn the embedded bus's checkpoint thread");
 }
