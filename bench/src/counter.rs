@@ -34,6 +34,9 @@ use crate::events::{Generator, fresh_now};
 use crate::report::{Metric, Target};
 use crate::stats::median;
 
+/// The output topic's retention, as a relay with the default `--history` sets it.
+pub const HISTORY: std::time::Duration = std::time::Duration::from_secs(86_400);
+
 const PARTITIONS: u32 = 4;
 
 pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
@@ -48,7 +51,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     let output = "bench-counter-out";
     let settings = KafkaSettings::new(&brokers, &[]);
     for topic in [input, foreign] {
-        kafka::ensure_topics(&settings, topic, output, PARTITIONS, 1)
+        kafka::ensure_topics(&settings, topic, output, PARTITIONS, 1, HISTORY)
             .await
             .map_err(|e| anyhow::anyhow!("create topics: {e}"))?;
     }
