@@ -272,6 +272,20 @@ impl InputLog {
         Ok(())
     }
 
+    /// The highest partition the log holds records or a commit point of, if any.
+    pub fn highest_partition(&self) -> Result<Option<u32>, HistoryError> {
+        self.conn
+            .query_row(
+                // (The scalar max() of SQLite is NULL as soon as one argument is.)
+                "SELECT max(coalesce((SELECT max(id) >> 48 FROM input_log), -1),
+                            coalesce((SELECT max(partition_id) FROM input_commits), -1))",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|p| u32::try_from(p).ok())
+            .map_err(|e| classify(&self.path, e))
+    }
+
     /// How many records of `partition` the log holds.
     pub fn held(&self, partition: u32) -> Result<u64, HistoryError> {
         self.conn

@@ -70,6 +70,7 @@ fn appended_records_read_back_after_reopening_in_order_per_partition() {
     assert_eq!(p3_back.first().map(|e| e.offset), Some(10));
     assert_eq!(p3_back.len(), 30);
     assert!(log.read(1, 0, 10).unwrap().is_empty());
+    assert_eq!(log.highest_partition().unwrap(), Some(3));
     assert_eq!(log.payload(3, 7).unwrap(), Some(p3[7].5.clone()));
     assert_eq!(log.payload(3, 40).unwrap(), None);
     assert_eq!(
@@ -83,6 +84,7 @@ fn appended_records_read_back_after_reopening_in_order_per_partition() {
 fn a_batch_is_written_whole_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = InputLog::open_in(dir.path()).unwrap();
+    assert_eq!(log.highest_partition().unwrap(), None);
     log.append(&entries(&owned(1, 0, 10))).unwrap();
     // Offset 9 is taken: the whole batch, the records before the clash too, is refused.
     let (fresh, clash) = (owned(1, 100, 5), owned(1, 9, 11));

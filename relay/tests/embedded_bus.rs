@@ -1,8 +1,9 @@
 //! The embedded bus's log in-process: a 202 from the gateway means the events are in the state
 //! directory's file; a relay starting on a log a killed relay left behind counts what follows
 //! each commit point exactly once, and nothing before it (the stored drop horizon refuses a
-//! straggler for a second the dead relay had already closed and dropped). SIGKILLs of the real
-//! binary under load are in tests/tests/embedded_faults.rs.
+//! straggler for a second the dead relay had already closed and dropped); a log holding a
+//! partition the configuration no longer reads stops the relay instead of leaving its records
+//! uncounted. SIGKILLs of the real binary under load are in tests/tests/embedded_faults.rs.
 
 use std::time::Duration;
 
@@ -235,4 +236,38 @@ async fn a_log_left_by_a_killed_relay_is_counted_from_its_commit_points_exactly_
     let (p, offset, _) = new[0];
     let before = records.iter().filter(|r| r.0 == *p).count() as u64;
     assert_eq!(*offset, before, "partition {p}");
+}
+
+#[tokio::test]
+async fn a_log_with_more_partitions_than_configured_stops_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = event("in-partition-6", now_ms());
+    let mut tag = Vec::new();
+    Summary::of(&codec::event::parse(json.as_bytes()).unwrap()).tag(b"{}", &mut tag);
+    InputLog::open_in(dir.path())
+        .unwrap()
+        .append(&[NewEntry {
+            partition: 6,
+            offset: 0,
+            ingest_ms: now_ms(),
+            key: "enwiki",
+            summary: &tag,
+            payload: json.as_bytes(),
+        }])
+        .unwrap();
+    let path = dir.path().to_str().unwrap();
+    let config = Config::try_parse_from([
+        "relay",
+        "--no-upstream",
+        "--state-dir",
+        path,
+        "--static-dir",
+        path,
+    ])
+    .unwrap();
+    let err = Relay::start(config)
+        .await
+        .err()
+        .expect("a record nobody would count stops the relay");
+    assert!(err.to_string().contains("--partitions 7"), "{err}");
 }

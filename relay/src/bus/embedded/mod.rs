@@ -61,7 +61,11 @@ impl EmbeddedBus {
             .map_err(BusError::Log)?;
         let reader = InputLog::open_in(state_dir).map_err(BusError::Log)?;
         let commits = log.commits().map_err(BusError::Log)?;
-        if let Some((&p, _)) = commits.range(partitions..).next() {
+        if let Some(p) = log
+            .highest_partition()
+            .map_err(BusError::Log)?
+            .filter(|&p| p >= partitions)
+        {
             // Records of a partition nobody reads would never be counted.
             return Err(BusError::PartitionsChanged {
                 file: log.path().to_path_buf(),
