@@ -6,6 +6,10 @@
 //! counting to the group), the like-for-like peer of a bare producer and the one the target is
 //! on; and the all-in-one relay, which also reads every event back and counts it on the same
 //! cores. CPU per event of each writer and of its broker says where the difference goes.
+//!
+//! Beside them, the same load on a relay on the embedded bus, where a 202 means the batch is
+//! in the state directory's SQLite file (durable against the relay's death): the rate a
+//! single relay without a broker takes events in at, counting them too.
 
 use crate::kafka::BENCH_HISTORY;
 use std::sync::Arc;
@@ -31,6 +35,7 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     let n = if ctx.quick { 20_000 } else { 200_000 };
     // Five: on 2 shared cores a writer's rate moves by up to ±30 % between repetitions.
     on(ctx, out, Storage::Memory, n, ctx.reps(5)).await?;
+    embedded(ctx, out, n, ctx.reps(5)).await?;
     if !ctx.quick {
         // What a broker that keeps its data costs; fewer events, it is ~6x slower.
         on(ctx, out, Storage::Sqlite, 30_000, 3).await?;
@@ -142,6 +147,51 @@ async fn on(
     .note("informational: the relay also reads back and counts, on the same 2 cores");
     m.samples = all_in_one_ratio;
     out.push(m);
+    Ok(())
+}
+
+/// The gateway on the embedded bus: a fresh relay (and state directory) per repetition, so
+/// every run starts from an empty log file.
+async fn embedded(ctx: &Ctx, out: &mut Vec<Metric>, n: usize, reps: usize) -> anyhow::Result<()> {
+    let (mut rates, mut cpu) = (vec![], vec![]);
+    for rep in 0..reps {
+        let mut g = Generator::new(&ctx.data, &unique("gw-embedded"))?;
+        let events = fresh_now(&mut g, n);
+        let args = ["--no-upstream".to_string()];
+        let relay = crate::procs::relay(ctx, "gateway-embedded", &args).await?;
+        let client = http_client(CONNECTIONS)?;
+        let url = relay.url("/v1/events");
+        post_all(
+            &client,
+            &url,
+            ndjson_bodies(&fresh_now(&mut g, 100), 100),
+            1,
+        )
+        .await?;
+        let bodies = ndjson_bodies(&events, BATCH);
+        let relay_pid = running_pid(&relay)?;
+        let mark = cpu_secs(relay_pid).ok();
+        let rate = post_all(&client, &url, bodies, CONNECTIONS).await?;
+        if let (Some(a), Ok(b)) = (mark, cpu_secs(relay_pid)) {
+            cpu.push((b - a) * 1e6 / events.len() as f64);
+        }
+        eprintln!("[bench] gateway (embedded bus) rep {rep}: {rate:.0}/s");
+        rates.push(rate);
+    }
+    let note = format!(
+        "{n} real events per run, NDJSON batches of {BATCH}, {CONNECTIONS} connections, \
+         relay on the embedded bus (a 202 once the batch is in its SQLite log), counting too"
+    );
+    out.push(
+        Metric::median_of("gateway_embedded_events_per_s", rates, "events/s")
+            .target(Target::AtLeast(50_000.0))
+            .note(note),
+    );
+    out.push(Metric::median_of(
+        "gateway_embedded_relay_cpu_us_per_event",
+        cpu,
+        "us",
+    ));
     Ok(())
 }
 

@@ -1,22 +1,50 @@
-//! The durable record of final per-second counts: one SQLite file in the relay's state
-//! directory, written as each second becomes final (and again when a late event revises it),
-//! read back whole when a relay on the embedded bus starts. Kafka relays keep theirs on the
-//! output topic instead.
+//! The relay's durable state on the embedded bus: one SQLite file in the state directory
+//! holding the final per-second counts ([`History`], `seconds.rs`) and the embedded bus's
+//! input log with its commit points ([`InputLog`], `input_log.rs`). Kafka relays keep both on
+//! their topics instead.
 //!
-//! SQLite because the record must survive a SIGKILL or a power cut mid-write (its journal
+//! SQLite because what is in it must survive a SIGKILL or a power cut mid-write (its journal
 //! does that), a user can open it with the `sqlite3` tool, and it is compiled in (`bundled`).
 //! The file is marked as EditPulse's (`application_id`) and versioned (`user_version`), so a
-//! foreign, newer or damaged file is refused with a clear error and never written over.
+//! foreign, newer or damaged file is refused with a clear error and never written over; an
+//! older one is brought up to date in place, in one transaction.
+//!
+//! One file rather than two: the counts a relay published and the input they were counted
+//! from are then backed up, moved and deleted together, and can never disagree about which
+//! relay wrote them. Several connections write it (the publish task's seconds, the bus's
+//! writer and its commits); WAL lets readers go on while one writes, and a `busy_timeout`
+//! makes a writer wait its turn instead of failing.
+
+mod input_log;
+mod seconds;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
-use wire::{Millis, WindowRecord};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+
+pub use input_log::{Commit, InputLog, LogEntry, NewEntry};
+pub use seconds::FinalSecond;
 
 /// `application_id` of an EditPulse history file: "EPHS" in ASCII.
 const APPLICATION_ID: i32 = 0x4550_4853;
-/// The schema this code writes and reads.
-const SCHEMA: i32 = 1;
+/// The schema this code writes and reads: 1 held the seconds only; 2 adds the input log and
+/// the partials of the seconds still open to revision.
+const SCHEMA: i32 = 2;
+/// How long a write waits for another connection's transaction to end. Transactions here are
+/// short (a batch of events, a second's record), so a wait this long means something is wrong.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pages the write-ahead log may grow to before a commit folds it into the file itself. A
+/// checkpoint copies pages and syncs the file, work that should not land on whichever
+/// connection commits next (the bus's writer, the publish task): the relay checkpoints from a
+/// thread of its own ([`InputLog::checkpoint`]) well before this, which is only the bound for
+/// a file nobody checkpoints.
+const WAL_AUTOCHECKPOINT: u32 = 16_384;
+
+/// Bytes the write-ahead log file is cut back to once a checkpoint emptied it: a burst does
+/// not leave a file of its size behind.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// The file's name inside the state directory.
 pub const FILE_NAME: &str = "history.sqlite3";
@@ -65,147 +93,111 @@ pub struct History {
 impl History {
     /// Opens the history file in `dir`, creating both when missing.
     pub fn open_in(dir: &Path) -> Result<History, HistoryError> {
-        std::fs::create_dir_all(dir).map_err(|source| HistoryError::Dir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        History::open(&dir.join(FILE_NAME))
+        History::open(&file_in(dir)?)
     }
 
     /// Opens (or creates) the history file at `path`, after checking that it is one.
     pub fn open(path: &Path) -> Result<History, HistoryError> {
         let path = path.to_path_buf();
-        let conn = Connection::open(&path).map_err(|e| classify(&path, e))?;
-        let mut history = History { conn, path };
-        history.check_or_create()?;
-        Ok(history)
+        let conn = connect(&path)?;
+        Ok(History { conn, path })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
 
-    fn check_or_create(&mut self) -> Result<(), HistoryError> {
-        let pragma = |name: &str| -> Result<i32, HistoryError> {
-            self.conn
-                .pragma_query_value(None, name, |r| r.get(0))
-                .map_err(|e| classify(&self.path, e))
-        };
-        let (app_id, version) = (pragma("application_id")?, pragma("user_version")?);
-        let tables: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-            .map_err(|e| classify(&self.path, e))?;
-        match app_id {
-            APPLICATION_ID if version > SCHEMA => {
-                return Err(HistoryError::Newer {
-                    path: self.path.clone(),
-                    found: version,
-                });
-            }
-            APPLICATION_ID => {}
-            0 if tables == 0 => self.create()?,
-            0 => {
-                return Err(HistoryError::Foreign {
-                    path: self.path.clone(),
-                    why: format!("an SQLite database with {tables} other tables or indexes"),
-                });
-            }
-            other => {
-                return Err(HistoryError::Foreign {
-                    path: self.path.clone(),
-                    why: format!("an SQLite database of application {other:#x}"),
-                });
-            }
+/// The file's path in `dir`, which is created when missing.
+fn file_in(dir: &Path) -> Result<PathBuf, HistoryError> {
+    std::fs::create_dir_all(dir).map_err(|source| HistoryError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(dir.join(FILE_NAME))
+}
+
+/// Opens a connection to the file at `path` after checking that it is a history file of this
+/// schema, creating or upgrading it when it is empty or older.
+fn connect(path: &Path) -> Result<Connection, HistoryError> {
+    let mut conn = Connection::open(path).map_err(|e| classify(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| classify(path, e))?;
+    let (app_id, version, tables) = identify(&conn, path)?;
+    match app_id {
+        APPLICATION_ID if version > SCHEMA => {
+            return Err(HistoryError::Newer {
+                path: path.to_path_buf(),
+                found: version,
+            });
         }
-        // WAL: a write is one append, and readers (the sqlite3 tool) never block the relay.
-        // NORMAL: a commit survives the relay's death at once and a power cut from the next
-        // checkpoint on; a second lost to a power cut is recounted from the bus anyway.
-        self.conn
-            .pragma_update(None, "journal_mode", "wal")
-            .and_then(|()| self.conn.pragma_update(None, "synchronous", "normal"))
-            .map_err(|e| classify(&self.path, e))
+        APPLICATION_ID if version == SCHEMA => {}
+        APPLICATION_ID => create_or_upgrade(&mut conn, path)?,
+        0 if tables == 0 => create_or_upgrade(&mut conn, path)?,
+        0 => {
+            return Err(HistoryError::Foreign {
+                path: path.to_path_buf(),
+                why: format!("an SQLite database with {tables} other tables or indexes"),
+            });
+        }
+        other => {
+            return Err(HistoryError::Foreign {
+                path: path.to_path_buf(),
+                why: format!("an SQLite database of application {other:#x}"),
+            });
+        }
     }
+    // WAL: a write is one append, and readers (the bus's reader, the sqlite3 tool) never block
+    // a writer. NORMAL: a commit survives the relay's death at once (it is in the log file,
+    // which the OS holds) and a power cut from the next checkpoint on.
+    conn.pragma_update(None, "journal_mode", "wal")
+        .and_then(|()| conn.pragma_update(None, "synchronous", "normal"))
+        .and_then(|()| conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT))
+        .and_then(|()| conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT))
+        .map_err(|e| classify(path, e))?;
+    Ok(conn)
+}
 
-    fn create(&mut self) -> Result<(), HistoryError> {
-        let tx = self.conn.transaction().map_err(|e| sqlite(&self.path, e))?;
+/// `application_id`, `user_version` and how many schema objects the file has.
+fn identify(conn: &Connection, path: &Path) -> Result<(i32, i32, i64), HistoryError> {
+    let pragma = |name: &str| -> Result<i32, HistoryError> {
+        conn.pragma_query_value(None, name, |r| r.get(0))
+            .map_err(|e| classify(path, e))
+    };
+    let (app_id, version) = (pragma("application_id")?, pragma("user_version")?);
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .map_err(|e| classify(path, e))?;
+    Ok((app_id, version, tables))
+}
+
+/// Creates the schema in an empty file, or adds what a version-1 file lacks. One immediate
+/// transaction, and the version read again inside it: another connection opening the file at
+/// the same moment (the relay opens several) either did all of it first or waits.
+fn create_or_upgrade(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| classify(path, e))?;
+    let (app_id, version, _) = identify(&tx, path)?;
+    let from = if app_id == APPLICATION_ID { version } else { 0 };
+    if from < 1 {
         tx.execute_batch(&format!(
             "CREATE TABLE seconds (
                  start_ms INTEGER PRIMARY KEY,
                  record   TEXT NOT NULL
              );
-             PRAGMA application_id = {APPLICATION_ID};
-             PRAGMA user_version = {SCHEMA};"
+             PRAGMA application_id = {APPLICATION_ID};"
         ))
-        .map_err(|e| sqlite(&self.path, e))?;
-        tx.commit().map_err(|e| sqlite(&self.path, e))
+        .map_err(|e| sqlite(path, e))?;
     }
-
-    /// Every final second from `since` on, oldest first.
-    pub fn load(&self, since: Millis) -> Result<Vec<WindowRecord>, HistoryError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT start_ms, record FROM seconds WHERE start_ms >= ?1 ORDER BY start_ms")
-            .map_err(|e| classify(&self.path, e))?;
-        let rows = stmt
-            .query_map([since.0], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(|e| classify(&self.path, e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (start, json) = row.map_err(|e| classify(&self.path, e))?;
-            let record: WindowRecord =
-                serde_json::from_str(&json).map_err(|source| HistoryError::Record {
-                    path: self.path.clone(),
-                    start,
-                    source,
-                })?;
-            out.push(record);
-        }
-        Ok(out)
+    if from < 2 {
+        tx.execute_batch(input_log::SCHEMA_V2)
+            .and_then(|()| tx.execute_batch("ALTER TABLE seconds ADD COLUMN partials TEXT;"))
+            .map_err(|e| sqlite(path, e))?;
     }
-
-    /// Writes the final seconds among `records` (a revision replaces what was written), in one
-    /// transaction: when this returns, they survive the process.
-    pub fn write(&mut self, records: &[WindowRecord]) -> Result<usize, HistoryError> {
-        let tx = self.conn.transaction().map_err(|e| sqlite(&self.path, e))?;
-        let mut written = 0;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO seconds (start_ms, record) VALUES (?1, ?2)
-                     ON CONFLICT (start_ms) DO UPDATE SET record = excluded.record",
-                )
-                .map_err(|e| sqlite(&self.path, e))?;
-            for r in records.iter().filter(|r| r.is_final) {
-                let json = serde_json::to_string(r).expect("wire types serialize");
-                stmt.execute(params![r.start.0, json])
-                    .map_err(|e| sqlite(&self.path, e))?;
-                written += 1;
-            }
-        }
-        tx.commit().map_err(|e| sqlite(&self.path, e))?;
-        Ok(written)
-    }
-
-    /// Forgets the seconds before `before`; returns how many.
-    pub fn forget_before(&mut self, before: Millis) -> Result<usize, HistoryError> {
-        self.conn
-            .execute("DELETE FROM seconds WHERE start_ms < ?1", [before.0])
-            .map_err(|e| sqlite(&self.path, e))
-    }
-
-    /// The oldest second held, if any.
-    pub fn earliest(&self) -> Result<Option<Millis>, HistoryError> {
-        self.conn
-            .query_row("SELECT min(start_ms) FROM seconds", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })
-            .optional()
-            .map(|v| v.flatten().map(Millis))
-            .map_err(|e| sqlite(&self.path, e))
-    }
+    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA};"))
+        .map_err(|e| sqlite(path, e))?;
+    tx.commit().map_err(|e| sqlite(path, e))
 }
 
 fn sqlite(path: &Path, source: rusqlite::Error) -> HistoryError {

@@ -27,7 +27,7 @@ pub enum TimeMode {
     version,
     about = "EditPulse relay: Wikipedia's edit stream -> Kafka -> exact per-second counts -> SSE",
     long_about = "Takes Wikipedia's edit stream in (live Wikimedia EventStreams, an HTTP gateway or a \
-recorded file), puts it on Kafka (or an embedded in-process bus when --brokers is not given), counts \
+recorded file), puts it on Kafka (or an embedded bus kept in the state directory when --brokers is not given), counts \
 edits in 1-second windows by event time, writes the counts to an output topic and serves them and the \
 dashboard over HTTP."
 )]
@@ -37,7 +37,7 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Kafka bootstrap servers (HOST:PORT,...). Without it the relay runs on an embedded
-    /// in-process bus with the same semantics.
+    /// bus with the same semantics, kept in the state directory.
     #[arg(long, env = "RELAY_BROKERS")]
     pub brokers: Option<String>,
 
@@ -157,8 +157,8 @@ pub struct Config {
     #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
 
-    /// Directory for state that must survive a restart: the upstream's last event id, and on
-    /// the embedded bus the count history (history.sqlite3).
+    /// Directory for state that must survive a restart (the upstream's last event id; on the
+    /// embedded bus, the input log and the count history).
     #[arg(long, env = "RELAY_STATE_DIR", default_value = ".editpulse")]
     pub state_dir: PathBuf,
 
@@ -179,7 +179,7 @@ pub struct Config {
     #[arg(long = "upstream-max-backoff-ms", env = "RELAY_UPSTREAM_MAX_BACKOFF_MS", value_name = "UPSTREAM_MAX_BACKOFF_MS", default_value = "30000", value_parser = millis)]
     pub upstream_max_backoff: Duration,
 
-    /// Events the embedded bus holds before the gateway answers 503.
+    /// Events the embedded bus holds not yet counted before the gateway answers 503.
     #[arg(long, env = "RELAY_EMBEDDED_CAPACITY", default_value_t = 1_000_000)]
     pub embedded_capacity: usize,
 

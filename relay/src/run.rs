@@ -67,9 +67,9 @@ pub struct Relay {
     counter: Option<JoinHandle<()>>,
     publisher: JoinHandle<()>,
     // Two stages of shutdown: first sources and HTTP stop taking work (requests in flight
-    // finish), then counting writes what it has and commits. On Kafka nothing acknowledged is
-    // lost: the next start re-reads from the commit point. The embedded bus keeps nothing
-    // across a restart by design.
+    // finish), then counting writes what it has and commits. Nothing acknowledged is lost on
+    // either bus: the next start re-reads from the commit point (the topic's, or the one in the
+    // embedded bus's log in the state directory).
     stop_ingest: watch::Sender<bool>,
     ingest_stopped: watch::Receiver<bool>,
     stop_counting: watch::Sender<bool>,

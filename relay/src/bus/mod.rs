@@ -1,5 +1,7 @@
-//! The bus between sources and counters: Kafka, or an embedded in-process stand-in with the
-//! same semantics (partitions, offsets, keyed placement, per-partition order, commits).
+//! The bus between sources and counters: Kafka, or an embedded in-process bus with the same
+//! semantics (partitions, offsets, keyed placement, per-partition order, commits) kept in an
+//! SQLite file of the state directory, so that on both an acknowledged record survives the
+//! relay's death.
 
 pub mod embedded;
 pub mod kafka;
@@ -24,6 +26,21 @@ pub enum BusError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("the bus is shutting down")]
     Closed,
+    /// The embedded bus's log could not be opened or written (the details are logged: a
+    /// client is told only that its events were not taken).
+    #[error("the embedded bus's log: {0}")]
+    Log(#[source] history::HistoryError),
+    #[error("the embedded bus could not write the events to its log")]
+    LogWrite,
+    #[error(
+        "{file} holds input partitions up to {found}, more than --partitions {configured}: \
+         their records would never be counted; start with --partitions {found} or more"
+    )]
+    PartitionsChanged {
+        file: std::path::PathBuf,
+        found: u32,
+        configured: u32,
+    },
 }
 
 /// Writes input records. Cloned freely: every source holds one.
@@ -34,16 +51,17 @@ pub enum InputProducer {
 }
 
 impl InputProducer {
-    /// Resolves once every record is acknowledged (by the broker with `acks=all`, or by the
-    /// embedded bus), or fails without a partial success being reported as success.
+    /// Resolves once every record is acknowledged (by the broker with `acks=all`, or written
+    /// to the embedded bus's log), or fails without a partial success being reported as success.
     pub async fn send(&self, records: Vec<InputRecord>) -> Result<(), BusError> {
         match self {
-            InputProducer::Embedded(bus) => bus.send(records),
+            InputProducer::Embedded(bus) => bus.send(records).await,
             InputProducer::Kafka(p) => p.send(records).await,
         }
     }
 
-    /// Records handed over and not yet acknowledged.
+    /// Records handed over and not yet acknowledged (on the embedded bus: taken and not yet
+    /// read by the counter).
     pub fn in_flight(&self) -> u64 {
         match self {
             InputProducer::Embedded(bus) => bus.len() as u64,
@@ -139,18 +157,17 @@ impl InputConsumer {
     }
 
     /// Whether the partition's backlog (from the commit point on) has been read once since it
-    /// was assigned. The embedded bus has no backlog to re-read.
+    /// was assigned.
     pub fn reached_end(&self, partition: u32) -> bool {
         match self {
-            InputConsumer::Embedded(_) => true,
+            InputConsumer::Embedded(c) => c.reached_end(partition),
             InputConsumer::Kafka(c) => c.reached_end(partition),
         }
     }
 
     pub fn commit(&self, cuts: &[CommitPoint], wait: bool) -> Result<(), BusError> {
         match self {
-            // Nothing to keep: consumed records are already gone from the embedded bus.
-            InputConsumer::Embedded(_) => Ok(()),
+            InputConsumer::Embedded(c) => c.commit(cuts, wait),
             InputConsumer::Kafka(c) => c.commit(cuts, wait),
         }
     }
@@ -215,7 +232,8 @@ impl OutputSource {
         }
     }
 
-    /// Whether history must be read before publishing (Kafka keeps it; the embedded bus has none).
+    /// Whether history must be read before publishing (Kafka keeps it on the output topic; the
+    /// embedded bus's relay loads its history file instead).
     pub fn has_history(&self) -> bool {
         matches!(self, OutputSource::Kafka(_))
     }

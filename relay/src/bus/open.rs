@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::embedded::{EmbeddedBus, EmbeddedConsumer};
+use super::embedded::EmbeddedBus;
 use super::kafka::{
     self, KafkaInput, KafkaInputProducer, KafkaOutputSink, KafkaOutputSource, KafkaSettings,
 };
@@ -33,11 +33,17 @@ pub async fn open(
     let Some(brokers) = &config.brokers else {
         *telemetry.bus.kind.write().expect("lock") = "embedded".into();
         telemetry.bus.reachable.store(true, Ordering::Relaxed);
-        let embedded = EmbeddedBus::new(config.partitions, config.embedded_capacity);
+        let (embedded, consumer) = EmbeddedBus::open(
+            &config.state_dir,
+            config.partitions,
+            config.embedded_capacity,
+        )?;
+        // The output side stays in memory: after a restart the counter recomputes every
+        // window from the commit point, and the merger starts from the history file.
         let (tx, rx) = mpsc::channel(65_536);
         return Ok(Bus {
-            producer: Some(InputProducer::Embedded(embedded.clone())),
-            input: Some(InputConsumer::Embedded(EmbeddedConsumer::new(embedded))),
+            producer: Some(InputProducer::Embedded(embedded)),
+            input: Some(InputConsumer::Embedded(consumer)),
             sink: Some(OutputSink::Embedded(tx)),
             source: OutputSource::Embedded(rx),
             partitions: config.partitions,

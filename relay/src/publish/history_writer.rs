@@ -1,6 +1,7 @@
 //! Records final seconds in the history file before they are published, so a second any
-//! client was shown as final is still there after a SIGKILL; and forgets what is older than
-//! `--history`.
+//! client was shown as final is still there after a SIGKILL — with the partials they were
+//! merged from while the counters can still revise them (see `merge/recorded.rs`); and
+//! forgets what is older than `--history`.
 //!
 //! The write runs on the publish task itself: one small transaction a second (a revision now
 //! and then), which SQLite in WAL mode commits in tens of microseconds without an fsync.
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use history::{History, HistoryError};
-use wire::{Millis, WindowRecord};
+use history::{FinalSecond, History, HistoryError};
+use wire::Millis;
 
 use super::Merger;
 use crate::telemetry::Telemetry;
@@ -23,6 +24,8 @@ const FORGET_EVERY: Duration = Duration::from_secs(60);
 pub struct HistoryWriter {
     history: History,
     keep: Duration,
+    /// Seconds older than this (and a margin) can no longer be revised: their partials go.
+    settle_after: Duration,
     telemetry: Arc<Telemetry>,
     next_forget: Instant,
     failing: bool,
@@ -41,35 +44,48 @@ impl HistoryWriter {
         let started = Instant::now();
         let history = History::open_in(state_dir)?;
         let since = Millis(crate::clock::now().0 - keep.as_millis() as i64);
-        let seconds = history.load(since)?;
+        let seconds = history.load_seconds(since)?;
         tracing::info!(
             file = %history.path().display(),
             seconds = seconds.len(),
-            from = ?seconds.first().map(|w| w.start),
+            from = ?seconds.first().map(|s| s.record.start),
+            revisable = seconds.iter().filter(|s| s.partials.is_some()).count(),
             took_ms = started.elapsed().as_millis() as u64,
             "count history loaded"
         );
-        merger.seed(seconds);
-        Ok(HistoryWriter::new(history, keep, telemetry))
+        merger.seed_seconds(seconds);
+        Ok(HistoryWriter::new(
+            history,
+            keep,
+            merger.settle_after(),
+            telemetry,
+        ))
     }
 
-    pub fn new(history: History, keep: Duration, telemetry: Arc<Telemetry>) -> Self {
+    pub fn new(
+        history: History,
+        keep: Duration,
+        settle_after: Duration,
+        telemetry: Arc<Telemetry>,
+    ) -> Self {
         HistoryWriter {
             history,
             keep,
+            settle_after,
             telemetry,
             next_forget: Instant::now(),
             failing: false,
         }
     }
 
-    /// Writes the final seconds among `records`. A failure (a full disk) is logged once and
-    /// counted; the counts are still served live, and the seconds are lost at a restart only.
-    pub fn write(&mut self, records: &[WindowRecord], now: Millis) {
-        if !records.iter().any(|r| r.is_final) {
+    /// Writes final seconds (see [`super::Merger::final_seconds`]). A failure (a full disk)
+    /// is logged once and counted; the counts are still served live, and the seconds are lost
+    /// at a restart only.
+    pub fn write(&mut self, seconds: &[FinalSecond], now: Millis) {
+        if seconds.is_empty() {
             return;
         }
-        match self.history.write(records) {
+        match self.history.write_seconds(seconds) {
             Ok(_) if self.failing => {
                 self.failing = false;
                 tracing::info!(file = %self.history.path().display(), "history file written again");
@@ -94,6 +110,13 @@ impl HistoryWriter {
             let before = Millis(now.0 - self.keep.as_millis() as i64 - Millis::SECOND);
             if let Err(e) = self.history.forget_before(before) {
                 tracing::warn!(error = %e, "cannot forget seconds older than the history");
+            }
+            // Twice the merger's horizon: the file must not call a second settled while the
+            // merger (whose horizon runs from the final watermark, behind the clock) still
+            // takes revisions of it.
+            let settled = Millis(now.0 - 2 * self.settle_after.as_millis() as i64);
+            if let Err(e) = self.history.settle_before(settled) {
+                tracing::warn!(error = %e, "cannot clear the partials of settled seconds");
             }
         }
     }

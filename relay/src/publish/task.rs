@@ -40,10 +40,18 @@ pub async fn run(
         tokio::select! {
             ev = source.next() => match ev {
                 OutputEvent::Record(OutputRecord::Window(p)) => {
-                    let revision = published.merger.write().expect("merger lock").apply_partial(p);
-                    if let Some(r) = revision.filter(|_| !loading) {
+                    let (revision, recorded) = {
+                        let mut merger = published.merger.write().expect("merger lock");
+                        let revision = merger.apply_partial(p).filter(|_| !loading);
+                        let recorded = match (&revision, &history) {
+                            (Some(r), Some(_)) => merger.final_seconds(std::slice::from_ref(r)),
+                            _ => Vec::new(),
+                        };
+                        (revision, recorded)
+                    };
+                    if let Some(r) = revision {
                         if let Some(h) = &mut history {
-                            h.write(std::slice::from_ref(&r), clock::now());
+                            h.write(&recorded, clock::now());
                         }
                         published.publish(&[r]);
                     }
@@ -95,10 +103,16 @@ fn publish(
     let mut merger = published.merger.write().expect("merger lock");
     merger.note_source(telemetry.source_up(), now);
     merger.publish(now, out);
+    // Taken with the merger still locked, so each second's partials are the ones its total
+    // was merged from; written after, so HTTP readers do not wait on the file.
+    let recorded = match history {
+        Some(_) => merger.final_seconds(out),
+        None => Vec::new(),
+    };
     drop(merger);
     if !out.is_empty() {
         if let Some(h) = history {
-            h.write(out, now);
+            h.write(&recorded, now);
         }
         published.publish(out);
         out.clear();

@@ -10,7 +10,10 @@
 //!
 //! A second the counters can no longer revise (older than the allowed lateness, with a
 //! margin) is settled: its partials are dropped and only its total is kept, so a day of
-//! history costs one record a second. Seconds loaded from the history file arrive settled.
+//! history costs one record a second. Seconds loaded from the history file arrive settled,
+//! unless recorded with their partials (see [`Merger::seed_seconds`]).
+
+mod recorded;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -97,25 +100,6 @@ impl Merger {
     pub fn settling_after(mut self, lateness: std::time::Duration) -> Self {
         self.settle_after_ms = lateness.as_millis() as i64 + SETTLE_MARGIN_MS;
         self
-    }
-
-    /// Takes in final seconds recorded by an earlier run, settled, and carries on after the
-    /// newest of them rather than publishing them again.
-    pub fn seed(&mut self, records: Vec<WindowRecord>) {
-        for record in records.into_iter().filter(|r| r.is_final) {
-            let end = record.end.0;
-            self.windows.insert(
-                record.start.0,
-                Merged {
-                    partials: BTreeMap::new(),
-                    record,
-                    dirty: false,
-                    settled: true,
-                },
-            );
-            self.final_through = Some(self.final_through.map_or(end, |f| f.max(end)));
-            self.settled_before = self.settled_before.max(end);
-        }
     }
 
     /// The output topic's history has been read: the seconds it covers are known, zeros

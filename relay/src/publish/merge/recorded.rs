@@ -1,0 +1,84 @@
+//! The merger and the history file: final seconds recorded with the partials they were merged
+//! from while the counters can still revise them, and taken in again after a restart.
+
+use history::FinalSecond;
+use wire::{PartialWindow, WindowRecord};
+
+use super::{Merged, Merger};
+
+impl Merger {
+    /// Takes in final seconds recorded by an earlier run, settled, and carries on after the
+    /// newest of them rather than publishing them again.
+    pub fn seed(&mut self, records: Vec<WindowRecord>) {
+        let seconds = records.into_iter().map(|record| FinalSecond {
+            record,
+            partials: None,
+        });
+        self.seed_seconds(seconds.collect());
+    }
+
+    /// Takes in final seconds recorded by an earlier run and carries on after the newest. A
+    /// second recorded with its partials (the counters could still revise it) takes partials
+    /// as before the restart: the counters recompute it from their commit point, and a
+    /// recomputed partial equal to the recorded one changes nothing, while one a late event
+    /// changed revises the second. Without them (older, or from a file that did not keep them)
+    /// it is settled: a partial on its own would replace the total with a fraction of it.
+    pub fn seed_seconds(&mut self, seconds: Vec<FinalSecond>) {
+        let mut first_revisable = None;
+        for FinalSecond { record, partials } in seconds.into_iter().filter(|s| s.record.is_final) {
+            let (start, end) = (record.start.0, record.end.0);
+            let settled = partials.is_none();
+            if !settled {
+                first_revisable.get_or_insert(start);
+            }
+            let partials = partials
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| (p.partition, p.window))
+                .collect();
+            self.windows.insert(
+                start,
+                Merged {
+                    partials,
+                    record,
+                    dirty: false,
+                    settled,
+                },
+            );
+            self.final_through = Some(self.final_through.map_or(end, |f| f.max(end)));
+        }
+        if let Some(through) = self.final_through {
+            self.settled_before = self.settled_before.max(first_revisable.unwrap_or(through));
+        }
+    }
+
+    /// The final seconds among `records` as the history file keeps them: with the partials
+    /// they were merged from while they can still be revised.
+    pub fn final_seconds(&self, records: &[WindowRecord]) -> Vec<FinalSecond> {
+        records
+            .iter()
+            .filter(|r| r.is_final)
+            .map(|r| FinalSecond {
+                record: r.clone(),
+                partials: self
+                    .windows
+                    .get(&r.start.0)
+                    .filter(|m| !m.settled)
+                    .map(|m| {
+                        m.partials
+                            .iter()
+                            .map(|(&partition, w)| PartialWindow {
+                                partition,
+                                window: w.clone(),
+                            })
+                            .collect()
+                    }),
+            })
+            .collect()
+    }
+
+    /// How long after its end a final second can still be revised.
+    pub fn settle_after(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.settle_after_ms.max(0) as u64)
+    }
+}
