@@ -1,6 +1,8 @@
 //! The history file against real SQLite: what is written reads back after the file is reopened,
 //! and a file that is not one, or is damaged, is refused without a byte of it changed.
 
+mod files;
+
 use history::{FILE_NAME, History, HistoryError};
 use wire::{Millis, TypeCounts, WindowRecord};
 
@@ -58,20 +60,10 @@ fn forgetting_drops_only_older_seconds() {
     assert_eq!(h.earliest().unwrap(), Some(Millis(4_000)));
 }
 
-/// Opens `bytes` written as the history file; asserts the refusal and that nothing changed.
-fn refused(bytes: &[u8]) -> HistoryError {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(FILE_NAME);
-    std::fs::write(&path, bytes).unwrap();
-    let err = History::open(&path).err().expect("refused");
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file was changed");
-    err
-}
-
 #[test]
 fn a_file_that_is_not_sqlite_is_refused_and_kept() {
-    let err =
-        refused(b"{\"start\": 1}\nnot a database at all, but long enough to look like one....");
+    let bytes = b"{\"start\": 1}\nnot a database at all, but long enough to look like one....";
+    let err = files::refused(bytes, History::open);
     assert!(matches!(err, HistoryError::Foreign { .. }), "{err}");
     assert!(err.to_string().contains("not an SQLite database"), "{err}");
 }
@@ -80,12 +72,12 @@ fn a_file_that_is_not_sqlite_is_refused_and_kept() {
 fn another_programs_database_is_refused_and_kept() {
     let src = tempfile::tempdir().unwrap();
     let other = src.path().join("other.db");
-    let conn = rusqlite_free_db(
+    let conn = files::python_sqlite(
         &other,
         "CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');",
     );
     drop(conn);
-    let err = refused(&std::fs::read(&other).unwrap());
+    let err = files::refused(&std::fs::read(&other).unwrap(), History::open);
     assert!(matches!(err, HistoryError::Foreign { .. }), "{err}");
 }
 
@@ -94,7 +86,7 @@ fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     drop(History::open_in(dir.path()).unwrap());
     let path = dir.path().join(FILE_NAME);
-    drop(rusqlite_free_db(&path, "PRAGMA user_version = 99;"));
+    drop(files::python_sqlite(&path, "PRAGMA user_version = 99;"));
     let bytes = std::fs::read(&path).unwrap();
     let err = History::open(&path).err().expect("refused");
     assert!(
@@ -114,7 +106,10 @@ fn a_damaged_file_is_refused_and_kept() {
     }
     let path = dir.path().join(FILE_NAME);
     // Fold the write-ahead log into the file, then scribble over the table's pages.
-    drop(rusqlite_free_db(&path, "PRAGMA wal_checkpoint(TRUNCATE);"));
+    drop(files::python_sqlite(
+        &path,
+        "PRAGMA wal_checkpoint(TRUNCATE);",
+    ));
     let mut bytes = std::fs::read(&path).unwrap();
     assert!(bytes.len() > 3 * 4096, "{} bytes", bytes.len());
     for b in &mut bytes[4096..3 * 4096] {
@@ -133,23 +128,4 @@ fn a_damaged_file_is_refused_and_kept() {
         "{err}"
     );
     assert_eq!(std::fs::read(&copy).unwrap(), bytes);
-}
-
-/// A database written without this crate: the foreign and tampered files above.
-fn rusqlite_free_db(path: &std::path::Path, sql: &str) -> std::process::Output {
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit(); c.close()",
-        ])
-        .arg(path)
-        .arg(sql)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }

@@ -3,6 +3,8 @@
 //! commit point on, a version-1 file is upgraded in place with its seconds kept, and a file
 //! that is not one is refused without a byte of it changed.
 
+mod files;
+
 use history::{Commit, FILE_NAME, History, HistoryError, InputLog, NewEntry};
 use wire::{Millis, WindowRecord};
 
@@ -182,7 +184,7 @@ fn a_version_1_file_is_upgraded_in_place_with_its_seconds() {
     let record = serde_json::to_string(&WindowRecord::empty(Millis(5_000), Millis(6_000), true))
         .unwrap()
         .replace('\'', "''");
-    python_sqlite(
+    files::python_sqlite(
         &path,
         &format!(
             "CREATE TABLE seconds (start_ms INTEGER PRIMARY KEY, record TEXT NOT NULL);
@@ -201,28 +203,21 @@ fn a_version_1_file_is_upgraded_in_place_with_its_seconds() {
     );
     assert_eq!(log.held(0).unwrap(), 3);
     drop((log, history));
-    let version = python_sqlite(&path, "");
+    let version = files::python_sqlite(&path, "");
     assert_eq!(version.trim(), "2");
-}
-
-/// Writes `bytes` as the history file; asserts the log refuses it and that nothing changed.
-fn refused(bytes: &[u8]) -> HistoryError {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(FILE_NAME);
-    std::fs::write(&path, bytes).unwrap();
-    let err = InputLog::open(&path).err().expect("refused");
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file was changed");
-    err
 }
 
 #[test]
 fn the_log_refuses_a_foreign_file_and_keeps_it() {
-    let err = refused(b"not a database at all, but long enough to look like one........");
+    let err = files::refused(
+        b"not a database at all, but long enough to look like one........",
+        InputLog::open,
+    );
     assert!(matches!(err, HistoryError::Foreign { .. }), "{err}");
     let src = tempfile::tempdir().unwrap();
     let other = src.path().join("other.db");
-    python_sqlite(&other, "CREATE TABLE notes (body TEXT);");
-    let err = refused(&std::fs::read(&other).unwrap());
+    files::python_sqlite(&other, "CREATE TABLE notes (body TEXT);");
+    let err = files::refused(&std::fs::read(&other).unwrap(), InputLog::open);
     assert!(matches!(err, HistoryError::Foreign { .. }), "{err}");
 }
 
@@ -234,7 +229,7 @@ fn the_log_refuses_a_damaged_file_and_keeps_it() {
         log.append(&entries(&owned(0, 0, 3_000))).unwrap();
     }
     let path = dir.path().join(FILE_NAME);
-    python_sqlite(&path, "PRAGMA wal_checkpoint(TRUNCATE);");
+    files::python_sqlite(&path, "PRAGMA wal_checkpoint(TRUNCATE);");
     let mut bytes = std::fs::read(&path).unwrap();
     assert!(bytes.len() > 3 * 4096, "{} bytes", bytes.len());
     for b in &mut bytes[4096..3 * 4096] {
@@ -254,23 +249,4 @@ fn the_log_refuses_a_damaged_file_and_keeps_it() {
         "{err}"
     );
     assert_eq!(std::fs::read(&copy).unwrap(), bytes);
-}
-
-/// Runs `sql` on `path` with Python's sqlite3 (not this crate), then prints `user_version`.
-fn python_sqlite(path: &std::path::Path, sql: &str) -> String {
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit(); print(c.execute('PRAGMA user_version').fetchone()[0]); c.close()",
-        ])
-        .arg(path)
-        .arg(sql)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }

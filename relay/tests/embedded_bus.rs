@@ -20,20 +20,12 @@ use tower::ServiceExt;
 
 const PARTITIONS: u32 = 4;
 
+mod in_process;
+
 async fn start(state_dir: &std::path::Path) -> Relay {
-    let dir = state_dir.to_str().expect("UTF-8 temp dir");
-    let config = Config::try_parse_from([
-        "relay",
-        "--no-upstream",
-        "--state-dir",
-        dir,
-        "--static-dir",
-        dir,
-        "--watermark-delay-ms",
-        "300",
-    ])
-    .expect("valid flags");
-    Relay::start(config).await.expect("relay starts")
+    in_process::gateway_relay(state_dir, &["--watermark-delay-ms", "300"])
+        .await
+        .expect("relay starts")
 }
 
 fn now_ms() -> i64 {
@@ -44,25 +36,7 @@ fn now_ms() -> i64 {
 }
 
 fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1_000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60,
-        ms.rem_euclid(1_000)
-    )
+    wire::Millis(ms).to_string()
 }
 
 fn event(id: &str, at_ms: i64) -> String {

@@ -6,28 +6,19 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use clap::Parser;
 use history::History;
 use http_body_util::BodyExt;
-use relay::{Config, Relay};
+use relay::Relay;
 use serde_json::Value;
 use tower::ServiceExt;
 use wire::{Buckets, Millis, TypeCounts, WindowRecord};
 
 const DAY: i64 = 86_400;
 
+mod in_process;
+
 async fn start(state_dir: &std::path::Path) -> Result<Relay, relay::run::RelayError> {
-    let dir = state_dir.to_str().expect("UTF-8 temp dir");
-    let config = Config::try_parse_from([
-        "relay",
-        "--no-upstream",
-        "--state-dir",
-        dir,
-        "--static-dir",
-        dir,
-    ])
-    .expect("valid flags");
-    Relay::start(config).await
+    in_process::gateway_relay(state_dir, &[]).await
 }
 
 async fn get(app: &Router, uri: &str) -> (StatusCode, Value) {

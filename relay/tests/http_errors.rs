@@ -6,33 +6,27 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use clap::Parser;
 use http_body_util::BodyExt;
-use relay::{Config, Relay};
+use relay::Relay;
 use serde_json::Value;
 use tower::ServiceExt;
 
 const TOKEN: &str = "s3cret";
 
+mod in_process;
+
 /// A relay that takes events through the gateway only, with small limits so that each one
 /// can be crossed by a small request.
 async fn relay(state_dir: &std::path::Path) -> Relay {
-    let config = Config::try_parse_from([
-        "relay",
-        "--no-upstream",
+    let limits = [
         "--ingest-token",
         TOKEN,
         "--max-batch-events",
         "3",
         "--max-body-bytes",
         "4096",
-        "--state-dir",
-        state_dir.to_str().expect("UTF-8 temp dir"),
-        "--static-dir",
-        state_dir.to_str().expect("UTF-8 temp dir"),
-    ])
-    .expect("valid flags");
-    Relay::start(config)
+    ];
+    in_process::gateway_relay(state_dir, &limits)
         .await
         .expect("relay starts on the embedded bus")
 }

@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use clap::Parser;
 use http_body_util::BodyExt;
-use relay::{Config, Relay};
+use relay::Relay;
 use tower::ServiceExt;
 
 /// Every family `GET /metrics` exports, with its type.
@@ -75,18 +74,10 @@ fn promtool() -> PathBuf {
         )
 }
 
+mod in_process;
+
 async fn start(dir: &std::path::Path) -> Relay {
-    let dir = dir.to_str().expect("UTF-8 temp dir");
-    let config = Config::try_parse_from([
-        "relay",
-        "--no-upstream",
-        "--state-dir",
-        dir,
-        "--static-dir",
-        dir,
-    ])
-    .expect("valid flags");
-    Relay::start(config)
+    in_process::gateway_relay(dir, &[])
         .await
         .expect("relay starts on the embedded bus")
 }

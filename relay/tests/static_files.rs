@@ -6,9 +6,8 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use clap::Parser;
 use http_body_util::BodyExt;
-use relay::{Config, Relay};
+use relay::Relay;
 use tower::ServiceExt;
 
 const WASM: &str = "app-6ee9b5bd4a0d9f1c_bg.wasm";
@@ -34,17 +33,11 @@ fn write_dist(dir: &std::path::Path) {
     std::fs::write(dir.join("boot.js"), b"import('./app.js')").expect("write boot.js");
 }
 
+mod in_process;
+
 async fn relay(state: &std::path::Path, dist: &std::path::Path) -> Relay {
-    let config = Config::try_parse_from([
-        "relay",
-        "--no-upstream",
-        "--state-dir",
-        state.to_str().expect("UTF-8 temp dir"),
-        "--static-dir",
-        dist.to_str().expect("UTF-8 temp dir"),
-    ])
-    .expect("valid flags");
-    Relay::start(config)
+    let dist = dist.to_str().expect("UTF-8 temp dir");
+    in_process::gateway_relay(state, &["--static-dir", dist])
         .await
         .expect("relay starts on the embedded bus")
 }

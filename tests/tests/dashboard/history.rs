@@ -52,15 +52,24 @@ async fn relay_peak(relay: &RelayProcess) -> u64 {
 
 /// Waits for the chart to show buckets of `step` seconds, loaded.
 async fn loaded(browser: &Browser, step: &str) -> support::Result<Value> {
+    loaded_where(browser, step, |_| true).await
+}
+
+/// Waits for the chart to show buckets of `step` seconds, loaded, in a state `wanted` takes.
+async fn loaded_where(
+    browser: &Browser,
+    step: &str,
+    wanted: impl Fn(&Value) -> bool,
+) -> support::Result<Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let v = browser.eval(LOADED, json!([step])).await?;
-        if !v.is_null() {
+        if !v.is_null() && wanted(&v) {
             return Ok(v);
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(support::Error::msg(format!(
-                "timed out waiting for buckets of {step} s"
+                "timed out waiting for buckets of {step} s: {v}"
             )));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -196,21 +205,11 @@ async fn showing(
     peak: u64,
     points: std::ops::RangeInclusive<u64>,
 ) -> support::Result<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = browser.eval(LOADED, json!([step])).await?;
-        if v["peak"].as_str() == Some(peak.to_string().as_str())
+    loaded_where(browser, step, |v| {
+        v["peak"].as_str() == Some(peak.to_string().as_str())
             && v["points"].as_u64().is_some_and(|n| points.contains(&n))
-        {
-            return Ok(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(support::Error::msg(format!(
-                "no {step} s view with peak {peak}: {v}"
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
