@@ -10,8 +10,7 @@ use support::paths::data_file;
 use support::relay_process::RelayProcess;
 use support::webdriver::Browser;
 
-use super::LIVE;
-use super::truth::{screenshot, serve};
+use super::truth::{live_page, pick_range, screenshot, serve};
 
 /// The chart's state once a view has finished loading, else null.
 const LOADED: &str = r#"
@@ -82,11 +81,7 @@ async fn a_day_loads_as_buckets_names_its_busiest_second_and_zooms() -> support:
         .display()
         .to_string();
     let relay = serve("history", &["--replay", &file, "--replay-loop"]).await?;
-    let browser = Browser::start(1280, 900).await?;
-    browser.goto(&relay.base_url()).await?;
-    browser
-        .wait_for("the link to the relay", LIVE, Duration::from_secs(30))
-        .await?;
+    let browser = live_page(&relay).await?;
     browser
         .wait_for(
             "a 1-minute average",
@@ -95,12 +90,7 @@ async fn a_day_loads_as_buckets_names_its_busiest_second_and_zooms() -> support:
         )
         .await?;
 
-    browser
-        .eval(
-            "document.querySelector(\"button[data-range='1440']\").click()",
-            json!([]),
-        )
-        .await?;
+    pick_range(&browser, 1_440).await?;
     let day = loaded(&browser, "60").await?;
     eprintln!("24 h: {day}");
     assert!(
@@ -220,18 +210,9 @@ async fn a_day_on_disk_is_drawn_whole_and_zooms_down_to_its_seconds() -> support
     history::History::open_in(state.path())?.write(&day)?;
     let state_arg = state.path().display().to_string();
     let relay = serve("day", &["--no-upstream", "--state-dir", &state_arg]).await?;
-    let browser = Browser::start(1280, 900).await?;
     let loading = std::time::Instant::now();
-    browser.goto(&relay.base_url()).await?;
-    browser
-        .wait_for("the link to the relay", LIVE, Duration::from_secs(30))
-        .await?;
-    browser
-        .eval(
-            "document.querySelector(\"button[data-range='1440']\").click()",
-            json!([]),
-        )
-        .await?;
+    let browser = live_page(&relay).await?;
+    pick_range(&browser, 1_440).await?;
     // 1,440 minutes but the first two and the last, which hold no recorded second.
     let whole = showing(&browser, "60", 480, 1_436..=1_441).await?;
     eprintln!(

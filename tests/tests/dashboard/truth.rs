@@ -33,6 +33,23 @@ pub(super) async fn serve(name: &str, args: &[&str]) -> support::Result<RelayPro
     Ok(relay)
 }
 
+/// A 1280×900 headless Chromium on `relay`'s dashboard, once it is live.
+pub(super) async fn live_page(relay: &RelayProcess) -> support::Result<Browser> {
+    let browser = Browser::start(1280, 900).await?;
+    browser.goto(&relay.base_url()).await?;
+    browser
+        .wait_for("the link to the relay", LIVE, Duration::from_secs(30))
+        .await?;
+    Ok(browser)
+}
+
+/// Clicks the range button of `minutes`.
+pub(super) async fn pick_range(browser: &Browser, minutes: u32) -> support::Result<()> {
+    let script = format!("document.querySelector(\"button[data-range='{minutes}']\").click()");
+    browser.eval(&script, json!([])).await?;
+    Ok(())
+}
+
 fn recording() -> String {
     data_file(RECORDING).display().to_string()
 }
@@ -161,11 +178,7 @@ return {avg: t('avg-value'), peak: t('peak-value'), peakAt: t('peak-note'), capt
 async fn headline_and_caption_agree_on_the_minute_and_the_peak() -> support::Result<()> {
     let file = recording();
     let relay = serve("figures", &["--replay", &file, "--replay-loop"]).await?;
-    let browser = Browser::start(1280, 900).await?;
-    browser.goto(&relay.base_url()).await?;
-    browser
-        .wait_for("the link to the relay", LIVE, Duration::from_secs(30))
-        .await?;
+    let browser = live_page(&relay).await?;
     browser
         .wait_for(
             "a 1-minute average",
@@ -173,12 +186,7 @@ async fn headline_and_caption_agree_on_the_minute_and_the_peak() -> support::Res
             Duration::from_secs(30),
         )
         .await?;
-    browser
-        .eval(
-            "document.querySelector(\"button[data-range='1']\").click()",
-            json!([]),
-        )
-        .await?;
+    pick_range(&browser, 1).await?;
     // Several reads across new seconds: every one agrees.
     let mut agreed = 0;
     for _ in 0..6 {
@@ -191,12 +199,7 @@ async fn headline_and_caption_agree_on_the_minute_and_the_peak() -> support::Res
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     // The 5-minute range: the peak is the range's, in both places.
-    browser
-        .eval(
-            "document.querySelector(\"button[data-range='5']\").click()",
-            json!([]),
-        )
-        .await?;
+    pick_range(&browser, 5).await?;
     let f = browser.eval(FIGURES, json!([])).await?;
     assert_eq!(f["peak"], f["captionPeak"], "{f}");
     assert_eq!(f["peakAt"], f["captionPeakAt"], "{f}");
