@@ -228,7 +228,11 @@ async fn rebuilt_from_topic(ctx: &Ctx) -> anyhow::Result<Held> {
                 .step_by(4)
                 .cloned()
                 .collect();
-            records.push(OutputRecord::Window(PartialWindow { partition, window }));
+            records.push(OutputRecord::Window(PartialWindow {
+                partition,
+                window,
+                cube: None,
+            }));
             records.push(OutputRecord::Watermark {
                 partition,
                 watermark: whole.end,

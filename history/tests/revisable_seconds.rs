@@ -22,6 +22,7 @@ fn revisable(start_s: i64, counts: &[(u32, u64)]) -> FinalSecond {
                 .map(|&(partition, n)| PartialWindow {
                     partition,
                     window: record(start_s, n),
+                    cube: None,
                 })
                 .collect(),
         ),

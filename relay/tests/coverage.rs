@@ -20,6 +20,7 @@ fn partial(start: i64, count: u64) -> PartialWindow {
     PartialWindow {
         partition: 0,
         window,
+        cube: None,
     }
 }
 

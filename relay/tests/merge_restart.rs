@@ -22,6 +22,7 @@ fn partial(partition: u32, start: i64, count: u64, revision: u32) -> PartialWind
     PartialWindow {
         partition,
         window: w,
+        cube: None,
     }
 }
 

@@ -4,12 +4,18 @@
 //! once and the two can never disagree about what a count update or a health report is.
 
 pub mod bucket;
+pub mod cube;
+pub mod explore;
+pub mod filter;
 pub mod health;
 pub mod stream;
 pub mod time;
 pub mod window;
 
 pub use bucket::{Bucket, Buckets, roll_up};
+pub use cube::{Cell, ChangeType, Cube, top_n};
+pub use explore::{EditRow, EditsPage, TopBy, TopList};
+pub use filter::{Filter, FilterError};
 pub use health::{
     BusHealth, ClientsHealth, GatewayHealth, Health, PartitionState, SourceHealth, Status,
     WindowsHealth,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Millis;
+use crate::{Cube, Millis};
 
 /// Edits per change type. Wikimedia's `type` is one of these; anything else (including a
 /// missing type) counts as `other`, so the five always add up to the window's count.
@@ -52,6 +52,12 @@ pub struct WindowRecord {
     /// of the JSON when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub source_down: bool,
+    /// Part of this second was counted without a breakdown by wiki, type, bot and namespace
+    /// (partials written before the relay kept one): its totals are exact, but a filtered
+    /// count of it is unknown, so filtered answers leave the second out. Left out of the JSON
+    /// when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_breakdown: bool,
 }
 
 impl WindowRecord {
@@ -68,6 +74,7 @@ impl WindowRecord {
             humans: 0,
             top_wikis: Vec::new(),
             source_down: false,
+            no_breakdown: false,
         }
     }
 }
@@ -87,6 +94,10 @@ pub struct PartialWindow {
     pub partition: u32,
     #[serde(flatten)]
     pub window: WindowRecord,
+    /// The partition's share broken down by wiki, type, bot and namespace; its cells add up to
+    /// `count`. None on a partial written before breakdowns existed: read as totals only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cube: Option<Cube>,
 }
 
 #[cfg(test)]

@@ -372,7 +372,9 @@ fn partial(partition: u32, start: i64, w: &Window) -> PartialWindow {
             humans: count - w.bots,
             top_wikis: top_wikis(w.wikis.iter().map(|(k, &v)| (k.as_ref(), v)), 10),
             source_down: false,
+            no_breakdown: false,
         },
+        cube: None,
     }
 }
 

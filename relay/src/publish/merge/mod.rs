@@ -186,7 +186,9 @@ impl Merger {
     /// Applies a partial; returns the window's new total if it is final and changed (a revision).
     /// Open windows are published by [`Merger::tick`], at most once per tick.
     pub fn apply_partial(&mut self, p: PartialWindow) -> Option<WindowRecord> {
-        let PartialWindow { partition, window } = p;
+        let PartialWindow {
+            partition, window, ..
+        } = p;
         let start = window.start.0;
         let is_closed = self.final_through.is_some_and(|f| start + WINDOW_MS <= f);
         // A second already evicted from the history must not come back rebuilt from this one

@@ -70,6 +70,7 @@ impl Merger {
                             .map(|(&partition, w)| PartialWindow {
                                 partition,
                                 window: w.clone(),
+                                cube: None,
                             })
                             .collect()
                     }),
