@@ -5,6 +5,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod metrics;
+pub mod query;
 pub mod server;
 pub mod static_files;
 pub mod stream;
