@@ -38,6 +38,8 @@ pub enum ApiError {
     NotIngesting,
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    #[error("the edits cannot be read now: {0}")]
+    EditsUnavailable(String),
 }
 
 #[derive(Serialize)]
@@ -56,9 +58,9 @@ impl ApiError {
             ApiError::TooLarge { .. } | ApiError::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable { .. } | ApiError::NotIngesting => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable { .. }
+            | ApiError::NotIngesting
+            | ApiError::EditsUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -90,6 +92,7 @@ impl ApiError {
             ApiError::BodyTimeout(_) => "timeout",
             ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "bad_route",
             ApiError::Metrics(_) => "internal",
+            ApiError::EditsUnavailable(_) => "store",
         }
     }
 }

@@ -85,7 +85,12 @@ impl Timing {
             TimeMode::Ingest => (from.plus(-self.lateness_ms - WINDOW_MS), to),
             TimeMode::Event => (
                 from.plus(-self.max_future_ms),
-                Millis(Timing::window_start(to.plus(-1)) + WINDOW_MS + self.delay_ms + self.lateness_ms),
+                Millis(
+                    Timing::window_start(to.plus(-1))
+                        + WINDOW_MS
+                        + self.delay_ms
+                        + self.lateness_ms,
+                ),
             ),
         }
     }
