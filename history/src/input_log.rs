@@ -347,6 +347,44 @@ impl InputLog {
         Ok(lo)
     }
 
+    /// Up to `limit` records of `partition` from offset `from` on, each with its payload.
+    pub fn read_with_payloads(
+        &self,
+        partition: u32,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(LogEntry, Vec<u8>)>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, ingest_ms, key, summary, payload FROM input_log
+                 WHERE id >= ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    id(partition, from.min(MAX_OFFSET)),
+                    id(partition, MAX_OFFSET),
+                    limit as i64
+                ],
+                |r| {
+                    Ok((
+                        LogEntry {
+                            offset: r.get::<_, i64>(0)? as u64 & MAX_OFFSET,
+                            ingest_ms: r.get(1)?,
+                            key: r.get(2)?,
+                            summary: r.get(3)?,
+                        },
+                        r.get(4)?,
+                    ))
+                },
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| classify(&self.path, e))
+    }
+
     /// Deletes records that are both below their partition's commit point (a restart resumes
     /// from there, so the counter never reads them again) and taken in before `keep_from_ms`
     /// (`/v1/edits` lists them until then), the oldest first and at most `max` a partition, in

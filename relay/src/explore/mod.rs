@@ -21,7 +21,7 @@ use std::sync::Arc;
 use wire::{EditRow, EditsPage, Filter, Millis};
 
 use self::cursor::Position;
-use self::edit_row::{Display, change_type};
+use self::edit_row::{Display, Fields, change_type};
 use self::store::{EditsStore, Found, Scan};
 use crate::window::Timing;
 
@@ -33,13 +33,13 @@ pub const DEFAULT_LIMIT: usize = 100;
 
 /// Reads the events counted in `[from, to)` under `filter` (on a blocking thread), each with
 /// its shown fields; the namespace part of the filter is applied here, from those fields.
-pub async fn read(
+pub async fn read<F: Fields>(
     store: &Arc<EditsStore>,
     timing: Timing,
     from: Millis,
     to: Millis,
     filter: &Filter,
-) -> Result<(Vec<(Found, Display)>, Option<Millis>), store::StoreError> {
+) -> Result<(Vec<(Found, F)>, Option<Millis>), store::StoreError> {
     let store = store.clone();
     let filter = filter.clone();
     tokio::task::spawn_blocking(move || {
@@ -52,7 +52,7 @@ pub async fn read(
         let rows = found
             .into_iter()
             .map(|f| {
-                let d = Display::of(&f.payload);
+                let d = F::of(&f.payload);
                 (f, d)
             })
             .filter(|(f, d)| {
@@ -86,7 +86,7 @@ pub async fn edits_page(
         (crate::config::TimeMode::Event, Some(p)) => to.min(p.time.plus(1)),
         _ => to,
     };
-    let (mut rows, earliest) = read(store, timing, from, read_to, filter).await?;
+    let (mut rows, earliest) = read::<Display>(store, timing, from, read_to, filter).await?;
     let position = |f: &Found| Position {
         time: f.summary.time,
         partition: f.partition,

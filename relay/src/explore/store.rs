@@ -140,6 +140,13 @@ impl Reader<'_> {
         (lo.plus(-m), hi.plus(m))
     }
 
+    /// Whether most records read fall in the range asked for (it is at least as long as the
+    /// ingest times around it that are read to decide it).
+    pub fn keeps_most(&self) -> bool {
+        let (lo, hi) = self.ingest_range();
+        2 * (self.to.0 - self.from.0) >= hi.0 - lo.0
+    }
+
     /// The oldest ingest time a partition still holds, when older records were let go: what
     /// was counted before it plus the longest an event may be stamped ahead is incomplete.
     pub fn held_from(&mut self, oldest_ingest: Millis) {

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use wire::{Filter, Millis, TopBy, TopList};
 
-use super::edit_row::Display;
+use super::edit_row::Names;
 use super::store::Found;
 
 /// The top `n` of `rows` by `by` (page or user).
 pub fn rank(
-    rows: &[(Found, Display)],
+    rows: &[(Found, Names)],
     by: TopBy,
     from: Millis,
     to: Millis,

@@ -86,7 +86,7 @@ pub async fn top_names(
         ));
     }
     check_range(from, to, &format!("/v1/top?by={}", by.name()))?;
-    let (rows, earliest) = explore::read(
+    let (rows, earliest) = explore::read::<explore::edit_row::Names>(
         &state.edits,
         Timing::from_config(&state.config),
         from,
