@@ -37,6 +37,7 @@ struct Rec {
     canary: bool,
     kind: u8,
     bot: bool,
+    article: bool,
 }
 
 fn recs() -> impl Strategy<Value = Vec<Rec>> {
@@ -48,14 +49,16 @@ fn recs() -> impl Strategy<Value = Vec<Rec>> {
             prop::bool::weighted(0.05),
             0u8..5,
             any::<bool>(),
+            any::<bool>(),
         )
-            .prop_map(|(step_ms, lag_ms, id, canary, kind, bot)| Rec {
+            .prop_map(|(step_ms, lag_ms, id, canary, kind, bot, article)| Rec {
                 step_ms,
                 lag_ms,
                 id,
                 canary,
                 kind,
                 bot,
+                article,
             }),
         1..400,
     )
@@ -74,6 +77,7 @@ fn summary(r: &Rec, ingest: i64) -> Summary {
         bot: r.bot,
         canary: r.canary,
         id: (r.id > 0).then(|| EventId::exact(&format!("id-{}", r.id))),
+        article: r.article,
     }
 }
 
@@ -155,6 +159,7 @@ fn a_repeat_in_the_same_second_is_listed_once_and_a_too_late_one_not_at_all() {
         canary: false,
         kind: 0,
         bot: false,
+        article: true,
     };
     let cases = [
         (rec(-100, 1), true),

@@ -1,8 +1,8 @@
-//! An event as `/v1/edits` lists it. What the counter counts by (time, type, bot, wiki, id)
-//! comes from the counter's own decoding ([`Found`]); only what is shown besides (title, user,
-//! comment, namespace, the links) is read from the payload, with serde.
+//! An event as `/v1/edits` lists it. What the counter counts by (time, type, bot, wiki,
+//! article or not, id) comes from the counter's own decoding ([`Found`]); only what is shown
+//! besides (title, user, comment, the namespace's number, the links) is read from the payload,
+//! with serde.
 
-use codec::event::Kind;
 use serde::Deserialize;
 use wire::{ChangeType, EditRow};
 
@@ -41,7 +41,6 @@ pub struct Meta {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Names {
-    pub namespace: Option<i64>,
     pub title: Option<String>,
     pub user: Option<String>,
 }
@@ -52,40 +51,15 @@ pub trait Fields: serde::de::DeserializeOwned + Default + Send + 'static {
     fn of(payload: &[u8]) -> Self {
         serde_json::from_slice(payload).unwrap_or_default()
     }
-
-    fn namespace(&self) -> Option<i64>;
-
-    /// Namespace 0, the articles.
-    fn article(&self) -> bool {
-        self.namespace() == Some(0)
-    }
 }
 
-impl Fields for Display {
-    fn namespace(&self) -> Option<i64> {
-        self.namespace
-    }
-}
+impl Fields for Display {}
 
-impl Fields for Names {
-    fn namespace(&self) -> Option<i64> {
-        self.namespace
-    }
-}
-
-pub fn change_type(kind: Kind) -> ChangeType {
-    match kind {
-        Kind::Edit => ChangeType::Edit,
-        Kind::New => ChangeType::New,
-        Kind::Log => ChangeType::Log,
-        Kind::Categorize => ChangeType::Categorize,
-        Kind::Other => ChangeType::Other,
-    }
-}
+impl Fields for Names {}
 
 /// The row of a counted event.
 pub fn row(found: &Found, display: Display) -> EditRow {
-    let kind = change_type(found.summary.kind);
+    let kind = found.summary.kind;
     let url = url(kind, &display);
     EditRow {
         time: found.summary.time,

@@ -21,18 +21,20 @@ use std::sync::Arc;
 use wire::{EditRow, EditsPage, Filter, Millis};
 
 use self::cursor::Position;
-use self::edit_row::{Display, Fields, change_type};
+use self::edit_row::{Display, Fields};
 use self::store::{EditsStore, Found, Scan};
 use crate::window::Timing;
 
-/// The longest range either endpoint reads: an hour of Wikimedia's edits is ~100,000 events.
-pub const MAX_RANGE_MS: i64 = 3_600_000;
+/// The longest range either endpoint reads: an hour of Wikimedia's edits (~150,000 events),
+/// and the second still open at its end (`/v1/top`'s default range).
+pub const MAX_RANGE_MS: i64 = 3_601_000;
 /// The most rows a page of `/v1/edits` holds.
 pub const MAX_LIMIT: usize = 1_000;
 pub const DEFAULT_LIMIT: usize = 100;
 
 /// Reads the events counted in `[from, to)` under `filter` (on a blocking thread), each with
-/// its shown fields; the namespace part of the filter is applied here, from those fields.
+/// the fields `F` reads from its payload. The filter is applied to what the counter reads
+/// (wiki, type, bot, article), before any payload is fetched.
 pub async fn read<F: Fields>(
     store: &Arc<EditsStore>,
     timing: Timing,
@@ -43,25 +45,14 @@ pub async fn read<F: Fields>(
     let store = store.clone();
     let filter = filter.clone();
     tokio::task::spawn_blocking(move || {
-        let keep = |s: &codec::summary::Summary, wiki: &str| {
-            (filter.types.is_empty() || filter.types.contains(&change_type(s.kind)))
-                && filter.bot.is_none_or(|b| b == s.bot)
-                && (filter.wikis.is_empty() || filter.wikis.contains(wiki))
-        };
+        let keep =
+            |s: &codec::summary::Summary, wiki: &str| filter.admits(wiki, s.kind, s.bot, s.article);
         let Scan { found, earliest } = store.scan(timing, from, to, &keep)?;
         let rows = found
             .into_iter()
             .map(|f| {
                 let d = F::of(&f.payload);
                 (f, d)
-            })
-            .filter(|(f, d)| {
-                filter.admits(
-                    &f.wiki,
-                    change_type(f.summary.kind),
-                    f.summary.bot,
-                    d.article(),
-                )
             })
             .collect();
         Ok((rows, earliest))

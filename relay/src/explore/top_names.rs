@@ -43,5 +43,6 @@ pub fn rank(
         items: wire::top_n(counts.into_iter(), n),
         total: rows.len() as u64,
         earliest,
+        seconds_without_breakdown: 0,
     }
 }

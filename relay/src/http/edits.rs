@@ -115,7 +115,7 @@ fn check_range(from: Millis, to: Millis, what: &str) -> Result<(), ApiError> {
     if to.0 - from.0 > MAX_RANGE_MS {
         return Err(ApiError::BadQuery(format!(
             "from {from} to {to} is longer than an hour; {what} reads the edits one by one, \
-             so ask for an hour or less"
+             so ask for an hour (and a second) or less"
         )));
     }
     Ok(())

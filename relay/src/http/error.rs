@@ -38,6 +38,8 @@ pub enum ApiError {
     NotIngesting,
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    #[error(transparent)]
+    TooManyFeeds(#[from] crate::publish::feeds::TooManyFeeds),
     #[error("the edits cannot be read now: {0}")]
     EditsUnavailable(String),
 }
@@ -60,6 +62,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Unavailable { .. }
             | ApiError::NotIngesting
+            | ApiError::TooManyFeeds(_)
             | ApiError::EditsUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -92,6 +95,7 @@ impl ApiError {
             ApiError::BodyTimeout(_) => "timeout",
             ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "bad_route",
             ApiError::Metrics(_) => "internal",
+            ApiError::TooManyFeeds(_) => "busy",
             ApiError::EditsUnavailable(_) => "store",
         }
     }

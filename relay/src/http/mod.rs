@@ -10,7 +10,7 @@ pub mod query;
 pub mod server;
 pub mod static_files;
 pub mod stream;
-pub mod top_names;
+pub mod top;
 
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/stream", get(stream::stream))
         .route("/v1/counts", get(counts::counts))
         .route("/v1/edits", get(edits::edits))
-        .route("/v1/top", get(top_names::top))
+        .route("/v1/top", get(top::top))
         .route("/v1/health", get(health::health))
         .route("/metrics", get(metrics::metrics));
     let api = match cors(&state.config) {

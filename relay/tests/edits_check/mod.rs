@@ -332,7 +332,7 @@ pub async fn check_hostile(app: &Router) {
         ("/v1/edits?page=2", "unknown parameter \"page\""),
         ("/v1/edits?limit=1&limit=2", "given twice"),
         ("/v1/edits?bot=maybe", "not true or false"),
-        ("/v1/top?by=page&from=0&to=3600001", "longer than an hour"),
+        ("/v1/top?by=page&from=0&to=3601001", "longer than an hour"),
         ("/v1/top?by=editor", "by=\"editor\""),
         ("/v1/top?by=user&n=0", "n="),
         ("/v1/top?by=user&n=1001", "n="),
@@ -352,6 +352,7 @@ pub async fn check_random(
     truths: &[Truth],
     seed: u64,
     rounds: usize,
+    limits: &[usize],
 ) {
     let mut rng = StdRng::seed_from_u64(seed);
     for _ in 0..rounds {
@@ -359,7 +360,7 @@ pub async fn check_random(
         let b = rng.random_range(lo..hi);
         let (from, to) = (a.min(b), a.max(b) + 1);
         let filter = random_filter(&mut rng, truths);
-        let limit = [1, 7, 50, 1000][rng.random_range(0..4)];
+        let limit = limits[rng.random_range(0..limits.len())];
         check_edits(app, from, to, &filter, limit, truths).await;
         let by = if rng.random_bool(0.5) { "page" } else { "user" };
         check_top(app, by, from, to, &filter, rng.random_range(1..20), truths).await;
