@@ -21,6 +21,9 @@ use crate::stats::{median, percentile};
 
 const PARTITIONS: u32 = 4;
 
+/// A record to write: partition, offset, ingest time, key, summary tag, payload.
+type Row = (u32, u64, i64, String, Vec<u8>, Vec<u8>);
+
 pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     let (rate, span_s, seconds_asked, hours_asked) = if ctx.quick {
         (10, 900, 10, 1)
@@ -131,8 +134,8 @@ fn fill(
     let mut log = InputLog::open_in(dir)?;
     let mut next = [0u64; PARTITIONS as usize];
     let n = (span_s * rate) as usize;
-    let mut rows: Vec<(u32, u64, i64, String, Vec<u8>, Vec<u8>)> = Vec::with_capacity(10_000);
-    let mut flush = |rows: &mut Vec<(u32, u64, i64, String, Vec<u8>, Vec<u8>)>| {
+    let mut rows: Vec<Row> = Vec::with_capacity(10_000);
+    let mut flush = |rows: &mut Vec<Row>| {
         let entries: Vec<NewEntry<'_>> = rows
             .iter()
             .map(|(p, o, t, k, s, b)| NewEntry {
@@ -169,7 +172,6 @@ fn fill(
         }
     }
     flush(&mut rows)?;
-    drop(flush);
     let commits: Vec<Commit> = (0..PARTITIONS)
         .map(|p| Commit {
             partition: p,

@@ -361,6 +361,12 @@ mod tests {
         for bad in ["10s", "1.5s", "400d", "24", "a day"] {
             assert!(history(bad).is_err(), "{bad} taken");
         }
+        let keep =
+            |v: &str| Config::try_parse_from(["relay", "--keep-edits", v]).map(|c| c.keep_edits);
+        assert_eq!(keep("90m").unwrap(), Duration::from_secs(5_400));
+        for bad in ["30s", "2d", "1h30", "forever"] {
+            assert!(keep(bad).is_err(), "--keep-edits {bad} taken");
+        }
     }
 
     #[test]
