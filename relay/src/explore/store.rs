@@ -19,6 +19,10 @@ use crate::bus::kafka::KafkaSettings;
 use crate::config::Config;
 use crate::window::Timing;
 
+/// Read connections kept open between reads on the embedded bus; more are opened while
+/// reads overlap and closed after.
+const MAX_IDLE: usize = 4;
+
 /// Ingest times that disagree by this much (several producers, concurrent requests) are read
 /// anyway: the counter allows as much (its `slack`).
 pub fn margin(timing: &Timing) -> i64 {
@@ -63,7 +67,10 @@ pub enum StoreError {
 /// Where the events are.
 pub enum EditsStore {
     Embedded {
-        log: Mutex<InputLog>,
+        /// Idle read connections: each read takes one (or opens one), so an hour's ranking
+        /// does not hold up a second's listing.
+        idle: Mutex<Vec<InputLog>>,
+        state_dir: std::path::PathBuf,
         partitions: u32,
     },
     Kafka {
@@ -86,7 +93,9 @@ impl EditsStore {
                 topic: config.input_topic.clone(),
             },
             None => EditsStore::Embedded {
-                log: Mutex::new(InputLog::open_in(&config.state_dir)?),
+                // Opened now, so a file the relay cannot read stops it at start.
+                idle: Mutex::new(vec![InputLog::open_in(&config.state_dir)?]),
+                state_dir: config.state_dir.clone(),
                 partitions: config.partitions.max(1),
             },
         })
@@ -110,9 +119,22 @@ impl EditsStore {
             scan: Scan::default(),
         };
         match self {
-            EditsStore::Embedded { log, partitions } => {
-                let log = log.lock().unwrap_or_else(|p| p.into_inner());
-                super::embedded_store::scan(&log, *partitions, &mut reader)?;
+            EditsStore::Embedded {
+                idle,
+                state_dir,
+                partitions,
+            } => {
+                let taken = idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                let log = match taken {
+                    Some(log) => log,
+                    None => InputLog::open_in(state_dir)?,
+                };
+                let result = super::embedded_store::scan(&log, *partitions, &mut reader);
+                let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
+                if idle.len() < MAX_IDLE {
+                    idle.push(log);
+                }
+                result?;
             }
             EditsStore::Kafka { settings, topic } => {
                 super::kafka_store::scan(settings, topic, &mut reader)?;
