@@ -7,11 +7,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use history::FinalSecond;
 use history::History;
 use support::names::TempDir;
 use support::proc_stats::rss_kb;
 use support::relay_process::{RelayProcess, RelaySpec};
-use wire::{Buckets, Millis, TypeCounts, WindowRecord};
+use wire::{Buckets, Cell, ChangeType, Cube, Millis, WindowRecord};
 
 use crate::Ctx;
 use crate::procs::running_pid;
@@ -213,25 +214,26 @@ async fn rebuilt_from_topic(ctx: &Ctx) -> anyhow::Result<Held> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let whole = second(s, x);
+        let (whole, cube) = second(s, x);
         for partition in 0..PARTITIONS {
-            // Each partition's share; what the merger adds up again.
+            // Each partition's share, its wikis (input is keyed by wiki): what the merger adds
+            // up again.
+            let share = Cube(
+                cube.0
+                    .iter()
+                    .filter(|c| {
+                        WIKIS.iter().position(|w| *w == c.wiki()).unwrap_or(0) % PARTITIONS as usize
+                            == partition as usize
+                    })
+                    .cloned()
+                    .collect(),
+            );
             let mut window = WindowRecord::empty(whole.start, whole.end, true);
-            window.count = whole.count / u64::from(PARTITIONS)
-                + u64::from(partition < (whole.count % u64::from(PARTITIONS)) as u32);
-            window.humans = window.count;
-            window.by_type.edit = window.count;
-            window.top_wikis = whole
-                .top_wikis
-                .iter()
-                .skip(partition as usize)
-                .step_by(4)
-                .cloned()
-                .collect();
+            share.totals_into(|_| true, &mut window);
             records.push(OutputRecord::Window(PartialWindow {
                 partition,
                 window,
-                cube: None,
+                cube: Some(share),
             }));
             records.push(OutputRecord::Watermark {
                 partition,
@@ -288,7 +290,7 @@ async fn buckets(
     serde_json::from_slice(&bytes).with_context(|| format!("GET {path}: not buckets"))
 }
 
-/// Writes the final seconds `[from_s, to_s)` with counts and top tens like a live day's, in
+/// Writes the final seconds `[from_s, to_s)` with cubes like a live day's, in
 /// batches of an hour; returns how many.
 pub fn written(dir: &std::path::Path, from_s: i64, to_s: i64) -> anyhow::Result<usize> {
     let mut history = History::open_in(dir)?;
@@ -299,36 +301,41 @@ pub fn written(dir: &std::path::Path, from_s: i64, to_s: i64) -> anyhow::Result<
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        batch.push(second(s, x));
+        let (record, cube) = second(s, x);
+        batch.push(FinalSecond {
+            record,
+            partials: None,
+            cube: Some(cube),
+        });
         if batch.len() == 3_600 {
-            n += history.write(&batch)?;
+            n += history.write_seconds(&batch)?;
             batch.clear();
         }
     }
-    n += history.write(&batch)?;
+    n += history.write_seconds(&batch)?;
     Ok(n)
 }
 
-fn second(s: i64, x: u64) -> WindowRecord {
+/// A second as a relay records it: up to 40 cells over the ten wikis (a live second has a few
+/// dozen), and the totals summed from them.
+fn second(s: i64, x: u64) -> (WindowRecord, Cube) {
+    let kinds = [
+        (ChangeType::Edit, false, true),
+        (ChangeType::Edit, true, false),
+        (ChangeType::New, false, true),
+        (ChangeType::Log, true, false),
+    ];
+    let cube = Cube::of(WIKIS.iter().enumerate().flat_map(|(i, wiki)| {
+        kinds
+            .iter()
+            .enumerate()
+            .map(move |(k, &(kind, bot, article))| {
+                let n = x.rotate_left((i * 4 + k) as u32) & 3;
+                Cell::new(wiki, kind, bot, article, n)
+            })
+    }));
     let start = Millis(s * 1_000);
     let mut w = WindowRecord::empty(start, start.plus(1_000), true);
-    w.count = 10 + x % 60;
-    w.bots = w.count * (x >> 8 & 3) / 5;
-    w.humans = w.count - w.bots;
-    w.by_type = TypeCounts {
-        edit: w.count - w.count / 5,
-        new: w.count / 10,
-        log: w.count / 10,
-        ..TypeCounts::default()
-    };
-    let mut left = w.count;
-    for wiki in WIKIS {
-        let n = (left / 2).max(u64::from(left > 0));
-        if n == 0 {
-            break;
-        }
-        w.top_wikis.push((wiki.to_owned(), n));
-        left -= n;
-    }
-    w
+    cube.totals_into(|_| true, &mut w);
+    (w, cube)
 }
