@@ -57,6 +57,23 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             )),
     );
     out.push(
+        Metric::new(
+            "history_24h_counts_filtered_step60_ms",
+            day.filtered_median_ms,
+            "ms",
+        )
+        .target(Target::AtMost(250.0))
+        .note("median, the same day under wiki=enwiki&bot=false, from the seconds' cubes"),
+    );
+    out.push(
+        Metric::new("top_wikis_24h_ms", day.top_median_ms, "ms")
+            .target(Target::AtMost(250.0))
+            .note(format!(
+                "median GET /v1/top?by=wiki&n=20 over the day; p99 {:.1} ms",
+                day.top_p99_ms
+            )),
+    );
+    out.push(
         Metric::new("history_24h_relay_rss_mb", day.rss_mb, "MB")
             .target(Target::AtMost(300.0))
             .note("VmRSS with the day held, after the requests"),
@@ -98,6 +115,9 @@ struct Held {
     requests: usize,
     counts_median_ms: f64,
     counts_p99_ms: f64,
+    filtered_median_ms: f64,
+    top_median_ms: f64,
+    top_p99_ms: f64,
     rss_mb: f64,
 }
 
@@ -175,6 +195,22 @@ async fn measured(
             bail!("a day in 60 s buckets came back as {}", b.buckets.len());
         }
     }
+    // The same day under a filter, and its busiest wikis: summed from every second's cube.
+    let filtered = timed(
+        &client,
+        &relay,
+        &format!("{day}&wiki=enwiki&bot=false"),
+        requests,
+    )
+    .await?;
+    let range = format!("from={}&to={}", (now_s - DAY_S) * 1_000, now_s * 1_000);
+    let top = timed(
+        &client,
+        &relay,
+        &format!("/v1/top?by=wiki&n=20&{range}"),
+        requests,
+    )
+    .await?;
     let (rss, _) = rss_kb(running_pid(&relay)?)?;
     Ok(Held {
         seconds,
@@ -182,8 +218,32 @@ async fn measured(
         requests,
         counts_median_ms: median(&ms),
         counts_p99_ms: percentile(&ms, 99.0),
+        filtered_median_ms: median(&filtered),
+        top_median_ms: median(&top),
+        top_p99_ms: percentile(&top, 99.0),
         rss_mb: rss as f64 / 1024.0,
     })
+}
+
+/// `requests` GETs of `path`, each timed to its whole body, in ms.
+async fn timed(
+    client: &reqwest::Client,
+    relay: &RelayProcess,
+    path: &str,
+    requests: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let mut ms = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let t = Instant::now();
+        let resp = client.get(relay.url(path)).send().await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if !status.is_success() || body.is_empty() {
+            bail!("GET {path}: {status}");
+        }
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(ms)
 }
 
 const PARTITIONS: u32 = 4;
