@@ -9,6 +9,8 @@
 
 #[path = "explore/check.rs"]
 mod check;
+#[path = "explore/edits.rs"]
+mod edits;
 #[path = "explore/events.rs"]
 mod events;
 #[path = "explore/old_partials.rs"]
@@ -27,6 +29,10 @@ use events::{Posted, TOKEN};
 const CASES: usize = 24;
 /// Of those, how many are also asked of `/v1/stream`.
 const STREAMS: usize = 4;
+/// Of those, how many are also asked of `/v1/edits` (every page, in pages of the next of
+/// [`LIMITS`] rows) and `/v1/top?by=page|user`.
+const EDITS: usize = 9;
+const LIMITS: [usize; 3] = [7, 40, 1_000];
 
 const ARGS: [&str; 3] = ["--no-upstream", "--watermark-delay-ms", "1000"];
 
@@ -46,9 +52,13 @@ async fn round(
     for (i, c) in cases.iter().enumerate() {
         let mut first: Option<Vec<Value>> = None;
         for (r, h) in relays.iter().zip(&held) {
-            let answers = check::case(r, posted, h, c).await?;
+            let mut answers = check::case(r, posted, h, c).await?;
             if i < STREAMS {
                 check::stream(r, posted, h, c).await?;
+            }
+            if i < EDITS {
+                answers.extend(edits::list(r, posted, c, LIMITS[i % LIMITS.len()]).await?);
+                answers.extend(edits::top(r, posted, c).await?);
             }
             if c.from < posted.first {
                 continue;

@@ -34,6 +34,11 @@ pub struct Edit {
     pub id: Option<String>,
     pub title: Option<String>,
     pub user: Option<String>,
+    /// The namespace's number, if an integer.
+    pub namespace: Option<i64>,
+    /// Whether the fields an edit list shows besides the counted ones (namespace, title, user,
+    /// comment, links, `meta.id`) have their schema's types; if not, a list shows none of them.
+    pub shown: bool,
 }
 
 impl Edit {
@@ -60,12 +65,35 @@ impl Edit {
             id: text(&meta["id"]),
             title: text(&e["title"]),
             user: text(&e["user"]),
+            namespace: e["namespace"].as_i64().filter(|_| !e["namespace"].is_f64()),
+            shown: shown(e),
         }))
     }
 
     pub fn type_name(&self) -> &'static str {
         TYPES[self.kind]
     }
+}
+
+/// Whether the fields `recentchange` shows have their schema's types (or are absent or null).
+fn shown(e: &Value) -> bool {
+    let string = |v: &Value| v.is_null() || v.is_string();
+    let count = |v: &Value| v.is_null() || v.is_u64();
+    let revision = &e["revision"];
+    let meta = &e["meta"];
+    (e["namespace"].is_null() || e["namespace"].is_i64() || e["namespace"].is_u64())
+        && [
+            "title",
+            "user",
+            "comment",
+            "server_url",
+            "server_script_path",
+        ]
+        .iter()
+        .all(|k| string(&e[*k]))
+        && (revision.is_null()
+            || revision.is_object() && count(&revision["old"]) && count(&revision["new"]))
+        && (meta.is_null() || meta.is_object() && string(&meta["uri"]) && string(&meta["id"]))
 }
 
 /// Which edits a view counts; an empty set (or None) accepts everything. The model's own, not
@@ -190,8 +218,8 @@ impl Truth {
         c
     }
 
-    /// The busiest `n` names of `[from, to)` under `filter`, `name` naming an edit (None: the
-    /// edit is in no item, but still in the total).
+    /// The busiest `n` names of the seconds of `[from, to)` under `filter` (as `/v1/top?by=wiki`
+    /// ranks), `name` naming an edit (None: the edit is in no item, but still in the total).
     pub fn top(
         &self,
         from: i64,
@@ -200,18 +228,32 @@ impl Truth {
         n: usize,
         name: impl Fn(&Edit) -> Option<String>,
     ) -> Ranking {
-        let mut names: BTreeMap<String, u64> = BTreeMap::new();
-        let mut total = 0;
-        for e in self.select(from, to, filter) {
-            total += 1;
-            if let Some(k) = name(e) {
-                *names.entry(k).or_default() += 1;
-            }
-        }
-        Ranking {
-            total,
-            ..rank(names, n)
-        }
+        ranking(self.select(from, to, filter), n, name)
+    }
+
+    /// The same over the edits timed in `[from, to)` (as `/v1/top?by=page|user` ranks).
+    pub fn top_at(
+        &self,
+        from: i64,
+        to: i64,
+        filter: &Filter,
+        n: usize,
+        name: impl Fn(&Edit) -> Option<String>,
+    ) -> Ranking {
+        ranking(self.at(from, to, filter), n, name)
+    }
+
+    /// The edits `filter` admits whose time (to the millisecond) is in `[from, to)`: what
+    /// `/v1/edits` and the page and user rankings read.
+    pub fn at<'a>(
+        &'a self,
+        from: i64,
+        to: i64,
+        filter: &'a Filter,
+    ) -> impl Iterator<Item = &'a Edit> + 'a {
+        self.edits
+            .iter()
+            .filter(move |e| e.ms >= from && e.ms < to && filter.admits(e))
     }
 
     /// The seconds (starts) holding an edit.
@@ -230,6 +272,25 @@ impl Truth {
             .into_iter()
             .map(|(w, _)| w)
             .collect()
+    }
+}
+
+fn ranking<'a>(
+    edits: impl Iterator<Item = &'a Edit>,
+    n: usize,
+    name: impl Fn(&Edit) -> Option<String>,
+) -> Ranking {
+    let mut names: BTreeMap<String, u64> = BTreeMap::new();
+    let mut total = 0;
+    for e in edits {
+        total += 1;
+        if let Some(k) = name(e) {
+            *names.entry(k).or_default() += 1;
+        }
+    }
+    Ranking {
+        total,
+        ..rank(names, n)
     }
 }
 

@@ -29,7 +29,12 @@ pub struct Case {
 
 impl Case {
     pub fn draw(rng: &mut Rng, posted: &Posted) -> Case {
-        let (lo, hi) = posted.span();
+        // Mostly within the recording; now and then reaching the quiet seconds around it.
+        let (lo, hi) = if rng.one_in(4) {
+            posted.span()
+        } else {
+            (posted.first, posted.last + 1_000)
+        };
         let on_second = |rng: &mut Rng, t: i64| {
             if rng.one_in(2) {
                 t.div_euclid(1_000) * 1_000
