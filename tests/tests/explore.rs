@@ -3,7 +3,7 @@
 //! posted through the gateway; then random filters and ranges are asked of `/v1/counts` (per
 //! second and in buckets), `/v1/top?by=wiki` and `/v1/stream?since=`, and each answer is
 //! compared with [`support::truth`], which reads the events with serde_json and counts them by
-//! scanning. On the embedded bus and on Kafka, before and after a SIGKILL; across two counting
+//! scanning. Late events (after their seconds were final) revise the answers first. On the embedded bus and on Kafka, before and after a SIGKILL; across two counting
 //! relays and a serve-only one; and with partials of the old format (no breakdown) on the
 //! output topic. `EDITPULSE_SEED=<n>` repeats a run's cases.
 
@@ -87,7 +87,10 @@ fn draw(rng: &mut Rng, posted: &Posted, n: usize) -> Vec<Case> {
 async fn answers_survive_a_sigkill(name: &str, envs: &[(&str, &str)]) -> support::Result<()> {
     let mut relay = RelayProcess::spawn(name, &ARGS, envs)?;
     relay.wait_healthy().await?;
-    let posted = events::post_all(&relay).await?;
+    let mut posted = events::post_all(&relay).await?;
+    check::settle(&relay, &posted).await?;
+    events::post_late(&relay, &mut posted).await?;
+    check::until_counted(&relay, &posted).await?;
     let mut rng = Rng::from_env(name);
     let cases = draw(&mut rng, &posted, CASES);
     let before = round(&[&relay], &posted, &cases).await?;
@@ -146,7 +149,12 @@ async fn scaled_out_relays_answer_alike_and_equal_brute_force() -> support::Resu
         r.wait_healthy().await?;
     }
     wait_split(&a, &b).await?;
-    let posted = events::post_all(&a).await?;
+    let mut posted = events::post_all(&a).await?;
+    check::settle(&a, &posted).await?;
+    events::post_late(&b, &mut posted).await?;
+    for r in [&a, &b, &serve] {
+        check::until_counted(r, &posted).await?;
+    }
     let mut rng = Rng::from_env("explore-scale");
     let cases = draw(&mut rng, &posted, CASES);
     round(&[&a, &b, &serve], &posted, &cases).await?;

@@ -25,6 +25,9 @@ pub struct Case {
     pub to: i64,
     pub step: u32,
     pub n: usize,
+    /// How the filter is spelt: its parameters rotated by this, and a `wiki=` or `type=`
+    /// repeated when it is even: the same filter, however spelt.
+    pub spelling: usize,
 }
 
 impl Case {
@@ -52,11 +55,31 @@ impl Case {
             to,
             step: *rng.pick(&[1, 2, 3, 5, 7, 10, 60]),
             n: *rng.pick(&[1, 3, 10, 12, 1_000]),
+            spelling: rng.below(8) as usize,
         }
     }
 
-    fn query(&self, own: &str) -> String {
-        let f = self.filter.query();
+    /// The filter's parameters, spelt the case's way.
+    pub fn filter_query(&self) -> String {
+        let q = self.filter.query();
+        let mut pairs: Vec<&str> = q.split('&').filter(|p| !p.is_empty()).collect();
+        if pairs.is_empty() {
+            return q;
+        }
+        let k = self.spelling % pairs.len();
+        pairs.rotate_left(k);
+        if self.spelling.is_multiple_of(2)
+            && let Some(p) = pairs
+                .iter()
+                .find(|p| p.starts_with("wiki=") || p.starts_with("type="))
+        {
+            pairs.push(p);
+        }
+        pairs.join("&")
+    }
+
+    pub fn query(&self, own: &str) -> String {
+        let f = self.filter_query();
         if f.is_empty() {
             own.to_string()
         } else {
@@ -104,6 +127,42 @@ pub async fn until_final(relay: &RelayProcess, second: i64) -> support::Result<(
                 "{} not final within 60 s: {body}",
                 rfc3339(second)
             )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until every second of the recording counts what the brute force does (after late
+/// events, say).
+pub async fn until_counted(relay: &RelayProcess, posted: &Posted) -> support::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let q = format!(
+        "/v1/counts?from={}&to={}",
+        posted.first,
+        posted.last + 1_000
+    );
+    loop {
+        let body = get(relay, &q).await?;
+        let got: Vec<(i64, u64)> = body
+            .as_array()
+            .context("seconds")?
+            .iter()
+            .map(|w| Ok((ms(&w["start"])?, w["count"].as_u64().unwrap_or(0))))
+            .collect::<support::Result<_>>()?;
+        let want: Vec<(i64, u64)> = (posted.first..=posted.last)
+            .step_by(1_000)
+            .map(|s| {
+                (
+                    s,
+                    posted.truth.counts(s, s + 1_000, &Filter::default()).count,
+                )
+            })
+            .collect();
+        if got == want {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(relay.fail(&format!("counts {got:?} not {want:?} within 30 s")));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -40,8 +40,10 @@ pub async fn list(
     c: &Case,
     limit: usize,
 ) -> support::Result<Vec<Value>> {
-    let f = c.filter.query();
-    let base = format!("/v1/edits?from={}&to={}&limit={limit}&{f}", c.from, c.to);
+    let base = c.query(&format!(
+        "/v1/edits?from={}&to={}&limit={limit}",
+        c.from, c.to
+    ));
     let mut rows: Vec<Value> = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
@@ -98,13 +100,10 @@ pub async fn list(
 pub async fn top(relay: &RelayProcess, posted: &Posted, c: &Case) -> support::Result<Vec<Value>> {
     let mut answers = Vec::new();
     for by in ["page", "user"] {
-        let q = format!(
-            "/v1/top?by={by}&from={}&to={}&n={}&{}",
-            c.from,
-            c.to,
-            c.n,
-            c.filter.query()
-        );
+        let q = c.query(&format!(
+            "/v1/top?by={by}&from={}&to={}&n={}",
+            c.from, c.to, c.n
+        ));
         let got = get(relay, &q).await?;
         let name = |e: &Edit| {
             let n = if by == "page" { &e.title } else { &e.user };

@@ -112,6 +112,28 @@ pub async fn post_all(relay: &RelayProcess) -> support::Result<Posted> {
     })
 }
 
+/// Events that arrive after their seconds were published final (but within the allowed
+/// lateness): copies of recorded events with new ids — a third of them of a wiki nothing named
+/// before — and a repeat of an id already counted, which must not count again. They revise
+/// their seconds; the brute force is taken again over everything posted.
+pub async fn post_late(relay: &RelayProcess, posted: &mut Posted) -> support::Result<()> {
+    let mut late = Vec::new();
+    for (i, e) in posted.events.iter().step_by(17).take(20).enumerate() {
+        let mut e = e.clone();
+        e["meta"]["id"] = json!(format!("explore-late-{i}"));
+        if i % 3 == 0 {
+            e["wiki"] = json!("explore_newwiki");
+        }
+        late.push(e);
+    }
+    late.push(posted.events[5].clone());
+    let body: String = late.iter().map(|e| format!("{e}\n")).collect();
+    post(relay, body).await?;
+    posted.events.extend(late);
+    posted.truth = Truth::of(&posted.events)?;
+    Ok(())
+}
+
 pub async fn post(relay: &RelayProcess, ndjson: String) -> support::Result<()> {
     let resp = reqwest::Client::new()
         .post(relay.url("/v1/events"))
