@@ -1,11 +1,13 @@
 //! Every answer of the read API equals a brute force over the same events. Both 2024
 //! recordings (and copies of their events changed the ways the admission rules care about) are
-//! posted through the gateway; then random filters and ranges are asked of `/v1/counts` (per
-//! second and in buckets), `/v1/top?by=wiki` and `/v1/stream?since=`, and each answer is
-//! compared with [`support::truth`], which reads the events with serde_json and counts them by
-//! scanning. Late events (after their seconds were final) revise the answers first. On the embedded bus and on Kafka, before and after a SIGKILL; across two counting
-//! relays and a serve-only one; and with partials of the old format (no breakdown) on the
-//! output topic. `EDITPULSE_SEED=<n>` repeats a run's cases.
+//! posted through the gateway, then late events that revise seconds already final; random
+//! filters and ranges are asked of `/v1/counts` (per second and in buckets), `/v1/top` (by
+//! wiki, page and user), `/v1/stream?since=` and `/v1/edits` (every page, through its cursor),
+//! and each answer is compared with [`support::truth`], which reads the events with serde_json
+//! and counts them by scanning. On the embedded bus and on Kafka, before and after a SIGKILL;
+//! across two counting relays and a serve-only one, which must also answer alike; and with
+//! partials of the old format (no breakdown) on the output topic. `EDITPULSE_SEED=<n>` repeats
+//! a run's cases (each test prints its seed).
 
 #[path = "explore/check.rs"]
 mod check;
