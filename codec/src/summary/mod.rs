@@ -12,8 +12,9 @@
 //! would need escaping inside a JSON string is left out, and the flags say so: a counter then
 //! parses that record's payload, as it does records without a tag.
 //!
-//! Records tagged `editpulse-summary-v2` (19 bytes as 38 hex digits, the id only as a 64-bit
-//! FNV-1a hash) are still read ([`legacy`]): their ids compare by that hash.
+//! Records tagged by earlier versions are parsed in full: a v3 tag written before the namespace
+//! was read lacks its flag, and an `editpulse-summary-v2` tag ([`legacy`]) carries neither the
+//! namespace nor the id (only a hash of it). Re-tagging such a record replaces its old tag.
 //!
 //! Not a record header: librdkafka turns a message's headers into a freshly allocated list when
 //! asked for them, five allocations and ~2,000 instructions a record, more than the rest of
@@ -27,7 +28,7 @@ mod tests;
 
 use wire::Millis;
 
-pub use self::id::{EventId, IdBytes, fnv1a_64};
+pub use self::id::EventId;
 use crate::event::{Edit, Kind};
 
 /// The payload's first bytes on a record this version tagged; the version is in the member's
@@ -104,9 +105,7 @@ impl Summary {
         }
         let (flags, id): (u8, &[u8]) = match &self.id {
             None => (0, b""),
-            Some(EventId::Exact(id))
-                if id.as_bytes().len() <= MAX_TAGGED_ID && is_plain(id.as_bytes()) =>
-            {
+            Some(id) if id.as_bytes().len() <= MAX_TAGGED_ID && is_plain(id.as_bytes()) => {
                 (ID_IN_TAG, id.as_bytes())
             }
             Some(_) => (ID_IN_PAYLOAD, b""),
@@ -163,7 +162,7 @@ impl Summary {
 fn tag_len(payload: &[u8]) -> Option<usize> {
     match payload.strip_prefix(TAG) {
         Some(rest) => read(rest).map(|(_, len)| TAG.len() + len),
-        None => legacy::untag(payload).map(|_| legacy::TAGGED_LEN),
+        None => legacy::is_tagged(payload).then_some(legacy::TAGGED_LEN),
     }
 }
 
@@ -189,7 +188,7 @@ fn read(rest: &[u8]) -> Option<(Tag, usize)> {
     let id = &rest[HEAD_HEX..end];
     let id = match flags & (ID_IN_TAG | ID_IN_PAYLOAD) {
         0 if id.is_empty() => None,
-        ID_IN_TAG => Some(EventId::Exact(IdBytes::new(id))),
+        ID_IN_TAG => Some(EventId::new(id)),
         ID_IN_PAYLOAD if id.is_empty() => return Some((Tag::Incomplete, end + 1)),
         _ => return None,
     };

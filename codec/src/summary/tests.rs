@@ -29,7 +29,7 @@ fn split(payload: &[u8]) -> (Vec<String>, serde_json::Value) {
 fn a_tagged_event_is_the_same_json_with_one_member_more() {
     for line in RECORDED.lines() {
         let s = summary_of(line);
-        assert!(matches!(&s.id, Some(EventId::Exact(_))));
+        assert!(s.id.is_some());
         let tagged = tagged(&s, line);
         assert_eq!(Summary::untag(&tagged), Some(s.clone()));
         // Other readers still get the event, and the relay's own parser the same summary.
@@ -102,9 +102,8 @@ fn an_id_the_tag_cannot_carry_is_read_from_the_payload() {
 
 #[test]
 fn ids_with_the_same_fnv_hash_stay_apart() {
-    // Two ids whose 64-bit FNV-1a hashes are equal (found by a collision search).
+    // Two ids whose 64-bit FNV-1a hashes are equal (the hash the previous tag carried).
     let (a, b) = ("1c86250014731b7a", "b3ab5660ac93a162");
-    assert_eq!(fnv1a_64(a.as_bytes()), fnv1a_64(b.as_bytes()));
     let event = |id: &str| format!(r#"{{"meta":{{"dt":"2026-01-01T00:00:00Z","id":"{id}"}}}}"#);
     let (sa, sb) = (summary_of(&event(a)), summary_of(&event(b)));
     let read_a = Summary::untag(&tagged(&sa, &event(a))).unwrap();

@@ -3,37 +3,49 @@
 //! besides (title, user, comment, the namespace's number, the links) is read from the payload,
 //! with serde.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use wire::{ChangeType, EditRow};
 
 use super::store::Found;
 
-/// The fields shown, as Wikimedia's `recentchange` schema names them.
+/// The fields shown, as Wikimedia's `recentchange` schema names them. Each is read on its
+/// own: a field of another type than the schema's is left out, the others are still shown.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Display {
+    #[serde(deserialize_with = "lenient")]
     pub namespace: Option<i64>,
+    #[serde(deserialize_with = "lenient")]
     pub title: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub user: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub comment: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub server_url: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub server_script_path: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub revision: Option<Revision>,
+    #[serde(deserialize_with = "lenient")]
     pub meta: Option<Meta>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Revision {
+    #[serde(deserialize_with = "lenient")]
     pub old: Option<u64>,
+    #[serde(deserialize_with = "lenient")]
     pub new: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Meta {
+    #[serde(deserialize_with = "lenient")]
     pub uri: Option<String>,
-    pub id: Option<String>,
 }
 
 /// What a ranking reads of an event: far less than a row shows, so an hour's events are
@@ -41,12 +53,21 @@ pub struct Meta {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Names {
+    #[serde(deserialize_with = "lenient")]
     pub title: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub user: Option<String>,
 }
 
-/// Fields read from a payload with serde; an event whose fields are not of the schema's types
-/// yields none of them (it still counted, so it is still listed and ranked).
+/// A field of the type asked for, or None: anyone can post an event, and one odd field (a
+/// title that is a number) should not hide the rest of the row.
+fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(T::deserialize(value).ok())
+}
+
+/// Fields read from a payload with serde. Counted events are JSON objects, so only a field of
+/// another type than the schema's is missing (see [`lenient`]).
 pub trait Fields: serde::de::DeserializeOwned + Default + Send + 'static {
     fn of(payload: &[u8]) -> Self {
         serde_json::from_slice(payload).unwrap_or_default()
@@ -71,7 +92,12 @@ pub fn row(found: &Found, display: Display) -> EditRow {
         user: display.user,
         comment: display.comment,
         url,
-        id: display.meta.and_then(|m| m.id),
+        // The id the counter compared, so a row is exactly the event counted.
+        id: found
+            .summary
+            .id
+            .as_ref()
+            .map(|id| String::from_utf8_lossy(id.as_bytes()).into_owned()),
     }
 }
 
@@ -127,7 +153,12 @@ mod tests {
             Some("https://en.wikipedia.org/wiki/X")
         );
         assert_eq!(url(ChangeType::Edit, &d("{}")), None);
-        // Fields of the wrong type: nothing shown, nothing invented.
-        assert!(d(r#"{"title":5}"#).title.is_none());
+        // A field of the wrong type is left out, the rest still shown.
+        let odd = d(r#"{"title":5,"user":"U","namespace":0.0,"revision":{"old":"1","new":2}}"#);
+        assert_eq!(
+            (odd.title, odd.user.as_deref(), odd.namespace),
+            (None, Some("U"), None)
+        );
+        assert_eq!(odd.revision.map(|r| (r.old, r.new)), Some((None, Some(2))));
     }
 }

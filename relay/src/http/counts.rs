@@ -101,6 +101,16 @@ pub fn range(q: &Params, now: Millis) -> Result<(Millis, Millis), ApiError> {
     Ok((from, to))
 }
 
+/// `[from, to)` widened to the seconds it touches, as `/v1/counts` reads a range: an edit is
+/// listed for a range exactly when its second is counted in it. An empty range stays empty.
+pub fn whole_seconds(from: Millis, to: Millis) -> (Millis, Millis) {
+    if from >= to {
+        return (from, from);
+    }
+    let end = to.plus(Millis::SECOND - 1).floor_second();
+    (from.floor_second(), end)
+}
+
 /// Buckets are aligned to the step, so the range's ends widen to whole buckets: the first and
 /// last bucket's index since the epoch. An empty range (`from` = `to`) has no bucket, wherever
 /// it falls: `last` is then `first - 1`.

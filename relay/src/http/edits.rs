@@ -1,12 +1,14 @@
 //! `GET /v1/edits?from=&to=&limit=&cursor=&<filter>`: the events a range counted, newest
 //! first, a page at a time; and the page and editor rankings `/v1/top` answers with
 //! ([`top_names`]). The work is in [`crate::explore`]; this file reads and checks parameters.
+//! A range is read in whole seconds, like `/v1/counts`: `from` back to its second's start, `to`
+//! on to the end of the second it falls in.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use wire::{EditsPage, Millis, TopBy, TopList};
 
-use super::counts::parse_instant;
+use super::counts::{parse_instant, whole_seconds};
 use super::query::Params;
 use super::{ApiError, AppState};
 use crate::clock;
@@ -31,6 +33,7 @@ pub async fn edits(
         None => to.plus(-DEFAULT_SPAN_MS),
     };
     check_range(from, to, "/v1/edits")?;
+    let (from, to) = whole_seconds(from, to);
     let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,
         Some(s) => s
@@ -86,6 +89,7 @@ pub async fn top_names(
         ));
     }
     check_range(from, to, &format!("/v1/top?by={}", by.name()))?;
+    let (from, to) = whole_seconds(from, to);
     let (rows, earliest) = explore::read::<explore::edit_row::Names>(
         &state.edits,
         Timing::from_config(&state.config),

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use wire::{TopBy, TopList};
 
-use super::counts::range;
+use super::counts::{range, whole_seconds};
 use super::query::Params;
 use super::{ApiError, AppState};
 use crate::clock;
@@ -46,6 +46,7 @@ pub async fn top(
     };
     match by {
         TopBy::Wiki => {
+            let (from, to) = whole_seconds(from, to);
             let merger = state.published.merger.read().expect("merger lock");
             let totals = merger.top_wikis(from, to, &merger.compile(&q.filter), n);
             Ok(Json(TopList {

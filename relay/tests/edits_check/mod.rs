@@ -180,6 +180,13 @@ pub async fn post(app: &Router, ndjson: String) {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
 }
 
+/// Whether an event of time `t` is in the seconds `[from, to)` touches: a range is read in
+/// whole seconds, as `/v1/counts` reads it.
+fn in_seconds(t: i64, from: i64, to: i64) -> bool {
+    let second = t.div_euclid(1_000) * 1_000;
+    from < to && second < to && second + 1_000 > from
+}
+
 /// Waits until `/v1/counts` over `[from, to)` sums to `want` (the counter has read it all).
 pub async fn wait_counted(app: &Router, from: i64, to: i64, want: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -250,7 +257,7 @@ pub async fn check_edits(
     );
     let mut want: Vec<(i64, String)> = truths
         .iter()
-        .filter(|t| t.time >= from && t.time < to && admits(filter, t))
+        .filter(|t| in_seconds(t.time, from, to) && admits(filter, t))
         .map(|t| (t.time, t.id.clone()))
         .collect();
     want.sort();
@@ -278,7 +285,7 @@ pub async fn check_top(
     let mut total = 0;
     for t in truths
         .iter()
-        .filter(|t| t.time >= from && t.time < to && admits(filter, t))
+        .filter(|t| in_seconds(t.time, from, to) && admits(filter, t))
     {
         total += 1;
         let name = if by == "page" { &t.title } else { &t.user };

@@ -36,9 +36,6 @@ pub struct Edit {
     pub user: Option<String>,
     /// The namespace's number, if an integer.
     pub namespace: Option<i64>,
-    /// Whether the fields an edit list shows besides the counted ones (namespace, title, user,
-    /// comment, links, `meta.id`) have their schema's types; if not, a list shows none of them.
-    pub shown: bool,
 }
 
 impl Edit {
@@ -66,34 +63,12 @@ impl Edit {
             title: text(&e["title"]),
             user: text(&e["user"]),
             namespace: e["namespace"].as_i64().filter(|_| !e["namespace"].is_f64()),
-            shown: shown(e),
         }))
     }
 
     pub fn type_name(&self) -> &'static str {
         TYPES[self.kind]
     }
-}
-
-/// Whether the fields `recentchange` shows have their schema's types (or are absent or null).
-fn shown(e: &Value) -> bool {
-    let string = |v: &Value| v.is_null() || v.is_string();
-    let count = |v: &Value| v.is_null() || v.is_u64();
-    let revision = &e["revision"];
-    let meta = &e["meta"];
-    (e["namespace"].is_null() || e["namespace"].is_i64() || e["namespace"].is_u64())
-        && [
-            "title",
-            "user",
-            "comment",
-            "server_url",
-            "server_script_path",
-        ]
-        .iter()
-        .all(|k| string(&e[*k]))
-        && (revision.is_null()
-            || revision.is_object() && count(&revision["old"]) && count(&revision["new"]))
-        && (meta.is_null() || meta.is_object() && string(&meta["uri"]) && string(&meta["id"]))
 }
 
 /// Which edits a view counts; an empty set (or None) accepts everything. The model's own, not
@@ -243,8 +218,8 @@ impl Truth {
         ranking(self.at(from, to, filter), n, name)
     }
 
-    /// The edits `filter` admits whose time (to the millisecond) is in `[from, to)`: what
-    /// `/v1/edits` and the page and user rankings read.
+    /// The edits `filter` admits whose second overlaps `[from, to)`: what `/v1/edits` and the
+    /// page and user rankings read (in whole seconds, as the counts are).
     pub fn at<'a>(
         &'a self,
         from: i64,
@@ -253,7 +228,7 @@ impl Truth {
     ) -> impl Iterator<Item = &'a Edit> + 'a {
         self.edits
             .iter()
-            .filter(move |e| e.ms >= from && e.ms < to && filter.admits(e))
+            .filter(move |e| in_range(e.second, from, to) && filter.admits(e))
     }
 
     /// The seconds (starts) holding an edit.

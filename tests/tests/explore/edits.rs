@@ -1,8 +1,8 @@
 //! `/v1/edits` and `/v1/top?by=page|user` against the brute force: every page of a case's edit
 //! list, followed by its cursor to the end, is the brute force's edits of the range under the
 //! filter — each once, newest first, pages no longer than the limit — and the page and editor
-//! rankings are the brute force's. Unlike the counts, these read edits by their time to the
-//! millisecond: an edit is in `[from, to)` if its `meta.dt` is.
+//! rankings are the brute force's. Like the counts, these read a range in whole seconds: an
+//! edit is in `[from, to)` if its second overlaps it.
 
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
@@ -12,16 +12,12 @@ use support::truth::{Edit, encode};
 use super::check::{Case, get, ms};
 use super::events::Posted;
 
-/// A row as `/v1/edits` should list it: what the counter read, and the shown fields when they
-/// have their schema's types.
+/// A row as `/v1/edits` should list it: what the counter read, and each shown field that has
+/// its schema's type.
 fn row(e: &Edit) -> Value {
-    let shown = |v: Option<Value>| if e.shown { v } else { None };
     json!({
         "time": e.ms, "wiki": e.wiki, "type": e.type_name(), "bot": e.bot,
-        "namespace": shown(e.namespace.map(Value::from)),
-        "title": shown(e.title.clone().map(Value::from)),
-        "user": shown(e.user.clone().map(Value::from)),
-        "id": shown(e.id.clone().map(Value::from)),
+        "namespace": e.namespace, "title": e.title, "user": e.user, "id": e.id,
     })
 }
 
