@@ -53,7 +53,11 @@ fn set_address(query: &str) {
     let path = w.location().pathname().unwrap();
     w.history()
         .unwrap()
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}?{query}")))
+        .replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}?{query}")),
+        )
         .unwrap();
 }
 
@@ -82,20 +86,32 @@ async fn the_address_restores_the_view_and_back_brings_the_last_one_back() {
     store.selected.set(None);
     settle().await;
     assert_eq!(location_query(), "range=15&wiki=enwiki&type=new&bot=false");
-    web_sys::window().unwrap().history().unwrap().back().unwrap();
+    web_sys::window()
+        .unwrap()
+        .history()
+        .unwrap()
+        .back()
+        .unwrap();
     TimeoutFuture::new(300).await;
     settle().await;
     assert!(store.filter.with_untracked(|f| f.types.is_empty()));
     assert_eq!(store.selected.get_untracked(), Span::new(T0, T0 + 1_000));
-    assert_eq!(location_query(), "range=15&wiki=enwiki&bot=false&at=1707238690");
+    assert_eq!(
+        location_query(),
+        "range=15&wiki=enwiki&bot=false&at=1707238690"
+    );
 
     // A bad address shows what it can and says what it cannot.
     set_address("range=7&wiki=dewiki&type=edits");
     let w = web_sys::window().unwrap();
-    w.dispatch_event(&web_sys::Event::new("popstate").unwrap()).unwrap();
+    w.dispatch_event(&web_sys::Event::new("popstate").unwrap())
+        .unwrap();
     settle().await;
     let notice = store.notice.get_untracked().unwrap_or_default();
-    assert!(notice.contains("range=\"7\"") && notice.contains("type=\"edits\""), "{notice}");
+    assert!(
+        notice.contains("range=\"7\"") && notice.contains("type=\"edits\""),
+        "{notice}"
+    );
     assert!(store.filter.with_untracked(|f| f.wikis.contains("dewiki")));
     drop(handle);
     set_address(&original);
@@ -107,8 +123,14 @@ async fn the_filter_bar_edits_the_filter_and_says_what_is_counted() {
     let root = fresh_root();
     let handle = leptos::mount::mount_to(root.clone(), move || view! { <FilterBar store=store /> });
     settle().await;
-    assert_eq!(one(&root, "#filter-summary").text_content().unwrap(), "all edits");
-    assert!(root.query_selector("#filter-clear").unwrap().is_none(), "nothing to clear");
+    assert_eq!(
+        one(&root, "#filter-summary").text_content().unwrap(),
+        "all edits"
+    );
+    assert!(
+        root.query_selector("#filter-clear").unwrap().is_none(),
+        "nothing to clear"
+    );
 
     one(&root, "input[data-type=log]").click();
     one(&root, "button[data-bot='false']").click();
@@ -134,26 +156,42 @@ async fn the_filter_bar_edits_the_filter_and_says_what_is_counted() {
     let init = KeyboardEventInit::new();
     init.set_key("Enter");
     search
-        .dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
+        .dispatch_event(
+            &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap(),
+        )
         .unwrap();
     settle().await;
     assert!(store.filter.with_untracked(|f| f.wikis.contains("enwiki")));
-    assert!(root.query_selector("#wiki-chips [data-wiki=enwiki]").unwrap().is_some());
+    assert!(
+        root.query_selector("#wiki-chips [data-wiki=enwiki]")
+            .unwrap()
+            .is_some()
+    );
     // A name no wiki has is refused in words.
     search.set_value("en wiki");
     search
         .dispatch_event(&web_sys::Event::new("input").unwrap())
         .unwrap();
     search
-        .dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
+        .dispatch_event(
+            &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap(),
+        )
         .unwrap();
     settle().await;
-    assert!(one(&root, "#wiki-error").text_content().unwrap().contains("not a wiki"));
+    assert!(
+        one(&root, "#wiki-error")
+            .text_content()
+            .unwrap()
+            .contains("not a wiki")
+    );
 
     one(&root, "#filter-clear").click();
     settle().await;
     assert!(store.filter.with_untracked(|f| f.is_all()));
-    assert_eq!(one(&root, "#filter-summary").text_content().unwrap(), "all edits");
+    assert_eq!(
+        one(&root, "#filter-summary").text_content().unwrap(),
+        "all edits"
+    );
     drop(handle);
 }
 
@@ -182,22 +220,36 @@ async fn the_keyboard_opens_a_seconds_edits_and_panels_say_when_the_relay_fails(
     assert_eq!(store.cursor.get_untracked(), Some(T0 + 118_000));
     assert!(root.query_selector("#chart-cursor").unwrap().is_some());
     assert!(
-        one(&root, "#chart-cursor-label").text_content().unwrap().contains("128 edits"),
+        one(&root, "#chart-cursor-label")
+            .text_content()
+            .unwrap()
+            .contains("128 edits"),
         "second 118 holds 10 + 118"
     );
     key(&chart, "Enter");
     settle().await;
-    assert_eq!(store.selected.get_untracked(), Span::new(T0 + 118_000, T0 + 119_000));
+    assert_eq!(
+        store.selected.get_untracked(),
+        Span::new(T0 + 118_000, T0 + 119_000)
+    );
     let count = one(&root, "#edits-count");
     assert_eq!(count.get_attribute("data-expected").as_deref(), Some("128"));
 
     // No relay behind this page: each panel says its request failed, in words.
     let deadline = js_sys::Date::now() + 5_000.0;
-    for id in ["#edits-status", "#top-wikis-status", "#top-pages-status", "#live-feed-status"] {
+    for id in [
+        "#edits-status",
+        "#top-wikis-status",
+        "#top-pages-status",
+        "#live-feed-status",
+    ] {
         loop {
             let el = one(&root, id);
             if el.get_attribute("data-state").as_deref() == Some("failed") {
-                assert!(el.text_content().unwrap().starts_with("Could not load"), "{id}");
+                assert!(
+                    el.text_content().unwrap().starts_with("Could not load"),
+                    "{id}"
+                );
                 break;
             }
             assert!(js_sys::Date::now() < deadline, "{id} never said it failed");
