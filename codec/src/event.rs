@@ -20,17 +20,13 @@ pub struct Edit<'a> {
     pub wiki: Cow<'a, str>,
     pub id: Option<Cow<'a, str>>,
     pub canary: bool,
+    /// In namespace 0 (an article): the event's `namespace` is the JSON number `0`. Any other
+    /// value, or none, is "other" (`-0` and `0.0` too: serde_json reads them as floats).
+    pub article: bool,
 }
 
-/// Wikimedia's change types; anything else is `Other`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Edit,
-    New,
-    Log,
-    Categorize,
-    Other,
-}
+/// Wikimedia's change types, as the wire names them; anything else is `Other`.
+pub use wire::ChangeType as Kind;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
@@ -41,18 +37,6 @@ pub enum EventError {
     MissingTime,
     #[error("meta.dt {value:?}: {source}")]
     BadTime { value: String, source: TimeError },
-}
-
-impl Kind {
-    pub fn from_name(name: &str) -> Kind {
-        match name {
-            "edit" => Kind::Edit,
-            "new" => Kind::New,
-            "log" => Kind::Log,
-            "categorize" => Kind::Categorize,
-            _ => Kind::Other,
-        }
-    }
 }
 
 /// Reads `meta.dt`; on failure, the value (its first 64 characters, for the error) and why.
@@ -69,6 +53,7 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
         bot,
         wiki,
         meta,
+        article,
     } = scan::members(bytes).map_err(|(what, at)| EventError::Json { what, at })?;
     let meta = meta.ok_or(EventError::MissingTime)?;
     let dt = meta.dt.ok_or(EventError::MissingTime)?;
@@ -80,6 +65,7 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
         canary: meta.domain.as_deref() == Some("canary"),
         wiki: wiki.or(meta.domain).unwrap_or(Cow::Borrowed("")),
         id: meta.id,
+        article,
     })
 }
 

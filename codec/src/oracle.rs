@@ -30,6 +30,7 @@ struct RawEvent<'a> {
     kind: Option<Cow<'a, str>>,
     bot: Option<bool>,
     wiki: Option<Cow<'a, str>>,
+    article: bool,
 }
 
 #[derive(Default)]
@@ -58,6 +59,13 @@ impl<'de> Deserialize<'de> for RawEvent<'de> {
                         Field::Type => e.kind = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0),
                         Field::Bot => e.bot = map.next_value()?,
                         Field::Wiki => e.wiki = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0),
+                        // Read raw, as serde_json skips a value (no UTF-8 check of strings), like the
+                        // scanner; serde_json reads only `0` itself as the integer 0 (`-0`, `0.0`
+                        // are floats).
+                        Field::Namespace => {
+                            e.article =
+                                map.next_value::<&serde_json::value::RawValue>()?.get() == "0"
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -108,6 +116,7 @@ enum Field {
     Dt,
     Id,
     Domain,
+    Namespace,
     Other,
 }
 
@@ -128,6 +137,7 @@ impl<'de> Deserialize<'de> for Field {
                     b"dt" => Field::Dt,
                     b"id" => Field::Id,
                     b"domain" => Field::Domain,
+                    b"namespace" => Field::Namespace,
                     _ => Field::Other,
                 })
             }
@@ -173,7 +183,7 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
         .map_err(|(value, source)| EventError::BadTime { value, source })?;
     Ok(Edit {
         time,
-        kind: raw.kind.as_deref().map_or(Kind::Other, Kind::from_name),
+        kind: raw.kind.as_deref().map_or(Kind::Other, Kind::of_event),
         bot: raw.bot.unwrap_or(false),
         wiki: raw
             .wiki
@@ -181,5 +191,6 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
             .unwrap_or(Cow::Borrowed("")),
         id: meta.id,
         canary: meta.domain.as_deref() == Some("canary"),
+        article: raw.article,
     })
 }

@@ -30,6 +30,8 @@ pub(crate) struct Members<'a> {
     pub bot: Option<bool>,
     pub wiki: Option<Cow<'a, str>>,
     pub meta: Option<Meta<'a>>,
+    /// `namespace` is the number `0`.
+    pub article: bool,
 }
 
 /// The members of `meta` the relay reads.
@@ -49,6 +51,8 @@ const DT: u64 = pack(b"dt");
 const ID: u64 = pack(b"id");
 const DOMAIN: u64 = pack(b"domain");
 const OTHER: u64 = u64::MAX;
+/// `namespace`, too long to pack: told apart where long keys are read.
+const NAMESPACE: u64 = u64::MAX - 1;
 
 /// A key of up to 7 bytes as one number (bytes little-endian, length in the top byte), so that
 /// telling the ~35 keys of an event apart is a few integer compares, not a memcmp each.
@@ -185,6 +189,7 @@ impl<'a> Scan<'a> {
     /// The event object, and nothing after it.
     fn event(&mut self) -> Res<Members<'a>> {
         let (mut kind, mut bot, mut wiki, mut meta) = (Kind::Other, None, None, None);
+        let mut article = false;
         self.open("invalid type: the event must be an object")?;
         let mut first = true;
         // Duplicate keys: the last one wins, `meta` as a whole, as with serde.
@@ -195,10 +200,11 @@ impl<'a> Scan<'a> {
                     kind = self
                         .opt_str()?
                         .as_deref()
-                        .map_or(Kind::Other, Kind::from_name)
+                        .map_or(Kind::Other, Kind::of_event)
                 }
                 BOT => bot = self.opt_bool()?,
                 WIKI => wiki = self.opt_str()?,
+                NAMESPACE => article = self.is_zero()?,
                 _ => self.skip_value()?,
             }
         }
@@ -210,6 +216,7 @@ impl<'a> Scan<'a> {
             bot,
             wiki,
             meta,
+            article,
         })
     }
 
@@ -306,7 +313,7 @@ impl<'a> Scan<'a> {
         }
         // Longer keys, and keys with escapes (`"d\u0074"` is `dt`): every key the relay reads
         // is short ASCII, so only as much as could spell one is kept; the rest is only checked.
-        let (mut spelled, mut n) = ([0u8; 7], 0);
+        let (mut spelled, mut n) = ([0u8; 9], 0);
         loop {
             let run = plain_run(&self.b[self.i..], false);
             if let Some(to) = spelled.get_mut(n..n + run) {
@@ -316,7 +323,11 @@ impl<'a> Scan<'a> {
             match self.peek() {
                 Some(b'"') => {
                     self.i += 1;
-                    return Ok(spelled.get(..n).map_or(OTHER, pack));
+                    return Ok(match spelled.get(..n) {
+                        Some(b"namespace") => NAMESPACE,
+                        Some(k) if n <= 7 => pack(k),
+                        _ => OTHER,
+                    });
                 }
                 Some(_) => {
                     self.i += 1;
@@ -471,6 +482,18 @@ impl<'a> Scan<'a> {
             .count();
         self.i += n;
         n
+    }
+
+    /// A value that is the number `0` exactly; any other value is skipped (false).
+    fn is_zero(&mut self) -> Res<bool> {
+        match self.ws() {
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.i;
+                self.skip_number()?;
+                Ok(&self.b[start..self.i] == b"0")
+            }
+            _ => self.skip_value().map(|()| false),
+        }
     }
 
     fn skip_number(&mut self) -> Res<()> {

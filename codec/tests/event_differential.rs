@@ -183,6 +183,7 @@ const TEMPLATES: &[&str] = &[
     r#"{"$schema":"/x","meta":{"uri":"u","dt":"2024-02-06T16:58:10.724+01:00","domain":"en.wikipedia.org"},"type":"log","bot":true,"n":[1,-2.5e3,{"a":null}],"c":"a\"b\\c\u00e9"}"#,
     r#"{"type":"new","meta":{"domain":"d","dt":"2024-02-06T16:58:10Z"},"length":{"old":1,"new":2},"wiki":"w\u0041"}"#,
     r#" { "meta" : { "dt" : "2024-02-06T16:58:10Z" } , "bot" : null , "wiki" : null } "#,
+    r#"{"meta":{"dt":"2024-02-06T16:58:10Z"},"namespace":0,"title":"T","namespace":1,"namespace":0}"#,
 ];
 
 const TOKENS: &[&[u8]] = &[
@@ -249,6 +250,14 @@ const PAIRS: &[&str] = &[
     r#""bot":true,"#,
     r#""bot":null,"#,
     r#""bot":"true","#,
+    r#""namespace":0,"#,
+    r#""namespace":-0,"#,
+    r#""namespace":0.0,"#,
+    r#""namespace":"0","#,
+    r#""namespace":[0],"#,
+    r#""namespace":"\xff","#,
+    r#""n\u0061mespace":0,"#,
+    r#""namespace":14,"#,
     r#""dt":"yesterday","#,
     r#""d\u0074":"2024-01-01T00:00:00+01:00","#,
     r#""dt":"2024-02-30T00:00:00Z","#,

@@ -29,8 +29,8 @@ pub use seconds::FinalSecond;
 /// `application_id` of an EditPulse history file: "EPHS" in ASCII.
 const APPLICATION_ID: i32 = 0x4550_4853;
 /// The schema this code writes and reads: 1 held the seconds only; 2 adds the input log and
-/// the partials of the seconds still open to revision.
-const SCHEMA: i32 = 2;
+/// the partials of the seconds still open to revision; 3 adds each second's cube.
+const SCHEMA: i32 = 3;
 /// How long a write waits for another connection's transaction to end. Transactions here are
 /// short (a batch of events, a second's record), so a wait this long means something is wrong.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -193,6 +193,10 @@ fn create_or_upgrade(conn: &mut Connection, path: &Path) -> Result<(), HistoryEr
     if from < 2 {
         tx.execute_batch(input_log::SCHEMA_V2)
             .and_then(|()| tx.execute_batch("ALTER TABLE seconds ADD COLUMN partials TEXT;"))
+            .map_err(|e| sqlite(path, e))?;
+    }
+    if from < 3 {
+        tx.execute_batch("ALTER TABLE seconds ADD COLUMN cube TEXT;")
             .map_err(|e| sqlite(path, e))?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA};"))

@@ -11,7 +11,7 @@
 //! ([`History::settle_before`]): a day of history stays one record a second.
 
 use rusqlite::{OptionalExtension, params};
-use wire::{Millis, PartialWindow, WindowRecord};
+use wire::{Cube, Millis, PartialWindow, WindowRecord};
 
 use crate::{History, HistoryError, classify, sqlite};
 
@@ -21,6 +21,9 @@ use crate::{History, HistoryError, classify, sqlite};
 pub struct FinalSecond {
     pub record: WindowRecord,
     pub partials: Option<Vec<PartialWindow>>,
+    /// The second's breakdown by wiki, type, bot and namespace; None when it was counted
+    /// without one (by a relay from before breakdowns).
+    pub cube: Option<Cube>,
 }
 
 impl History {
@@ -38,7 +41,7 @@ impl History {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT start_ms, record, partials FROM seconds WHERE start_ms >= ?1
+                "SELECT start_ms, record, partials, cube FROM seconds WHERE start_ms >= ?1
                  ORDER BY start_ms",
             )
             .map_err(|e| classify(&self.path, e))?;
@@ -48,12 +51,13 @@ impl History {
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
                 ))
             })
             .map_err(|e| classify(&self.path, e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (start, json, partials) = row.map_err(|e| classify(&self.path, e))?;
+            let (start, json, partials, cube) = row.map_err(|e| classify(&self.path, e))?;
             let unreadable = |source| HistoryError::Record {
                 path: self.path.clone(),
                 start,
@@ -63,6 +67,10 @@ impl History {
                 record: serde_json::from_str(&json).map_err(unreadable)?,
                 partials: partials
                     .map(|p| serde_json::from_str(&p))
+                    .transpose()
+                    .map_err(unreadable)?,
+                cube: cube
+                    .map(|c| serde_json::from_str(&c))
                     .transpose()
                     .map_err(unreadable)?,
             });
@@ -78,6 +86,7 @@ impl History {
             .map(|r| FinalSecond {
                 record: r.clone(),
                 partials: None,
+                cube: None,
             })
             .collect();
         self.write_seconds(&seconds)
@@ -91,9 +100,10 @@ impl History {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO seconds (start_ms, record, partials) VALUES (?1, ?2, ?3)
+                    "INSERT INTO seconds (start_ms, record, partials, cube) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (start_ms) DO UPDATE SET
-                         record = excluded.record, partials = excluded.partials",
+                         record = excluded.record, partials = excluded.partials,
+                         cube = excluded.cube",
                 )
                 .map_err(|e| sqlite(&self.path, e))?;
             for s in seconds.iter().filter(|s| s.record.is_final) {
@@ -102,7 +112,11 @@ impl History {
                     .partials
                     .as_ref()
                     .map(|p| serde_json::to_string(p).expect("wire types serialize"));
-                stmt.execute(params![s.record.start.0, json, partials])
+                let cube = s
+                    .cube
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).expect("wire types serialize"));
+                stmt.execute(params![s.record.start.0, json, partials, cube])
                     .map_err(|e| sqlite(&self.path, e))?;
                 written += 1;
             }

@@ -204,7 +204,7 @@ fn a_version_1_file_is_upgraded_in_place_with_its_seconds() {
     assert_eq!(log.held(0).unwrap(), 3);
     drop((log, history));
     let version = files::python_sqlite(&path, "");
-    assert_eq!(version.trim(), "2");
+    assert_eq!(version.trim(), "3");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! reopen, and lose them once settled or rewritten without them.
 
 use history::{FinalSecond, History};
-use wire::{Millis, PartialWindow, WindowRecord};
+use wire::{Cell, ChangeType, Cube, Millis, PartialWindow, WindowRecord};
 
 fn record(start_s: i64, count: u64) -> WindowRecord {
     let start = Millis(start_s * 1_000);
@@ -26,6 +26,15 @@ fn revisable(start_s: i64, counts: &[(u32, u64)]) -> FinalSecond {
                 })
                 .collect(),
         ),
+        cube: Some(Cube::of(counts.iter().map(|&(partition, n)| {
+            Cell::new(
+                &format!("wiki{partition}"),
+                ChangeType::Edit,
+                false,
+                true,
+                n,
+            )
+        }))),
     }
 }
 
@@ -58,7 +67,8 @@ fn partials_read_back_until_settled_or_rewritten_without_them() {
         back[2],
         FinalSecond {
             record: record(102, 10),
-            partials: None
+            partials: None,
+            cube: None,
         }
     );
 }

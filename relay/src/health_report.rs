@@ -275,6 +275,8 @@ impl Reporter {
             too_late: get(&w.too_late) + get(&w.too_early),
             duplicates: get(&w.duplicates),
             open_windows: merger.open_windows() as u64,
+            without_breakdown: merger.seconds_without_breakdown(),
+            filtered_streams: self.published.feeds.len() as u64,
         }
     }
 }

@@ -30,6 +30,7 @@ fn edit(at: i64, id: &str) -> Edit<'static> {
         wiki: Cow::Borrowed("enwiki"),
         id: Some(Cow::Owned(id.to_string())),
         canary: false,
+        article: true,
     }
 }
 

@@ -6,12 +6,12 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use history::History;
+use history::{FinalSecond, History};
 use http_body_util::BodyExt;
 use relay::Relay;
 use serde_json::Value;
 use tower::ServiceExt;
-use wire::{Buckets, Millis, TypeCounts, WindowRecord};
+use wire::{Buckets, Cell, ChangeType, Cube, Millis, TypeCounts, WindowRecord};
 
 const DAY: i64 = 86_400;
 
@@ -62,6 +62,26 @@ fn a_day(now_s: i64) -> Vec<WindowRecord> {
         .collect()
 }
 
+/// A second as a relay records it: with its cube, here all of enwiki's articles, its bots
+/// edits first.
+fn recorded(w: &WindowRecord) -> FinalSecond {
+    let edit_bots = w.bots.min(w.by_type.edit);
+    let new_bots = w.bots - edit_bots;
+    let cells = [
+        (ChangeType::Edit, false, w.by_type.edit - edit_bots),
+        (ChangeType::Edit, true, edit_bots),
+        (ChangeType::New, false, w.by_type.new - new_bots),
+        (ChangeType::New, true, new_bots),
+    ];
+    FinalSecond {
+        record: w.clone(),
+        partials: None,
+        cube: Some(Cube::of(
+            cells.map(|(kind, bot, n)| Cell::new("enwiki", kind, bot, true, n)),
+        )),
+    }
+}
+
 fn brute_force(day: &[WindowRecord], start: i64, end: i64) -> Option<(u64, u64, u64, u32)> {
     let inside: Vec<_> = day
         .iter()
@@ -85,7 +105,11 @@ async fn a_day_of_history_is_served_whole_in_buckets_equal_to_brute_force_sums()
         .unwrap()
         .as_secs() as i64;
     let day = a_day(now_s);
-    History::open_in(dir.path()).unwrap().write(&day).unwrap();
+    let recorded: Vec<FinalSecond> = day.iter().map(recorded).collect();
+    History::open_in(dir.path())
+        .unwrap()
+        .write_seconds(&recorded)
+        .unwrap();
     let relay = start(dir.path()).await.expect("starts from its history");
     let app = relay.router();
 
@@ -122,6 +146,32 @@ async fn a_day_of_history_is_served_whole_in_buckets_equal_to_brute_force_sums()
             .collect();
         assert_eq!(got, want, "step {step}");
     }
+
+    // Under a filter, from the recorded cubes: new pages by humans, per hour, and the day's
+    // busiest wikis.
+    let (status, body) = get(
+        &app,
+        &format!("/v1/counts?from={from}&to={to}&step=3600&type=new&bot=false"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let filtered: Buckets = serde_json::from_value(body).unwrap();
+    for b in &filtered.buckets {
+        let want: u64 = recorded
+            .iter()
+            .filter(|s| s.record.start >= b.start && s.record.start < b.end)
+            .flat_map(|s| s.cube.as_ref().unwrap().0.iter())
+            .filter(|c| c.kind() == ChangeType::New && !c.bot())
+            .map(|c| c.count())
+            .sum();
+        assert_eq!((b.count, b.humans, b.by_type.new), (want, want, want));
+    }
+    assert!(filtered.buckets.iter().any(|b| b.count > 0));
+    let (status, body) = get(&app, &format!("/v1/top?from={from}&to={to}&by=wiki")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let total: u64 = day.iter().map(|w| w.count).sum();
+    assert_eq!(body["items"], serde_json::json!([["enwiki", total]]));
+    assert_eq!(body["total"], total);
 
     // An hour is answered second by second, each as it was recorded.
     let hour_from = (now_s - 3 * 3_600) * 1_000;

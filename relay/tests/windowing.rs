@@ -1,12 +1,13 @@
 //! Properties of the counting model: for random event orders, lateness, idle gaps and crash
-//! points, the merged per-second totals equal a brute-force count of the input; and examples
+//! points, the merged per-second totals — and, for random filters, the filtered counts and top
+//! wikis computed from the merged cubes — equal a brute-force count of the input; and examples
 //! of single rules (idle partitions, late events, what goes out when, ids whose hashes collide).
 //!
 //! Over 400 lines because the properties and the examples share one model of the input (`Ev`,
 //! the strategies, the brute-force count), which they would otherwise each repeat.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use codec::event::{Edit, Kind};
 use codec::summary::Summary;
@@ -14,7 +15,7 @@ use proptest::prelude::*;
 use relay::config::TimeMode;
 use relay::publish::Merger;
 use relay::window::{Admission, PartitionCounter, Timing};
-use wire::{Millis, PartialWindow, WindowRecord};
+use wire::{ChangeType, Filter, Millis, PartialWindow, WindowRecord};
 
 const T0: i64 = 1_800_000_000_000;
 
@@ -64,7 +65,23 @@ impl Ev {
             wiki: Cow::Owned(format!("wiki{}", self.wiki)),
             id: Some(Cow::Owned(format!("id-{}", self.id))),
             canary: false,
+            article: self.article(),
         }
+    }
+
+    /// A function of fields a repeat shares with its original.
+    fn article(&self) -> bool {
+        (self.wiki + self.kind).is_multiple_of(2)
+    }
+
+    fn admitted_by(&self, f: &Filter) -> bool {
+        let kind = ChangeType::from_index(self.kind as usize % 5).unwrap();
+        f.admits(
+            &format!("wiki{}", self.wiki),
+            kind,
+            self.bot,
+            self.article(),
+        )
     }
 
     /// The rule, stated independently of the counter: counted iff it reached the bus before its
@@ -170,6 +187,10 @@ fn merged(
     partitions: u32,
     far: i64,
 ) -> Vec<WindowRecord> {
+    merger_of(topic, partitions, far).range(Millis(T0 - 100_000), Millis(far - 10_000))
+}
+
+fn merger_of(topic: &BTreeMap<(i64, u32), PartialWindow>, partitions: u32, far: i64) -> Merger {
     let mut m = Merger::new(partitions, 1_000_000_000);
     for w in topic.values() {
         m.apply_partial(w.clone());
@@ -179,7 +200,26 @@ fn merged(
     }
     let mut out = Vec::new();
     m.publish(Millis(far), &mut out);
-    m.range(Millis(T0 - 100_000), Millis(far - 10_000))
+    m
+}
+
+/// A filter over the model's wikis, types, bots and namespaces.
+fn filters() -> impl Strategy<Value = Filter> {
+    (
+        prop::collection::btree_set(0u8..14, 0..4),
+        prop::collection::btree_set(0usize..5, 0..3),
+        prop::option::of(any::<bool>()),
+        prop::option::of(any::<bool>()),
+    )
+        .prop_map(|(wikis, types, bot, article)| Filter {
+            wikis: wikis.into_iter().map(|w| format!("wiki{w}")).collect(),
+            types: types
+                .into_iter()
+                .filter_map(ChangeType::from_index)
+                .collect(),
+            bot,
+            article,
+        })
 }
 
 fn by_partition(evs: &[Ev]) -> BTreeMap<u32, Vec<(u64, &Ev)>> {
@@ -193,6 +233,11 @@ fn by_partition(evs: &[Ev]) -> BTreeMap<u32, Vec<(u64, &Ev)>> {
 }
 
 fn brute_force(evs: &[Ev], from: i64, to: i64) -> BTreeMap<i64, (u64, u64)> {
+    brute_force_where(evs, from, to, &Filter::all())
+}
+
+/// [`brute_force`] of the events `filter` admits.
+fn brute_force_where(evs: &[Ev], from: i64, to: i64, filter: &Filter) -> BTreeMap<i64, (u64, u64)> {
     let mut want: BTreeMap<i64, (u64, u64)> =
         (from..to).step_by(1_000).map(|s| (s, (0, 0))).collect();
     // A repeat carries its original's id and time, so of all copies of an id that count,
@@ -202,6 +247,7 @@ fn brute_force(evs: &[Ev], from: i64, to: i64) -> BTreeMap<i64, (u64, u64)> {
         .iter()
         .filter(|e| e.counts(&timing()))
         .filter(|e| seen.insert(e.id))
+        .filter(|e| e.admitted_by(filter))
     {
         let start = ev.time().div_euclid(1_000) * 1_000;
         let e = want.entry(start).or_default();
@@ -277,6 +323,49 @@ proptest! {
             finish(&mut c, &mut topic, far);
         }
         check(&merged(&topic, 3, far), &evs)?;
+    }
+
+    /// Every filtered second and the filtered top wikis, computed from the merged cubes (after
+    /// a crash and recompute, too), equal a brute-force count of the events the filter admits.
+    #[test]
+    fn filtered_counts_equal_a_brute_force_count(
+        evs in events(),
+        filter in filters(),
+        crash_at in 0usize..300,
+    ) {
+        let far = evs.iter().map(|e| e.ingest_ms).max().unwrap() + 200_000;
+        let mut topic = BTreeMap::new();
+        for (p, records) in by_partition(&evs) {
+            let k = crash_at.min(records.len());
+            let mut before = PartitionCounter::new(p, timing());
+            count_partition(p, &records[..k], &mut before, &mut topic);
+            let resume = before.commit_point().unwrap_or(0) as usize;
+            let mut after = PartitionCounter::rebuilding(p, timing(), before.drop_horizon());
+            count_partition(p, &records[resume..], &mut after, &mut topic);
+            finish(&mut after, &mut topic, far);
+        }
+        let m = merger_of(&topic, 3, far);
+        let (from, to) = (Millis(T0 - 100_000), Millis(far - 10_000));
+        let got = m.filtered_range(from, to, &m.compile(&filter));
+        let all = m.range(from, to);
+        prop_assert_eq!(got.len(), all.len(), "every second has a breakdown");
+        let want = brute_force_where(&evs, got.first().map_or(T0, |w| w.start.0), got.last().map_or(T0, |w| w.end.0), &filter);
+        let got_map: BTreeMap<i64, (u64, u64)> = got.iter().map(|w| (w.start.0, (w.count, w.bots))).collect();
+        prop_assert_eq!(got_map, want);
+        for w in &got {
+            prop_assert_eq!(w.by_type.total(), w.count);
+            prop_assert!(w.top_wikis.iter().all(|(name, _)| filter.wikis.is_empty() || filter.wikis.contains(name)));
+        }
+        // The range's busiest wikis, against the same count per wiki.
+        let mut per_wiki: HashMap<String, u64> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for ev in evs.iter().filter(|e| e.counts(&timing()) && seen.insert(e.id) && e.admitted_by(&filter)) {
+            *per_wiki.entry(format!("wiki{}", ev.wiki)).or_default() += 1;
+        }
+        let top = m.top_wikis(from, to, &m.compile(&filter), 5);
+        prop_assert_eq!(top.items, wire::top_n(per_wiki.iter().map(|(k, v)| (k.as_str(), *v)), 5));
+        prop_assert_eq!(top.total, per_wiki.values().sum::<u64>());
+        prop_assert_eq!(top.distinct, per_wiki.len() as u64);
     }
 
     /// A counter killed after any record and restarted from its last commit point republishes

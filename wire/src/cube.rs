@@ -44,6 +44,11 @@ impl ChangeType {
         ChangeType::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// An event's `type`: one of the five names, anything else `Other`.
+    pub fn of_event(name: &str) -> ChangeType {
+        ChangeType::parse(name).unwrap_or(ChangeType::Other)
+    }
+
     /// Position in [`ChangeType::ALL`].
     pub fn index(self) -> usize {
         self as usize

@@ -51,6 +51,14 @@ pub struct TopList {
     /// users) before it are no longer held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earliest: Option<Millis>,
+    /// Seconds of the range counted without a breakdown (by a relay from before breakdowns):
+    /// their edits are in no item and not in `total`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seconds_without_breakdown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One edit as `/v1/edits` lists it.

@@ -30,6 +30,9 @@ pub struct Filter {
     pub article: Option<bool>,
 }
 
+/// A query's `(name, value)` pairs.
+pub type Pairs<'a> = Vec<(&'a str, &'a str)>;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
     #[error("type={0:?} is not one of edit, new, log, categorize, other")]
@@ -77,7 +80,7 @@ impl Filter {
     /// rest, for the endpoint to read its own.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<(Filter, Vec<(&'a str, &'a str)>), FilterError> {
+    ) -> Result<(Filter, Pairs<'a>), FilterError> {
         let mut f = Filter::default();
         let mut rest = Vec::new();
         for (k, v) in pairs {

@@ -100,6 +100,14 @@ pub struct WindowsHealth {
     #[serde(default)]
     pub duplicates: u64,
     pub open_windows: u64,
+    /// Seconds held that were counted without a breakdown by wiki, type, bot and namespace
+    /// (partials written by a relay from before breakdowns): their totals are exact, filtered
+    /// views leave them out.
+    #[serde(default)]
+    pub without_breakdown: u64,
+    /// Distinct filters being streamed (each computed once for all of its clients).
+    #[serde(default)]
+    pub filtered_streams: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

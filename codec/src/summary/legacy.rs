@@ -34,6 +34,7 @@ fn decode(bytes: &[u8; LEN]) -> Option<Summary> {
         bot: flags & 1 != 0,
         canary: flags & 2 != 0,
         id: (flags & 4 != 0).then_some(EventId::Fnv(id)),
+        article: false,
     })
 }
 

@@ -45,6 +45,11 @@ const CANARY: u8 = 2;
 const ID_IN_TAG: u8 = 4;
 /// The event has an id the tag does not carry: read it from the payload.
 const ID_IN_PAYLOAD: u8 = 8;
+/// The event is in namespace 0.
+const ARTICLE: u8 = 16;
+/// The tag says whether the event is an article. Tags written before the breakdown by
+/// namespace lack it (and `ARTICLE`); their records are parsed, so they still count exactly.
+const NAMESPACE_READ: u8 = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -54,13 +59,16 @@ pub struct Summary {
     pub canary: bool,
     /// The `meta.id`, which is all the duplicate check needs.
     pub id: Option<EventId>,
+    /// In namespace 0 (see [`Edit::article`]).
+    pub article: bool,
 }
 
 /// What a tag says.
 enum Tag {
     Summary(Summary),
-    /// A tag, but the id is only in the payload: the record is parsed.
-    IdInPayload,
+    /// A tag, but not all a counter needs (the id is only in the payload, or the tag is from
+    /// before the namespace was): the record is parsed.
+    Incomplete,
 }
 
 impl Summary {
@@ -71,6 +79,7 @@ impl Summary {
             bot: edit.bot,
             canary: edit.canary,
             id: edit.id.as_deref().map(EventId::exact),
+            article: edit.article,
         }
     }
 
@@ -103,7 +112,10 @@ impl Summary {
             Some(_) => (ID_IN_PAYLOAD, b""),
         };
         let mut head = [0u8; HEAD];
-        head[0] = flags;
+        head[0] = flags | NAMESPACE_READ;
+        if self.article {
+            head[0] |= ARTICLE;
+        }
         if self.bot {
             head[0] |= BOT;
         }
@@ -136,15 +148,13 @@ impl Summary {
     }
 
     /// The summary a relay tagged `payload` with, if it did and the tag holds all a counter
-    /// needs; None means: parse the payload. Runs once per record a counter reads, on the
-    /// reader's task: table lookups, no branch per digit, and a copy of the id.
+    /// needs; None means: parse the payload (which is also what the previous version's tag
+    /// gets: it does not say whether the event is an article). Runs once per record a counter
+    /// reads, on the reader's task: table lookups, no branch per digit, and a copy of the id.
     pub fn untag(payload: &[u8]) -> Option<Summary> {
-        match payload.strip_prefix(TAG) {
-            Some(rest) => match read(rest)?.0 {
-                Tag::Summary(s) => Some(s),
-                Tag::IdInPayload => None,
-            },
-            None => legacy::untag(payload),
+        match read(payload.strip_prefix(TAG)?)?.0 {
+            Tag::Summary(s) => Some(s),
+            Tag::Incomplete => None,
         }
     }
 }
@@ -164,7 +174,9 @@ fn tag_len(payload: &[u8]) -> Option<usize> {
 fn read(rest: &[u8]) -> Option<(Tag, usize)> {
     let head: [u8; HEAD] = unhex(rest.get(..HEAD_HEX)?)?;
     let flags = head[0];
-    if flags & !(BOT | CANARY | ID_IN_TAG | ID_IN_PAYLOAD) != 0 {
+    if flags & !(BOT | CANARY | ID_IN_TAG | ID_IN_PAYLOAD | ARTICLE | NAMESPACE_READ) != 0
+        || flags & (ARTICLE | NAMESPACE_READ) == ARTICLE
+    {
         return None;
     }
     let kind = kind_of(head[1])?;
@@ -178,15 +190,19 @@ fn read(rest: &[u8]) -> Option<(Tag, usize)> {
     let id = match flags & (ID_IN_TAG | ID_IN_PAYLOAD) {
         0 if id.is_empty() => None,
         ID_IN_TAG => Some(EventId::Exact(IdBytes::new(id))),
-        ID_IN_PAYLOAD if id.is_empty() => return Some((Tag::IdInPayload, end + 1)),
+        ID_IN_PAYLOAD if id.is_empty() => return Some((Tag::Incomplete, end + 1)),
         _ => return None,
     };
+    if flags & NAMESPACE_READ == 0 {
+        return Some((Tag::Incomplete, end + 1));
+    }
     let summary = Summary {
         time,
         kind,
         bot: flags & BOT != 0,
         canary: flags & CANARY != 0,
         id,
+        article: flags & ARTICLE != 0,
     };
     Some((Tag::Summary(summary), end + 1))
 }

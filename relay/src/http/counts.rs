@@ -1,16 +1,20 @@
-//! `GET /v1/counts?from=&to=&step=`: the latest value of every stored second in a range, or
-//! with `step` those seconds rolled up into buckets of that many seconds. A range longer than
-//! an hour without `step` gets buckets too, of the shortest step in [`AUTO_STEPS`] that keeps
-//! them within [`MAX_BUCKETS`]: a day of seconds is more than any chart draws.
+//! `GET /v1/counts?from=&to=&step=&<filter>`: the latest value of every stored second in a
+//! range, or with `step` those seconds rolled up into buckets of that many seconds. A range
+//! longer than an hour without `step` gets buckets too, of the shortest step in [`AUTO_STEPS`]
+//! that keeps them within [`MAX_BUCKETS`]: a day of seconds is more than any chart draws.
+//!
+//! Under a filter (`wiki=`, `type=`, `bot=`, `namespace=`: see [`wire::Filter`]) every count
+//! is the filtered count, computed from the seconds' cubes; seconds held without one are left
+//! out.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use wire::Millis;
 use wire::stream::COUNTS_SEQ_HEADER;
 
+use super::query::Params;
 use super::{ApiError, AppState};
 use crate::clock;
 
@@ -28,44 +32,27 @@ pub const AUTO_STEPS: [u32; 18] = [
     86_400,
 ];
 
-#[derive(Debug, Deserialize)]
-pub struct Range {
-    from: Option<String>,
-    to: Option<String>,
-    /// Seconds per bucket; taken as text so that a bad value gets this API's own error.
-    step: Option<String>,
-}
-
 pub async fn counts(
     State(state): State<AppState>,
-    Query(range): Query<Range>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let now = clock::now();
-    let to = range
-        .to
-        .as_deref()
-        .map(parse_instant)
-        .transpose()?
-        .unwrap_or(now.plus(1_000));
-    let from = range
-        .from
-        .as_deref()
-        .map(parse_instant)
-        .transpose()?
-        .unwrap_or(now.plus(-3_600_000));
-    if from > to {
-        return Err(ApiError::BadQuery(format!(
-            "from ({from}) is after to ({to})"
-        )));
-    }
-    let step = match range.step.as_deref().map(parse_step).transpose()? {
+    let q = Params::parse(raw.as_deref(), &["from", "to", "step"])?;
+    let (from, to) = range(&q, clock::now())?;
+    let filter = &q.filter;
+    let step = match q.get("step").map(parse_step).transpose()? {
         Some(step) => step,
         None if to.0 - from.0 > MAX_SECONDS * Millis::SECOND => auto_step(from, to)?,
         None => {
             // Read before the windows: an update published meanwhile is then after this id
-            // (on the stream) or in the answer, or both; never in neither.
-            let seq = state.published.updates.last_seq();
-            let mut resp = Json(state.published.counts(from, to)).into_response();
+            // (on the stream) or in the answer, or both; never in neither. A filtered stream
+            // has its own ids, of the filter's feed.
+            let seq = if filter.is_all() {
+                state.published.updates.last_seq()
+            } else {
+                let feed = state.published.feeds.get(filter)?;
+                feed.log.last_seq()
+            };
+            let mut resp = Json(state.published.filtered_counts(from, to, filter)).into_response();
             resp.headers_mut()
                 .insert(COUNTS_SEQ_HEADER, HeaderValue::from(seq));
             return Ok(resp);
@@ -84,11 +71,34 @@ pub async fn counts(
         )));
     }
     let step_ms = i64::from(step) * Millis::SECOND;
-    let buckets =
-        state
-            .published
-            .buckets(Millis(first * step_ms), Millis((last + 1) * step_ms), step);
+    let buckets = state.published.buckets(
+        Millis(first * step_ms),
+        Millis((last + 1) * step_ms),
+        step,
+        filter,
+    );
     Ok(Json(buckets).into_response())
+}
+
+/// `from=` and `to=` of a read query: an hour back from `now` and the second still open by
+/// default.
+pub fn range(q: &Params, now: Millis) -> Result<(Millis, Millis), ApiError> {
+    let to = q
+        .get("to")
+        .map(parse_instant)
+        .transpose()?
+        .unwrap_or(now.plus(1_000));
+    let from = q
+        .get("from")
+        .map(parse_instant)
+        .transpose()?
+        .unwrap_or(now.plus(-3_600_000));
+    if from > to {
+        return Err(ApiError::BadQuery(format!(
+            "from ({from}) is after to ({to})"
+        )));
+    }
+    Ok((from, to))
 }
 
 /// Buckets are aligned to the step, so the range's ends widen to whole buckets: the first and

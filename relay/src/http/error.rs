@@ -38,6 +38,8 @@ pub enum ApiError {
     NotIngesting,
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    #[error(transparent)]
+    TooManyFeeds(#[from] crate::publish::feeds::TooManyFeeds),
 }
 
 #[derive(Serialize)]
@@ -56,7 +58,7 @@ impl ApiError {
             ApiError::TooLarge { .. } | ApiError::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable { .. } | ApiError::NotIngesting => {
+            ApiError::Unavailable { .. } | ApiError::NotIngesting | ApiError::TooManyFeeds(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -90,6 +92,7 @@ impl ApiError {
             ApiError::BodyTimeout(_) => "timeout",
             ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "bad_route",
             ApiError::Metrics(_) => "internal",
+            ApiError::TooManyFeeds(_) => "busy",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod query;
 pub mod server;
 pub mod static_files;
 pub mod stream;
+pub mod top;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/stream", get(stream::stream))
         .route("/v1/counts", get(counts::counts))
+        .route("/v1/top", get(top::top))
         .route("/v1/health", get(health::health))
         .route("/metrics", get(metrics::metrics));
     let api = match cors(&state.config) {

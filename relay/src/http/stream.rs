@@ -4,6 +4,10 @@
 //! `?last_event_id=`, since a fresh `EventSource` cannot set headers) continues right after
 //! that position: no gap, no duplicate. A position the log no longer holds — too old, or from
 //! another relay — gets the window store instead, which holds the latest value of every second.
+//!
+//! Under a filter (`wiki=`, `type=`, `bot=`, `namespace=`) a client reads its filter's feed
+//! ([`crate::publish::feeds`]) instead: the same, with every count the filtered count, and ids
+//! of that feed.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -11,20 +15,21 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Deserialize;
 use tokio::sync::watch;
 use wire::Millis;
 use wire::stream::COUNT_EVENT;
 
 use super::counts::parse_instant;
+use super::query::Params;
 use super::{ApiError, AppState};
 use crate::clock;
+use crate::publish::feeds::Feed;
 use crate::publish::sse_encode::{frame, frame_without_id};
-use crate::publish::{Backlog, Published};
+use crate::publish::{Backlog, Published, UpdateLog};
 use crate::telemetry::{Telemetry, add};
 
 /// Frames read from the log at once: a client far behind catches up in slices, so one slow
@@ -35,33 +40,33 @@ const SLICE: usize = 512;
 /// dashboard's longest per-second view. Longer history is read in buckets from /v1/counts.
 const MAX_STREAM_BACKFILL: std::time::Duration = std::time::Duration::from_secs(3_600);
 
-#[derive(Debug, Deserialize)]
-pub struct StreamQuery {
-    since: Option<String>,
-    last_event_id: Option<String>,
-}
-
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<StreamQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let q = Params::parse(raw.as_deref(), &["since", "last_event_id"])?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .or(q.last_event_id)
+        .or(q.get("last_event_id").map(str::to_string))
         .filter(|s| !s.trim().is_empty())
         // An id this relay never issued is treated like one it no longer holds (position 0 is
         // always gone): the client gets the stored history. Refusing it would make
         // EventSource give up for good.
         .map(|s| s.trim().parse::<u64>().unwrap_or(0));
-    let since = q.since.as_deref().map(parse_instant).transpose()?;
+    let since = q.get("since").map(parse_instant).transpose()?;
 
     let published = state.published.clone();
+    let feed = match q.filter.is_all() {
+        true => None,
+        false => Some(published.feeds.get(&q.filter)?),
+    };
     let mut client = Client {
         wake: published.subscribe(),
-        pos: resume.unwrap_or_else(|| published.updates.last_seq()),
+        pos: 0,
+        feed,
         pending: VecDeque::new(),
         health: state.health.clone(),
         shutdown: state.shutdown.clone(),
@@ -69,6 +74,7 @@ pub async fn stream(
         published,
         _guard: Connected::new(state.telemetry.clone()),
     };
+    client.pos = resume.unwrap_or_else(|| client.log().last_seq());
     if let (Some(since), None) = (since, resume) {
         client.backfill(since.max(Millis(clock::now().0 - client.history_ms)));
     }
@@ -96,6 +102,8 @@ struct Client {
     published: Arc<Published>,
     wake: watch::Receiver<u64>,
     pos: u64,
+    /// The filtered feed read, or None for the unfiltered stream.
+    feed: Option<Arc<Feed>>,
     pending: VecDeque<Bytes>,
     health: watch::Receiver<(wire::Health, Bytes)>,
     shutdown: watch::Receiver<bool>,
@@ -104,6 +112,14 @@ struct Client {
 }
 
 impl Client {
+    /// The update log this client reads.
+    fn log(&self) -> &UpdateLog {
+        match &self.feed {
+            Some(feed) => &feed.log,
+            None => &self.published.updates,
+        }
+    }
+
     async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(b) = self.pending.pop_front() {
@@ -112,11 +128,14 @@ impl Client {
             if *self.shutdown.borrow() {
                 return None;
             }
-            match self
-                .published
-                .updates
-                .after(self.pos, SLICE, &mut self.pending)
-            {
+            let backlog = match &self.feed {
+                Some(feed) => feed.log.after(self.pos, SLICE, &mut self.pending),
+                None => self
+                    .published
+                    .updates
+                    .after(self.pos, SLICE, &mut self.pending),
+            };
+            match backlog {
                 Backlog::Frames(last) => {
                     if self.pending.len() == SLICE {
                         add(&self._guard.0.clients.lagged, 1);
@@ -126,7 +145,7 @@ impl Client {
                 }
                 Backlog::Gone => {
                     add(&self._guard.0.clients.resynced, 1);
-                    self.pos = self.published.updates.last_seq();
+                    self.pos = self.log().last_seq();
                     self.backfill(Millis(clock::now().0 - self.history_ms));
                     continue;
                 }
@@ -152,7 +171,12 @@ impl Client {
     /// of a backfill then still has its old id (or none) and is sent the history again,
     /// instead of resuming after it with the rest missing.
     fn backfill(&mut self, since: Millis) {
-        let windows = self.published.counts(since, Millis(i64::MAX));
+        let windows = match &self.feed {
+            Some(feed) => self
+                .published
+                .filtered_counts(since, Millis(i64::MAX), &feed.filter),
+            None => self.published.counts(since, Millis(i64::MAX)),
+        };
         let last = windows.len().saturating_sub(1);
         for (i, w) in windows.iter().enumerate() {
             let json = serde_json::to_vec(w).expect("wire types serialize");

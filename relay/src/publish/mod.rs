@@ -1,6 +1,7 @@
 //! Publishing: partial windows in, merged totals out — to the update log every SSE client
 //! reads from, and to `/v1/counts`.
 
+pub mod feeds;
 pub mod history_writer;
 pub mod merge;
 pub mod sse_encode;
@@ -10,7 +11,9 @@ pub mod updates;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
-use wire::{Millis, WindowRecord};
+use wire::{Filter, Millis, WindowRecord};
+
+use self::feeds::Feeds;
 
 pub use merge::Merger;
 pub use updates::{Backlog, UpdateLog};
@@ -19,6 +22,8 @@ pub use updates::{Backlog, UpdateLog};
 pub struct Published {
     pub merger: RwLock<Merger>,
     pub updates: UpdateLog,
+    /// The filtered streams in use.
+    pub feeds: Feeds,
     /// Bumped whenever SSE clients may have something new to send: an update, a health
     /// report, shutdown. One signal, so a waiting client registers one waker, not one per
     /// source: at 10,000 clients, per-source registrations are a measurable share of every update.
@@ -30,6 +35,7 @@ impl Published {
         Arc::new(Published {
             merger: RwLock::new(merger),
             updates: UpdateLog::new(log_capacity),
+            feeds: Feeds::default(),
             wake: watch::channel(0).0,
         })
     }
@@ -46,23 +52,48 @@ impl Published {
         self.merger.read().expect("merger lock").range(from, to)
     }
 
-    /// The held seconds of `[from, to)` in buckets of `step` seconds, and the oldest second held.
-    pub fn buckets(&self, from: Millis, to: Millis, step: u32) -> wire::Buckets {
+    /// The held seconds of `[from, to)` under `filter` (see [`Merger::filtered_range`]).
+    pub fn filtered_counts(&self, from: Millis, to: Millis, filter: &Filter) -> Vec<WindowRecord> {
+        if filter.is_all() {
+            return self.counts(from, to);
+        }
         let merger = self.merger.read().expect("merger lock");
+        merger.filtered_range(from, to, &merger.compile(filter))
+    }
+
+    /// The held seconds of `[from, to)` under `filter` in buckets of `step` seconds, and the
+    /// oldest second held.
+    pub fn buckets(&self, from: Millis, to: Millis, step: u32, filter: &Filter) -> wire::Buckets {
+        let merger = self.merger.read().expect("merger lock");
+        let buckets = if filter.is_all() {
+            merger.buckets(from, to, step)
+        } else {
+            merger.filtered_buckets(from, to, step, &merger.compile(filter))
+        };
         wire::Buckets {
             step,
-            buckets: merger.buckets(from, to, step),
+            buckets,
             earliest: merger.earliest(),
         }
     }
 
-    /// Appends records to the update log (serialized once, shared by every client) and wakes
-    /// the clients.
+    /// Appends records to the update log (serialized once, shared by every client) and to
+    /// each filtered stream's, and wakes the clients.
     pub fn publish(&self, records: &[WindowRecord]) {
         if records.is_empty() {
             return;
         }
         self.updates.append(records);
+        if !self.feeds.is_empty() {
+            let merger = self.merger.read().expect("merger lock");
+            self.feeds.publish(records, |filter, records| {
+                let f = merger.compile(filter);
+                records
+                    .iter()
+                    .filter_map(|r| merger.filtered(r.start, &f, true))
+                    .collect()
+            });
+        }
         self.wake_clients();
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use codec::event::{Edit, Kind};
 use codec::summary::Summary;
-use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
+use wire::{Cell, Cube, Millis, PartialWindow, WindowRecord};
 
 use super::recent_ids::RecentIds;
 use super::seen_ids::SeenIds;
@@ -42,15 +42,25 @@ pub struct CounterStats {
     pub duplicates: u64,
 }
 
+/// A wiki's cells of the window's cube, indexed by [`cell_index`].
+type Cells = [u32; CELLS];
+const CELLS: usize = 5 * 2 * 2;
+
+/// The cell of a type, bot flag and namespace class. Ascending index is the cube's sort order
+/// (type, then bot, then article), so a wiki's cells come out sorted as they are.
+fn cell_index(kind: Kind, bot: bool, article: bool) -> usize {
+    kind.index() * 4 + usize::from(bot) * 2 + usize::from(article)
+}
+
 #[derive(Debug, Clone)]
 struct Window {
-    by_type: TypeCounts,
-    bots: u64,
-    /// Keyed by the name's UTF-8 bytes, checked once where the record was read. Wiki names are
-    /// anyone's input, so the hash is seeded: foldhash, a fresh seed per window, ~2× faster than
-    /// SipHash on names this short. Its outputs never leave the process (the top ten are sorted
-    /// by count and name), which is what an attacker would need to find colliding names.
-    wikis: HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>,
+    /// The window's cube, a row of cells per wiki: one hash lookup per record counts it in
+    /// every dimension at once. Keyed by the name's UTF-8 bytes, checked once where the record
+    /// was read. Wiki names are anyone's input, so the hash is seeded: foldhash, a fresh seed
+    /// per window, ~2× faster than SipHash on names this short. Its outputs never leave the
+    /// process (cells are sorted by name), which is what an attacker would need to find
+    /// colliding names.
+    wikis: HashMap<Box<[u8]>, Cells, foldhash::fast::RandomState>,
     /// The `meta.id`s counted. By event time an event's id and time travel together, so a
     /// repeat always lands in the same window. (By ingest time it need not: see `recent`.)
     ids: SeenIds,
@@ -223,8 +233,6 @@ impl PartitionCounter {
             return Admission::Duplicate;
         }
         let w = self.windows.entry(start).or_insert_with(|| Window {
-            by_type: TypeCounts::default(),
-            bots: 0,
             wikis: HashMap::default(),
             ids: SeenIds::default(),
             revision: 0,
@@ -247,18 +255,13 @@ impl PartitionCounter {
         w.first_offset = w.first_offset.min(offset);
         w.last_offset = w.last_offset.max(offset);
         w.dirty = true;
-        match edit.kind {
-            Kind::Edit => w.by_type.edit += 1,
-            Kind::New => w.by_type.new += 1,
-            Kind::Log => w.by_type.log += 1,
-            Kind::Categorize => w.by_type.categorize += 1,
-            Kind::Other => w.by_type.other += 1,
-        }
-        w.bots += u64::from(edit.bot);
-        if let Some(n) = w.wikis.get_mut(wiki) {
-            *n += 1;
+        let cell = cell_index(edit.kind, edit.bot, edit.article);
+        if let Some(cells) = w.wikis.get_mut(wiki) {
+            cells[cell] += 1;
         } else {
-            w.wikis.insert(wiki.into(), 1);
+            let mut cells = [0; CELLS];
+            cells[cell] = 1;
+            w.wikis.insert(wiki.into(), cells);
         }
         self.stats.counted += 1;
         if ingest.0 >= closes_at {
@@ -357,38 +360,33 @@ impl PartitionCounter {
     }
 }
 
+/// The window's partial: its cube, and the totals summed from it. A pure function of the
+/// counts, cells sorted, so a recomputation gives the same bytes.
 fn partial(partition: u32, start: i64, w: &Window) -> PartialWindow {
-    let count = w.by_type.total();
+    let mut wikis: Vec<(&[u8], &Cells)> = w.wikis.iter().map(|(k, v)| (k.as_ref(), v)).collect();
+    // UTF-8 byte order is character order: the cube's order by name.
+    wikis.sort_unstable_by_key(|&(k, _)| k);
+    let mut cells = Vec::new();
+    for (wiki, row) in wikis {
+        let wiki = String::from_utf8_lossy(wiki);
+        for kind in Kind::ALL {
+            for bot in [false, true] {
+                for article in [false, true] {
+                    let n = row[cell_index(kind, bot, article)];
+                    if n > 0 {
+                        cells.push(Cell(wiki.to_string(), kind, bot, article, u64::from(n)));
+                    }
+                }
+            }
+        }
+    }
+    let cube = Cube(cells);
+    let mut window = WindowRecord::empty(Millis(start), Millis(start + WINDOW_MS), w.final_sent);
+    window.revision = w.revision;
+    cube.totals_into(|_| true, &mut window);
     PartialWindow {
         partition,
-        window: WindowRecord {
-            start: Millis(start),
-            end: Millis(start + WINDOW_MS),
-            count,
-            is_final: w.final_sent,
-            revision: w.revision,
-            by_type: w.by_type,
-            bots: w.bots,
-            humans: count - w.bots,
-            top_wikis: top_wikis(w.wikis.iter().map(|(k, &v)| (k.as_ref(), v)), 10),
-            source_down: false,
-            no_breakdown: false,
-        },
-        cube: None,
+        window,
+        cube: Some(cube),
     }
-}
-
-/// The `n` largest counts, most first, ties broken by name so the list is a pure function of
-/// the counts (a recomputation must give the same bytes). Names are UTF-8, whose byte order is
-/// its character order, so `str` and byte keys rank alike.
-pub fn top_wikis<K: AsRef<[u8]> + Ord>(
-    counts: impl Iterator<Item = (K, u64)>,
-    n: usize,
-) -> Vec<(String, u64)> {
-    let mut all: Vec<(K, u64)> = counts.collect();
-    all.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    all.truncate(n);
-    all.into_iter()
-        .map(|(k, v)| (String::from_utf8_lossy(k.as_ref()).into_owned(), v))
-        .collect()
 }

@@ -13,13 +13,15 @@
 //! history costs one record a second. Seconds loaded from the history file arrive settled,
 //! unless recorded with their partials (see [`Merger::seed_seconds`]).
 
+mod cells;
+mod filtered;
 mod recorded;
 
 use std::collections::{BTreeMap, HashMap};
 
 use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
 
-use crate::window::counter::top_wikis;
+use self::cells::{Cells, Wikis};
 use crate::window::timing::WINDOW_MS;
 
 /// Beyond the allowed lateness: a partial written just before the watermark passed it may
@@ -29,8 +31,11 @@ const SETTLE_MARGIN_MS: i64 = 60_000;
 #[derive(Debug, Clone)]
 struct Merged {
     /// The latest partial of each input partition.
-    partials: BTreeMap<u32, WindowRecord>,
+    partials: BTreeMap<u32, PartialWindow>,
     record: WindowRecord,
+    /// The second's cube, the partials' cubes summed; None when a partial came without one
+    /// (`record.no_breakdown`).
+    cells: Option<Cells>,
     /// Open and not published as it is now.
     dirty: bool,
     /// Final beyond revision: `partials` is dropped and a partial that still arrives is
@@ -43,6 +48,7 @@ impl Merged {
         Merged {
             partials: BTreeMap::new(),
             record: WindowRecord::empty(Millis(start), Millis(start + WINDOW_MS), is_final),
+            cells: Some(Cells::default()),
             dirty: false,
             settled: false,
         }
@@ -75,6 +81,8 @@ pub struct Merger {
     settle_after_ms: i64,
     /// Every second before this is settled.
     settled_before: i64,
+    /// The names of the wikis in the cubes held.
+    wikis: Wikis,
 }
 
 impl Merger {
@@ -92,6 +100,7 @@ impl Merger {
             source_down: BTreeMap::new(),
             settle_after_ms: i64::MAX / 4,
             settled_before: i64::MIN,
+            wikis: Wikis::default(),
         }
     }
 
@@ -186,10 +195,7 @@ impl Merger {
     /// Applies a partial; returns the window's new total if it is final and changed (a revision).
     /// Open windows are published by [`Merger::tick`], at most once per tick.
     pub fn apply_partial(&mut self, p: PartialWindow) -> Option<WindowRecord> {
-        let PartialWindow {
-            partition, window, ..
-        } = p;
-        let start = window.start.0;
+        let (partition, start) = (p.partition, p.window.start.0);
         let is_closed = self.final_through.is_some_and(|f| start + WINDOW_MS <= f);
         // A second already evicted from the history must not come back rebuilt from this one
         // partial: that would publish a fraction of its total.
@@ -200,18 +206,12 @@ impl Merger {
             .windows
             .entry(start)
             .or_insert_with(|| Merged::empty(start, is_closed));
-        if m.settled || m.partials.get(&partition) == Some(&window) {
+        if m.settled || m.partials.get(&partition) == Some(&p) {
             return None;
         }
-        m.partials.insert(partition, window);
+        m.partials.insert(partition, p);
         let before = m.record.clone();
-        m.record = merge(
-            &m.partials,
-            before.start,
-            before.end,
-            before.is_final,
-            before.revision,
-        );
+        (m.record, m.cells) = merge(&m.partials, &before, &mut self.wikis);
         m.record.source_down = before.source_down;
         if m.record == before {
             return None;
@@ -348,29 +348,39 @@ impl Merger {
     }
 }
 
+/// The second's total over its partials, and its cube (None unless every partial has one).
 fn merge(
-    partials: &BTreeMap<u32, WindowRecord>,
-    start: Millis,
-    end: Millis,
-    is_final: bool,
-    revision: u32,
-) -> WindowRecord {
-    let mut r = WindowRecord::empty(start, end, is_final);
-    r.revision = revision;
+    partials: &BTreeMap<u32, PartialWindow>,
+    before: &WindowRecord,
+    wikis: &mut Wikis,
+) -> (WindowRecord, Option<Cells>) {
+    let mut r = WindowRecord::empty(before.start, before.end, before.is_final);
+    r.revision = before.revision;
+    let cells = partials
+        .values()
+        .map(|p| p.cube.as_ref())
+        .collect::<Option<Vec<_>>>()
+        .map(|cubes| wikis.cells(cubes.into_iter()));
     let mut by_type = TypeCounts::default();
-    for p in partials.values() {
+    for p in partials.values().map(|p| &p.window) {
         r.count += p.count;
         by_type.add(&p.by_type);
         r.bots += p.bots;
         r.humans += p.humans;
     }
     r.by_type = by_type;
-    // A wiki lives in one partition, but sum anyway so a foreign producer keying differently
-    // cannot list a wiki twice.
-    let mut wikis: HashMap<&str, u64> = HashMap::new();
-    for (w, n) in partials.values().flat_map(|p| p.top_wikis.iter()) {
-        *wikis.entry(w.as_str()).or_default() += n;
-    }
-    r.top_wikis = top_wikis(wikis.into_iter(), 10);
-    r
+    r.no_breakdown = cells.is_none();
+    r.top_wikis = match &cells {
+        Some(cells) => filtered::top_wikis(cells, None, wikis, 10),
+        // Only each partial's ten busiest are known. A wiki lives in one partition, but sum
+        // anyway so a foreign producer keying differently cannot list a wiki twice.
+        None => {
+            let mut top: HashMap<&str, u64> = HashMap::new();
+            for (w, n) in partials.values().flat_map(|p| p.window.top_wikis.iter()) {
+                *top.entry(w.as_str()).or_default() += n;
+            }
+            wire::top_n(top.into_iter(), 10)
+        }
+    };
+    (r, cells)
 }

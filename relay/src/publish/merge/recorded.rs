@@ -2,9 +2,9 @@
 //! from while the counters can still revise them, and taken in again after a restart.
 
 use history::FinalSecond;
-use wire::{PartialWindow, WindowRecord};
+use wire::WindowRecord;
 
-use super::{Merged, Merger};
+use super::{Cells, Merged, Merger};
 
 impl Merger {
     /// Takes in final seconds recorded by an earlier run, settled, and carries on after the
@@ -13,6 +13,7 @@ impl Merger {
         let seconds = records.into_iter().map(|record| FinalSecond {
             record,
             partials: None,
+            cube: None,
         });
         self.seed_seconds(seconds.collect());
     }
@@ -25,8 +26,21 @@ impl Merger {
     /// it is settled: a partial on its own would replace the total with a fraction of it.
     pub fn seed_seconds(&mut self, seconds: Vec<FinalSecond>) {
         let mut first_revisable = None;
-        for FinalSecond { record, partials } in seconds.into_iter().filter(|s| s.record.is_final) {
+        for second in seconds.into_iter().filter(|s| s.record.is_final) {
+            let FinalSecond {
+                mut record,
+                partials,
+                cube,
+            } = second;
             let (start, end) = (record.start.0, record.end.0);
+            // A second recorded without its cube (by a relay from before cubes) keeps its
+            // totals; filtered views leave it out, unless nothing happened in it.
+            let cells = match cube {
+                Some(cube) => Some(self.wikis.cells(std::iter::once(&cube))),
+                None if record.count == 0 => Some(Cells::default()),
+                None => None,
+            };
+            record.no_breakdown = cells.is_none();
             let settled = partials.is_none();
             if !settled {
                 first_revisable.get_or_insert(start);
@@ -34,13 +48,14 @@ impl Merger {
             let partials = partials
                 .unwrap_or_default()
                 .into_iter()
-                .map(|p| (p.partition, p.window))
+                .map(|p| (p.partition, p))
                 .collect();
             self.windows.insert(
                 start,
                 Merged {
                     partials,
                     record,
+                    cells,
                     dirty: false,
                     settled,
                 },
@@ -58,22 +73,17 @@ impl Merger {
         records
             .iter()
             .filter(|r| r.is_final)
-            .map(|r| FinalSecond {
-                record: r.clone(),
-                partials: self
-                    .windows
-                    .get(&r.start.0)
-                    .filter(|m| !m.settled)
-                    .map(|m| {
-                        m.partials
-                            .iter()
-                            .map(|(&partition, w)| PartialWindow {
-                                partition,
-                                window: w.clone(),
-                                cube: None,
-                            })
-                            .collect()
-                    }),
+            .map(|r| {
+                let held = self.windows.get(&r.start.0);
+                FinalSecond {
+                    record: r.clone(),
+                    partials: held
+                        .filter(|m| !m.settled)
+                        .map(|m| m.partials.values().cloned().collect()),
+                    cube: held
+                        .and_then(|m| m.cells.as_ref())
+                        .map(|cells| self.wikis.cube(cells)),
+                }
             })
             .collect()
     }

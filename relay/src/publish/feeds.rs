@@ -1,0 +1,91 @@
+//! Filtered streams: one update log per distinct filter in use, shared by every client that
+//! asked for it. Each update is filtered and framed once per filter, so the work grows with
+//! the number of distinct filters, not of clients; the unfiltered stream does not pass here.
+//!
+//! A feed outlives its last client by [`LINGER`]: the dashboard reads `/v1/counts` under a
+//! filter (which names the feed's position) and opens the stream right after, and a browser
+//! reconnecting resumes in the same feed instead of being sent an hour of history again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wire::{Filter, WindowRecord};
+
+use super::UpdateLog;
+
+/// How long a feed nobody reads is kept.
+const LINGER: Duration = Duration::from_secs(60);
+/// Updates a feed holds for clients that fall behind; further behind, a client is sent the
+/// stored seconds instead (as on the unfiltered stream).
+const FEED_CAPACITY: usize = 1_024;
+/// Distinct filters streamed at once; more is refused rather than let the work per update
+/// grow without bound.
+pub const MAX_FEEDS: usize = 1_000;
+
+pub struct Feed {
+    pub filter: Filter,
+    pub log: UpdateLog,
+}
+
+#[derive(Default)]
+pub struct Feeds {
+    feeds: Mutex<HashMap<Filter, (Arc<Feed>, Instant)>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{MAX_FEEDS} distinct filters are being streamed; try again later or drop the filter")]
+pub struct TooManyFeeds;
+
+impl Feeds {
+    /// The feed of `filter`, made if there is none.
+    pub fn get(&self, filter: &Filter) -> Result<Arc<Feed>, TooManyFeeds> {
+        let mut feeds = self.feeds.lock().expect("feeds lock");
+        if let Some((feed, used)) = feeds.get_mut(filter) {
+            *used = Instant::now();
+            return Ok(feed.clone());
+        }
+        if feeds.len() >= MAX_FEEDS {
+            prune(&mut feeds);
+            if feeds.len() >= MAX_FEEDS {
+                return Err(TooManyFeeds);
+            }
+        }
+        let feed = Arc::new(Feed {
+            filter: filter.clone(),
+            log: UpdateLog::new(FEED_CAPACITY),
+        });
+        feeds.insert(filter.clone(), (feed.clone(), Instant::now()));
+        Ok(feed)
+    }
+
+    /// Appends each record, as `filtered` makes it for a feed's filter, to every feed, and
+    /// forgets feeds nobody has read for a while.
+    pub fn publish(
+        &self,
+        records: &[WindowRecord],
+        mut filtered: impl FnMut(&Filter, &[WindowRecord]) -> Vec<WindowRecord>,
+    ) {
+        let mut feeds = self.feeds.lock().expect("feeds lock");
+        prune(&mut feeds);
+        for (feed, used) in feeds.values_mut() {
+            if Arc::strong_count(feed) > 1 {
+                *used = Instant::now();
+            }
+            feed.log.append(&filtered(&feed.filter, records));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.feeds.lock().expect("feeds lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Drops the feeds no client holds that were last read over [`LINGER`] ago.
+fn prune(feeds: &mut HashMap<Filter, (Arc<Feed>, Instant)>) {
+    feeds.retain(|_, (feed, used)| Arc::strong_count(feed) > 1 || used.elapsed() < LINGER);
+}

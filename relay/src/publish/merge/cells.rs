@@ -1,0 +1,173 @@
+//! The merger's form of a second's cube: each cell one `(key, count)` pair of integers, the
+//! wiki's name interned, so a day of seconds at a few dozen cells each stays a few tens of
+//! megabytes instead of a String per cell.
+
+use std::collections::HashMap;
+
+use wire::{Cell, ChangeType, Cube, Filter};
+
+/// Cells of one second, sorted by key, each key once, no zeros.
+pub type Cells = Box<[(u32, u32)]>;
+
+/// The types × bot × article cells a wiki has; the low bits of a key.
+const CELL_BITS: u32 = 5;
+const CELL_MASK: u32 = (1 << CELL_BITS) - 1;
+
+fn cell_of(kind: ChangeType, bot: bool, article: bool) -> u32 {
+    (kind.index() as u32) << 2 | u32::from(bot) << 1 | u32::from(article)
+}
+
+fn dims_of(cell: u32) -> (ChangeType, bool, bool) {
+    let kind = ChangeType::from_index((cell >> 2) as usize).unwrap_or(ChangeType::Other);
+    (kind, cell & 2 != 0, cell & 1 != 0)
+}
+
+/// Wiki names by number. Names are only ever added: a wiki seen once is likely seen again,
+/// and there are about a thousand of them.
+#[derive(Debug, Clone, Default)]
+pub struct Wikis {
+    names: Vec<Box<str>>,
+    ids: HashMap<Box<str>, u32>,
+}
+
+impl Wikis {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// `cubes` summed into the merger's form.
+    pub fn cells<'a>(&mut self, cubes: impl Iterator<Item = &'a Cube>) -> Cells {
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for Cell(wiki, kind, bot, article, n) in cubes.flat_map(|c| c.0.iter()) {
+            let key = self.intern(wiki) << CELL_BITS | cell_of(*kind, *bot, *article);
+            out.push((key, u32::try_from(*n).unwrap_or(u32::MAX)));
+        }
+        out.sort_unstable_by_key(|&(k, _)| k);
+        out.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 = first.1.saturating_add(later.1);
+            }
+            same
+        });
+        out.retain(|&(_, n)| n > 0);
+        out.into_boxed_slice()
+    }
+
+    /// The cells back in the wire's form.
+    pub fn cube(&self, cells: &Cells) -> Cube {
+        Cube::of(cells.iter().map(|&(key, n)| {
+            let (kind, bot, article) = dims_of(key & CELL_MASK);
+            Cell(
+                self.name(key >> CELL_BITS).to_string(),
+                kind,
+                bot,
+                article,
+                u64::from(n),
+            )
+        }))
+    }
+
+    /// `filter` as a test on keys.
+    pub fn compile(&self, filter: &Filter) -> KeyFilter {
+        let mut allowed = 0u32;
+        for kind in ChangeType::ALL {
+            for bot in [false, true] {
+                for article in [false, true] {
+                    if (filter.types.is_empty() || filter.types.contains(&kind))
+                        && filter.bot.is_none_or(|b| b == bot)
+                        && filter.article.is_none_or(|a| a == article)
+                    {
+                        allowed |= 1 << cell_of(kind, bot, article);
+                    }
+                }
+            }
+        }
+        let wikis = (!filter.wikis.is_empty()).then(|| {
+            let mut ids: Vec<u32> = filter
+                .wikis
+                .iter()
+                .filter_map(|w| self.ids.get(w.as_str()).copied())
+                .collect();
+            ids.sort_unstable();
+            ids
+        });
+        KeyFilter { allowed, wikis }
+    }
+}
+
+/// A [`Filter`] as the merger tests cells with it: a bit per type × bot × article cell, and the
+/// numbers of the wikis named (None: every wiki). A wiki never seen matches no cell.
+#[derive(Debug, Clone)]
+pub struct KeyFilter {
+    allowed: u32,
+    wikis: Option<Vec<u32>>,
+}
+
+impl KeyFilter {
+    pub fn matches(&self, key: u32) -> bool {
+        self.allowed >> (key & CELL_MASK) & 1 == 1
+            && self
+                .wikis
+                .as_ref()
+                .is_none_or(|ids| ids.binary_search(&(key >> CELL_BITS)).is_ok())
+    }
+
+    /// The cell's type and bot flag, for totals.
+    pub fn dims(key: u32) -> (ChangeType, bool) {
+        let (kind, bot, _) = dims_of(key & CELL_MASK);
+        (kind, bot)
+    }
+
+    pub fn wiki(key: u32) -> u32 {
+        key >> CELL_BITS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_round_trip_and_filter_like_the_wire_filter() {
+        let cube = Cube::of([
+            Cell::new("enwiki", ChangeType::Edit, false, true, 3),
+            Cell::new("dewiki", ChangeType::Log, true, false, 2),
+            Cell::new("enwiki", ChangeType::Categorize, true, false, 1),
+        ]);
+        let mut wikis = Wikis::default();
+        let cells = wikis.cells([&cube, &cube].into_iter());
+        assert_eq!(cells.len(), 3);
+        let doubled = Cube(
+            cube.0
+                .iter()
+                .map(|c| Cell(c.0.clone(), c.1, c.2, c.3, c.4 * 2))
+                .collect(),
+        );
+        assert_eq!(wikis.cube(&cells), doubled);
+        let mut f = Filter::default();
+        f.wikis.insert("enwiki".into());
+        f.wikis.insert("nowiki".into());
+        f.bot = Some(true);
+        let k = wikis.compile(&f);
+        for &(key, _) in cells.iter() {
+            let (kind, bot, article) = dims_of(key & CELL_MASK);
+            let name = wikis.name(KeyFilter::wiki(key));
+            assert_eq!(
+                k.matches(key),
+                f.admits(name, kind, bot, article),
+                "{name} {kind:?}"
+            );
+        }
+    }
+}
