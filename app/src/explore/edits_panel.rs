@@ -8,7 +8,7 @@ use wire::{EditRow, EditsPage, Filter};
 use crate::explore::edit_row::EditItem;
 use crate::explore::expected::{expected_count, settled};
 use crate::explore::fetcher::fetch_into;
-use crate::explore::loading::{Load, LoadLine};
+use crate::explore::loading::{Load, LoadLine, status_of};
 use crate::explore::requests;
 use crate::figures::peak_when;
 use crate::local_time;
@@ -138,7 +138,7 @@ pub fn EditsPanel(store: Store) -> impl IntoView {
                 >
                     {count_line}
                 </p>
-                <LoadLine id="edits-status" what="the edits" load=first />
+                <LoadLine id="edits-status" what="the edits" status=status_of(first) />
                 <p class="muted small">{gone}</p>
                 <ol class="edits" id="edits-list">
                     <For
@@ -147,7 +147,7 @@ pub fn EditsPanel(store: Store) -> impl IntoView {
                         children=|e| view! { <EditItem edit=e /> }
                     />
                 </ol>
-                <LoadLine id="edits-older-status" what="older edits" load=older />
+                <LoadLine id="edits-older-status" what="older edits" status=status_of(older) />
                 <Show when=move || next.with(Option::is_some)>
                     <button type="button" class="toggle" id="edits-older" on:click=load_older>
                         "Older edits"

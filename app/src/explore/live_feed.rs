@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use wire::{EditRow, Filter};
 
 use crate::explore::edit_row::EditItem;
-use crate::explore::loading::{Load, LoadLine};
+use crate::explore::loading::{Load, LoadLine, status_of};
 use crate::explore::requests;
 use crate::store::Store;
 
@@ -85,7 +85,7 @@ pub fn LiveFeed(store: Store) -> impl IntoView {
             <p class="muted small" id="live-feed-state">
                 {move || if paused.get() { "Paused: not updating." } else { "Updating every 2 s." }}
             </p>
-            <LoadLine id="live-feed-status" what="the latest edits" load=load />
+            <LoadLine id="live-feed-status" what="the latest edits" status=status_of(load) />
             <Show when=move || load.with(|l| l.ready().is_some()) && rows.with(Vec::is_empty)>
                 <p class="muted">"No edits in the last minute under this filter."</p>
             </Show>

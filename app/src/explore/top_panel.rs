@@ -8,7 +8,7 @@ use wire::{TopBy, TopList};
 
 use crate::explore::fetcher::fetch_into;
 use crate::explore::filter_bar::edit_filter;
-use crate::explore::loading::{Load, LoadLine};
+use crate::explore::loading::{Load, LoadLine, status_of};
 use crate::explore::requests::{self, PAGE_RANK_MAX_MS};
 use crate::explore::scope::{Scope, visible_scope};
 use crate::local_time;
@@ -70,6 +70,12 @@ pub fn TopPanel(store: Store, by: TopBy, id: &'static str) -> impl IntoView {
         load.with(|l| {
             l.ready().map(|t| {
                 let mut s = format!("{} edits in all, {} distinct", t.total, t.distinct);
+                if t.seconds_without_breakdown > 0 {
+                    s.push_str(&format!(
+                        "; {} seconds of the range were counted without a breakdown and are not in these numbers",
+                        t.seconds_without_breakdown
+                    ));
+                }
                 if let Some(e) = t.earliest.filter(|e| e.0 > t.from.0) {
                     s.push_str(&format!(
                         "; the relay holds them from {} on, earlier ones are not counted",
@@ -84,7 +90,7 @@ pub fn TopPanel(store: Store, by: TopBy, id: &'static str) -> impl IntoView {
     view! {
         <section class="card top-panel" aria-labelledby=format!("{id}-title")>
             <h2 id=format!("{id}-title")>{heading}</h2>
-            <LoadLine id=match by { TopBy::Wiki => "top-wikis-status", TopBy::Page => "top-pages-status", TopBy::User => "top-users-status" } what="the ranking" load=load />
+            <LoadLine id=match by { TopBy::Wiki => "top-wikis-status", TopBy::Page => "top-pages-status", TopBy::User => "top-users-status" } what="the ranking" status=status_of(load) />
             <Show when=empty>
                 <p class="muted">"No edits in this range under this filter."</p>
             </Show>

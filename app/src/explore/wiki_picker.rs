@@ -7,7 +7,7 @@ use wire::{TopBy, TopList};
 use crate::explore::fetcher::fetch_into;
 use crate::explore::filter_bar::edit_filter;
 use crate::explore::filter_edit::toggle_wiki;
-use crate::explore::loading::{Load, LoadLine};
+use crate::explore::loading::{Load, LoadLine, status_of};
 use crate::explore::requests;
 use crate::explore::scope::{Scope, visible_scope};
 use crate::store::Store;
@@ -117,7 +117,7 @@ pub fn WikiPicker(store: Store) -> impl IntoView {
             <Show when=move || problem.with(Option::is_some)>
                 <p id="wiki-error" class="load-error" role="alert">{move || problem.get()}</p>
             </Show>
-            <LoadLine id="wiki-options-status" what="the wikis of this range" load=load />
+            <LoadLine id="wiki-options-status" what="the wikis of this range" status=status_of(load) />
             <ul id="wiki-options" class="options">
                 <For each=move || options.get() key=|(w, n)| (w.clone(), *n) let((wiki, count))>
                     <li>

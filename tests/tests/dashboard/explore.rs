@@ -227,7 +227,11 @@ async fn a_picked_wiki_and_second_show_exactly_their_edits_and_the_address_reope
     let x = browser.eval(CLICK_SECOND, json!([second])).await?;
     eprintln!("clicked the chart at x = {x}");
     let ids = truth.ids.get(&second).cloned().unwrap_or_default();
-    edits_equal(&browser, &ids, busiest).await?;
+    if let Err(e) = edits_equal(&browser, &ids, busiest).await {
+        // What the panel said instead is the first thing to look at.
+        screenshot(&browser, "dashboard-explore-failed.png").await?;
+        return Err(e);
+    }
     screenshot(&browser, "dashboard-filtered-edits.png").await?;
 
     // The address holds the view; loading it shows the same view.
