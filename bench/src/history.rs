@@ -7,11 +7,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use history::FinalSecond;
 use history::History;
 use support::names::TempDir;
 use support::proc_stats::rss_kb;
 use support::relay_process::{RelayProcess, RelaySpec};
-use wire::{Buckets, Millis, TypeCounts, WindowRecord};
+use wire::{Buckets, Cell, ChangeType, Cube, Millis, WindowRecord};
 
 use crate::Ctx;
 use crate::procs::running_pid;
@@ -56,6 +57,23 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
             )),
     );
     out.push(
+        Metric::new(
+            "history_24h_counts_filtered_step60_ms",
+            day.filtered_median_ms,
+            "ms",
+        )
+        .target(Target::AtMost(250.0))
+        .note("median, the same day under wiki=enwiki&bot=false, from the seconds' cubes"),
+    );
+    out.push(
+        Metric::new("top_wikis_24h_ms", day.top_median_ms, "ms")
+            .target(Target::AtMost(250.0))
+            .note(format!(
+                "median GET /v1/top?by=wiki&n=20 over the day; p99 {:.1} ms",
+                day.top_p99_ms
+            )),
+    );
+    out.push(
         Metric::new("history_24h_relay_rss_mb", day.rss_mb, "MB")
             .target(Target::AtMost(300.0))
             .note("VmRSS with the day held, after the requests"),
@@ -97,6 +115,9 @@ struct Held {
     requests: usize,
     counts_median_ms: f64,
     counts_p99_ms: f64,
+    filtered_median_ms: f64,
+    top_median_ms: f64,
+    top_p99_ms: f64,
     rss_mb: f64,
 }
 
@@ -174,6 +195,22 @@ async fn measured(
             bail!("a day in 60 s buckets came back as {}", b.buckets.len());
         }
     }
+    // The same day under a filter, and its busiest wikis: summed from every second's cube.
+    let filtered = timed(
+        &client,
+        &relay,
+        &format!("{day}&wiki=enwiki&bot=false"),
+        requests,
+    )
+    .await?;
+    let range = format!("from={}&to={}", (now_s - DAY_S) * 1_000, now_s * 1_000);
+    let top = timed(
+        &client,
+        &relay,
+        &format!("/v1/top?by=wiki&n=20&{range}"),
+        requests,
+    )
+    .await?;
     let (rss, _) = rss_kb(running_pid(&relay)?)?;
     Ok(Held {
         seconds,
@@ -181,8 +218,32 @@ async fn measured(
         requests,
         counts_median_ms: median(&ms),
         counts_p99_ms: percentile(&ms, 99.0),
+        filtered_median_ms: median(&filtered),
+        top_median_ms: median(&top),
+        top_p99_ms: percentile(&top, 99.0),
         rss_mb: rss as f64 / 1024.0,
     })
+}
+
+/// `requests` GETs of `path`, each timed to its whole body, in ms.
+async fn timed(
+    client: &reqwest::Client,
+    relay: &RelayProcess,
+    path: &str,
+    requests: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let mut ms = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let t = Instant::now();
+        let resp = client.get(relay.url(path)).send().await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if !status.is_success() || body.is_empty() {
+            bail!("GET {path}: {status}");
+        }
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(ms)
 }
 
 const PARTITIONS: u32 = 4;
@@ -213,25 +274,26 @@ async fn rebuilt_from_topic(ctx: &Ctx) -> anyhow::Result<Held> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let whole = second(s, x);
+        let (whole, cube) = second(s, x);
         for partition in 0..PARTITIONS {
-            // Each partition's share; what the merger adds up again.
+            // Each partition's share, its wikis (input is keyed by wiki): what the merger adds
+            // up again.
+            let share = Cube(
+                cube.0
+                    .iter()
+                    .filter(|c| {
+                        WIKIS.iter().position(|w| *w == c.wiki()).unwrap_or(0) % PARTITIONS as usize
+                            == partition as usize
+                    })
+                    .cloned()
+                    .collect(),
+            );
             let mut window = WindowRecord::empty(whole.start, whole.end, true);
-            window.count = whole.count / u64::from(PARTITIONS)
-                + u64::from(partition < (whole.count % u64::from(PARTITIONS)) as u32);
-            window.humans = window.count;
-            window.by_type.edit = window.count;
-            window.top_wikis = whole
-                .top_wikis
-                .iter()
-                .skip(partition as usize)
-                .step_by(4)
-                .cloned()
-                .collect();
+            share.totals_into(|_| true, &mut window);
             records.push(OutputRecord::Window(PartialWindow {
                 partition,
                 window,
-                cube: None,
+                cube: Some(share),
             }));
             records.push(OutputRecord::Watermark {
                 partition,
@@ -288,7 +350,7 @@ async fn buckets(
     serde_json::from_slice(&bytes).with_context(|| format!("GET {path}: not buckets"))
 }
 
-/// Writes the final seconds `[from_s, to_s)` with counts and top tens like a live day's, in
+/// Writes the final seconds `[from_s, to_s)` with cubes like a live day's, in
 /// batches of an hour; returns how many.
 pub fn written(dir: &std::path::Path, from_s: i64, to_s: i64) -> anyhow::Result<usize> {
     let mut history = History::open_in(dir)?;
@@ -299,36 +361,41 @@ pub fn written(dir: &std::path::Path, from_s: i64, to_s: i64) -> anyhow::Result<
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        batch.push(second(s, x));
+        let (record, cube) = second(s, x);
+        batch.push(FinalSecond {
+            record,
+            partials: None,
+            cube: Some(cube),
+        });
         if batch.len() == 3_600 {
-            n += history.write(&batch)?;
+            n += history.write_seconds(&batch)?;
             batch.clear();
         }
     }
-    n += history.write(&batch)?;
+    n += history.write_seconds(&batch)?;
     Ok(n)
 }
 
-fn second(s: i64, x: u64) -> WindowRecord {
+/// A second as a relay records it: up to 40 cells over the ten wikis (a live second has a few
+/// dozen), and the totals summed from them.
+fn second(s: i64, x: u64) -> (WindowRecord, Cube) {
+    let kinds = [
+        (ChangeType::Edit, false, true),
+        (ChangeType::Edit, true, false),
+        (ChangeType::New, false, true),
+        (ChangeType::Log, true, false),
+    ];
+    let cube = Cube::of(WIKIS.iter().enumerate().flat_map(|(i, wiki)| {
+        kinds
+            .iter()
+            .enumerate()
+            .map(move |(k, &(kind, bot, article))| {
+                let n = x.rotate_left((i * 4 + k) as u32) & 3;
+                Cell::new(wiki, kind, bot, article, n)
+            })
+    }));
     let start = Millis(s * 1_000);
     let mut w = WindowRecord::empty(start, start.plus(1_000), true);
-    w.count = 10 + x % 60;
-    w.bots = w.count * (x >> 8 & 3) / 5;
-    w.humans = w.count - w.bots;
-    w.by_type = TypeCounts {
-        edit: w.count - w.count / 5,
-        new: w.count / 10,
-        log: w.count / 10,
-        ..TypeCounts::default()
-    };
-    let mut left = w.count;
-    for wiki in WIKIS {
-        let n = (left / 2).max(u64::from(left > 0));
-        if n == 0 {
-            break;
-        }
-        w.top_wikis.push((wiki.to_owned(), n));
-        left -= n;
-    }
-    w
+    cube.totals_into(|_| true, &mut w);
+    (w, cube)
 }

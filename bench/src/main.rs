@@ -6,6 +6,7 @@
 
 mod counter;
 mod dashboard;
+mod edits;
 mod events;
 mod fanout;
 mod gateway;
@@ -27,7 +28,7 @@ use support::paths;
 
 use report::{Failure, Machine, Metric, PartTime, Report};
 
-const PARTS: [&str; 9] = [
+const PARTS: [&str; 10] = [
     "hot_path",
     "counter",
     "gateway",
@@ -35,6 +36,7 @@ const PARTS: [&str; 9] = [
     "fanout",
     "sources",
     "history",
+    "edits",
     "dashboard",
     "quix",
 ];
@@ -53,7 +55,7 @@ struct Args {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Run only these parts (comma-separated): hot_path, counter, gateway, latency, fanout,
-    /// sources, dashboard. `quix` is part of counter.
+    /// sources, history, edits, dashboard. `quix` is part of counter.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip these parts (comma-separated; `quix` skips the Quix Streams peer).
@@ -181,6 +183,7 @@ fn main() -> std::process::ExitCode {
                     "fanout" => fanout::run(&ctx, &mut out).await,
                     "sources" => sources::run(&ctx, &mut out).await,
                     "history" => history::run(&ctx, &mut out).await,
+                    "edits" => edits::run(&ctx, &mut out).await,
                     "dashboard" => dashboard::run(&ctx, &mut out).await,
                     _ => unreachable!("unknown part {part}"),
                 }

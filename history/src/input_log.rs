@@ -19,6 +19,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{HistoryError, classify, connect, file_in, sqlite};
 
+mod by_time;
+
 /// What version 2 of the file adds to version 1.
 pub(crate) const SCHEMA_V2: &str = "
     CREATE TABLE input_log (
@@ -298,25 +300,31 @@ impl InputLog {
             .map_err(|e| classify(&self.path, e))
     }
 
-    /// Deletes records below their partition's commit point (they will never be read again: a
-    /// restart resumes from the commit point), the oldest first and at most `max` a partition,
-    /// in one transaction; returns how many. Called often, it keeps each partition's records
-    /// from its commit point on — the windows still open, plus what arrived since — so the
-    /// file's size follows the allowed lateness and the input rate, not the relay's age. (SQLite
-    /// reuses the freed pages; the file does not shrink.)
-    pub fn prune(&mut self, max: usize) -> Result<usize, HistoryError> {
-        let path = &self.path;
+    /// Deletes records that are both below their partition's commit point (a restart resumes
+    /// from there, so the counter never reads them again) and taken in before `keep_from_ms`
+    /// (`/v1/edits` lists them until then), the oldest first and at most `max` a partition, in
+    /// one transaction; returns how many. Called often, it keeps each partition's records from
+    /// the older of its commit point and the retention on, so the file's size follows the
+    /// retention and the input rate, not the relay's age. (SQLite reuses the freed pages; the
+    /// file does not shrink.)
+    pub fn prune(&mut self, keep_from_ms: i64, max: usize) -> Result<usize, HistoryError> {
         let commits = self.commits()?;
+        let mut cuts = Vec::with_capacity(commits.len());
+        for c in commits.values() {
+            let kept = self.offset_at(c.partition, keep_from_ms)?;
+            cuts.push((c.partition, c.next_offset.min(kept)));
+        }
+        let path = &self.path;
         let tx = self.conn.transaction().map_err(|e| sqlite(path, e))?;
         let mut deleted = 0;
-        for c in commits.values() {
+        for (partition, cut) in cuts {
             deleted += tx
                 .execute(
                     "DELETE FROM input_log WHERE id IN (
                          SELECT id FROM input_log WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3)",
                     params![
-                        id(c.partition, 0),
-                        id(c.partition, c.next_offset.min(MAX_OFFSET)),
+                        id(partition, 0),
+                        id(partition, cut.min(MAX_OFFSET)),
                         max as i64
                     ],
                 )

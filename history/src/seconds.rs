@@ -38,15 +38,21 @@ impl History {
 
     /// Every final second from `since` on with its partials, oldest first.
     pub fn load_seconds(&self, since: Millis) -> Result<Vec<FinalSecond>, HistoryError> {
+        self.load_between(since, Millis(i64::MAX))
+    }
+
+    /// The final seconds starting in `[from, to)` with their partials, oldest first. A day
+    /// read in slices holds a slice's cubes as text at a time, not the day's.
+    pub fn load_between(&self, from: Millis, to: Millis) -> Result<Vec<FinalSecond>, HistoryError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT start_ms, record, partials, cube FROM seconds WHERE start_ms >= ?1
-                 ORDER BY start_ms",
+            .prepare_cached(
+                "SELECT start_ms, record, partials, cube FROM seconds
+                 WHERE start_ms >= ?1 AND start_ms < ?2 ORDER BY start_ms",
             )
             .map_err(|e| classify(&self.path, e))?;
         let rows = stmt
-            .query_map([since.0], |r| {
+            .query_map([from.0, to.0], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,

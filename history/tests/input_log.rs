@@ -124,11 +124,12 @@ fn commits_persist_never_move_back_and_pruning_keeps_what_follows_them() {
             drop_horizon_ms: Some(1_000),
         }])
         .unwrap();
-        // At most 50 a partition at a time, the oldest first.
-        assert_eq!(log.prune(50).unwrap(), 100);
+        // At most 50 a partition at a time, the oldest first (no retention: keep from the
+        // end of time).
+        assert_eq!(log.prune(i64::MAX, 50).unwrap(), 100);
         assert_eq!(log.read(0, 0, 1).unwrap()[0].offset, 50);
-        assert_eq!(log.prune(50).unwrap(), 60);
-        assert_eq!(log.prune(50).unwrap(), 0);
+        assert_eq!(log.prune(i64::MAX, 50).unwrap(), 60);
+        assert_eq!(log.prune(i64::MAX, 50).unwrap(), 0);
     }
     let log = InputLog::open_in(dir.path()).unwrap();
     let commits = log.commits().unwrap();
@@ -249,4 +250,62 @@ fn the_log_refuses_a_damaged_file_and_keeps_it() {
         "{err}"
     );
     assert_eq!(std::fs::read(&copy).unwrap(), bytes);
+}
+
+#[test]
+fn pruning_keeps_what_the_retention_holds_even_behind_the_commit_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = InputLog::open_in(dir.path()).unwrap();
+    log.append(&entries(&owned(0, 0, 100))).unwrap();
+    log.append(&entries(&owned(1, 0, 100))).unwrap();
+    log.commit(&[
+        Commit {
+            partition: 0,
+            next_offset: 60,
+            drop_horizon_ms: None,
+        },
+        Commit {
+            partition: 1,
+            next_offset: 20,
+            drop_horizon_ms: None,
+        },
+    ])
+    .unwrap();
+    // Kept: from ingest time T0 + 30 on (offset 30), and from each commit point on.
+    assert_eq!(log.prune(1_700_000_000_030, 1_000).unwrap(), 30 + 20);
+    assert_eq!(log.first_held(0).unwrap(), Some((30, 1_700_000_000_030)));
+    assert_eq!(log.first_held(1).unwrap(), Some((20, 1_700_000_000_020)));
+    assert_eq!(log.prune(1_700_000_000_030, 1_000).unwrap(), 0);
+}
+
+#[test]
+fn the_first_record_taken_in_at_a_time_is_found_by_bisection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = InputLog::open_in(dir.path()).unwrap();
+    // Ingest times T0, T0, T0+2, T0+2, …: two records a millisecond, every other one.
+    let t0 = 1_700_000_000_000;
+    let mut recs = owned(0, 0, 200);
+    for r in &mut recs {
+        r.2 = t0 + 2 * (r.1 as i64 / 2);
+    }
+    log.append(&entries(&recs)).unwrap();
+    assert_eq!(log.offset_at(0, t0 - 1).unwrap(), 0);
+    assert_eq!(log.offset_at(0, t0).unwrap(), 0);
+    assert_eq!(log.offset_at(0, t0 + 1).unwrap(), 2);
+    assert_eq!(log.offset_at(0, t0 + 2).unwrap(), 2);
+    assert_eq!(log.offset_at(0, t0 + 101).unwrap(), 102);
+    assert_eq!(log.offset_at(0, t0 + 198).unwrap(), 198);
+    assert_eq!(log.offset_at(0, t0 + 199).unwrap(), 200);
+    // An empty partition: its next offset.
+    assert_eq!(log.offset_at(3, t0).unwrap(), 0);
+    // After pruning, from the first record held.
+    log.commit(&[Commit {
+        partition: 0,
+        next_offset: 50,
+        drop_horizon_ms: None,
+    }])
+    .unwrap();
+    log.prune(i64::MAX, 1_000).unwrap();
+    assert_eq!(log.offset_at(0, t0).unwrap(), 50);
+    assert_eq!(log.offset_at(0, t0 + 120).unwrap(), 120);
 }

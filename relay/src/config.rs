@@ -167,6 +167,12 @@ pub struct Config {
     #[arg(long, env = "RELAY_HISTORY", default_value = "24h", value_parser = history)]
     pub history: Duration,
 
+    /// How long the embedded bus keeps the events themselves for /v1/edits and /v1/top by page
+    /// or user, as a duration: 30m, 1h, 6h (at most a day: Wikimedia's rate is ~3 GB a day).
+    /// On Kafka the input topic's retention decides.
+    #[arg(long, env = "RELAY_KEEP_EDITS", default_value = "1h", value_parser = keep_edits)]
+    pub keep_edits: Duration,
+
     /// Most count updates kept for Last-Event-ID resume.
     #[arg(long, env = "RELAY_UPDATE_LOG", default_value_t = 65_536)]
     pub update_log: usize,
@@ -198,6 +204,15 @@ fn history(v: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(v).map_err(|e| format!("{v:?}: {e} (e.g. 90m, 24h, 7d)"))?;
     if d.subsec_nanos() != 0 || !(60..=366 * 86_400).contains(&d.as_secs()) {
         return Err(format!("{v:?}: give whole seconds from 1m to 366d"));
+    }
+    Ok(d)
+}
+
+/// Events kept from one minute (a second's edits need the lateness that follows it) to a day.
+fn keep_edits(v: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(v).map_err(|e| format!("{v:?}: {e} (e.g. 30m, 1h, 6h)"))?;
+    if !(60..=86_400).contains(&d.as_secs()) {
+        return Err(format!("{v:?}: give a duration from 1m to 24h"));
     }
     Ok(d)
 }
@@ -345,6 +360,12 @@ mod tests {
         assert_eq!(history("90m").unwrap(), Duration::from_secs(5_400));
         for bad in ["10s", "1.5s", "400d", "24", "a day"] {
             assert!(history(bad).is_err(), "{bad} taken");
+        }
+        let keep =
+            |v: &str| Config::try_parse_from(["relay", "--keep-edits", v]).map(|c| c.keep_edits);
+        assert_eq!(keep("90m").unwrap(), Duration::from_secs(5_400));
+        for bad in ["30s", "2d", "1h30", "forever"] {
+            assert!(keep(bad).is_err(), "--keep-edits {bad} taken");
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod explore;
 pub mod health_report;
 pub mod http;
 pub mod metrics;

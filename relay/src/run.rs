@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::bus::{BusError, InputProducer, OutputSink};
 use crate::config::{Config, Fallback, Source};
+use crate::explore::store::{EditsStore, StoreError};
 use crate::health_report::Reporter;
 use crate::http::{self, AppState};
 use crate::metrics;
@@ -33,6 +34,8 @@ pub enum RelayError {
     Replay(#[from] ReplayError),
     #[error("history: {0}")]
     History(#[from] history::HistoryError),
+    #[error("edits: {0}")]
+    Edits(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -154,6 +157,7 @@ impl Relay {
             metrics: Arc::new(metrics::registry(telemetry.clone(), health.clone())),
             health,
             shutdown: ingest_stopped.clone(),
+            edits: Arc::new(EditsStore::open(&config)?),
         });
         Ok(Relay {
             config,

@@ -37,6 +37,7 @@ pub async fn open(
             &config.state_dir,
             config.partitions,
             config.embedded_capacity,
+            config.keep_edits,
         )?;
         // The output side stays in memory: after a restart the counter recomputes every
         // window from the commit point, and the merger starts from the history file.

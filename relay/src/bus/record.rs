@@ -38,6 +38,27 @@ pub enum Content {
     Unreadable(EventError),
 }
 
+impl Content {
+    /// A record read the way every counter reads it: from the summary tag at the start of
+    /// `tagged` (the payload on Kafka, the summary column on the embedded bus) and the key (the
+    /// wiki). None when the tag does not carry it all: then [`Content::parse`] the payload.
+    pub fn from_tag(tagged: &[u8], key: Option<&[u8]>) -> Option<Content> {
+        let wiki = key.and_then(WikiName::from_utf8)?;
+        Summary::untag(tagged).map(|summary| Content::Summarized { summary, wiki })
+    }
+
+    /// A record whose tag does not say it all, parsed from its payload.
+    pub fn parse(payload: &[u8]) -> Content {
+        match codec::event::parse(payload) {
+            Ok(edit) => Content::Summarized {
+                summary: Summary::of(&edit),
+                wiki: edit.wiki.as_ref().into(),
+            },
+            Err(e) => Content::Unreadable(e),
+        }
+    }
+}
+
 /// A wiki's name, inline when it fits (every Wikimedia wiki's does): each record carries one,
 /// and a heap allocation per record would be a measurable share of counting. Always UTF-8.
 #[derive(Debug, Clone)]

@@ -40,6 +40,8 @@ pub enum ApiError {
     Metrics(#[from] MetricsError),
     #[error(transparent)]
     TooManyFeeds(#[from] crate::publish::feeds::TooManyFeeds),
+    #[error("the edits cannot be read now: {0}")]
+    EditsUnavailable(String),
 }
 
 #[derive(Serialize)]
@@ -58,9 +60,10 @@ impl ApiError {
             ApiError::TooLarge { .. } | ApiError::TooManyEvents(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable { .. } | ApiError::NotIngesting | ApiError::TooManyFeeds(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable { .. }
+            | ApiError::NotIngesting
+            | ApiError::TooManyFeeds(_)
+            | ApiError::EditsUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::MethodNotAllowed(_) => "bad_route",
             ApiError::Metrics(_) => "internal",
             ApiError::TooManyFeeds(_) => "busy",
+            ApiError::EditsUnavailable(_) => "store",
         }
     }
 }

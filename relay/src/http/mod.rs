@@ -1,6 +1,7 @@
 //! The HTTP surface: the gateway, the SSE stream, history, health, metrics and the dashboard.
 
 pub mod counts;
+pub mod edits;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -24,6 +25,7 @@ use tower::limit::ConcurrencyLimitLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
+use crate::explore::store::EditsStore;
 use crate::publish::Published;
 use crate::source::ingest::Ingest;
 use crate::telemetry::Telemetry;
@@ -43,12 +45,15 @@ pub struct AppState {
     /// What `GET /metrics` encodes (see [`crate::metrics`]).
     pub metrics: Arc<Registry>,
     pub shutdown: watch::Receiver<bool>,
+    /// The events themselves, read back from the bus (`/v1/edits`, `/v1/top` by page or user).
+    pub edits: Arc<EditsStore>,
 }
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/v1/stream", get(stream::stream))
         .route("/v1/counts", get(counts::counts))
+        .route("/v1/edits", get(edits::edits))
         .route("/v1/top", get(top::top))
         .route("/v1/health", get(health::health))
         .route("/metrics", get(metrics::metrics));

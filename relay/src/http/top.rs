@@ -60,9 +60,8 @@ pub async fn top(
                 seconds_without_breakdown: totals.without_breakdown,
             }))
         }
-        TopBy::Page | TopBy::User => Err(ApiError::BadQuery(format!(
-            "by={} needs the edits store, which this relay does not have",
-            by.name()
-        ))),
+        TopBy::Page | TopBy::User => super::edits::top_names(&state, &q, by, from, to, n)
+            .await
+            .map(Json),
     }
 }

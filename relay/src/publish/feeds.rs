@@ -89,3 +89,54 @@ impl Feeds {
 fn prune(feeds: &mut HashMap<Filter, (Arc<Feed>, Instant)>) {
     feeds.retain(|_, (feed, used)| Arc::strong_count(feed) > 1 || used.elapsed() < LINGER);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::Millis;
+
+    fn wiki(name: &str) -> Filter {
+        let mut f = Filter::default();
+        f.wikis.insert(name.into());
+        f
+    }
+
+    #[test]
+    fn clients_of_one_filter_share_its_feed_and_each_update_is_filtered_once_per_feed() {
+        let feeds = Feeds::default();
+        let a = feeds.get(&wiki("enwiki")).unwrap();
+        let b = feeds.get(&wiki("enwiki")).unwrap();
+        let c = feeds.get(&wiki("dewiki")).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(feeds.len(), 2);
+        let mut calls = Vec::new();
+        let record = WindowRecord::empty(Millis(0), Millis(1_000), false);
+        feeds.publish(std::slice::from_ref(&record), |f, records| {
+            calls.push(f.clone());
+            records.to_vec()
+        });
+        calls.sort();
+        assert_eq!(calls, [wiki("dewiki"), wiki("enwiki")]);
+        assert_eq!(a.log.last_seq(), b.log.last_seq());
+        let mut out = std::collections::VecDeque::new();
+        assert!(matches!(
+            c.log.after(c.log.last_seq() - 1, 10, &mut out),
+            crate::publish::Backlog::Frames(_)
+        ));
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn distinct_filters_are_bounded() {
+        let feeds = Feeds::default();
+        let held: Vec<_> = (0..MAX_FEEDS)
+            .map(|i| feeds.get(&wiki(&format!("w{i}"))).unwrap())
+            .collect();
+        assert!(feeds.get(&wiki("one-more")).is_err());
+        assert!(
+            feeds.get(&wiki("w7")).is_ok(),
+            "a filter in use is still served"
+        );
+        drop(held);
+    }
+}

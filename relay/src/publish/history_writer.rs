@@ -31,6 +31,9 @@ pub struct HistoryWriter {
     failing: bool,
 }
 
+/// How much history is read from the file at once.
+const SLICE_MS: i64 = 3_600_000;
+
 impl HistoryWriter {
     /// Opens the history file in `state_dir` and seeds `merger` with the seconds of the last
     /// `keep` it holds. A file that is not a history file, or is damaged, is an error: the
@@ -43,17 +46,29 @@ impl HistoryWriter {
     ) -> Result<HistoryWriter, HistoryError> {
         let started = Instant::now();
         let history = History::open_in(state_dir)?;
-        let since = Millis(crate::clock::now().0 - keep.as_millis() as i64);
-        let seconds = history.load_seconds(since)?;
+        let now = crate::clock::now();
+        let since = Millis(now.0 - keep.as_millis() as i64);
+        let (mut loaded, mut revisable, mut first) = (0, 0, None);
+        // An hour at a time: the seconds' cubes are read as JSON, several times the size the
+        // merger keeps them in.
+        let mut from = history.earliest()?.map_or(since, |e| e.max(since));
+        while from <= now.plus(SLICE_MS) {
+            let to = from.plus(SLICE_MS);
+            let seconds = history.load_between(from, to)?;
+            loaded += seconds.len();
+            revisable += seconds.iter().filter(|s| s.partials.is_some()).count();
+            first = first.or(seconds.first().map(|s| s.record.start));
+            merger.seed_seconds(seconds);
+            from = to;
+        }
         tracing::info!(
             file = %history.path().display(),
-            seconds = seconds.len(),
-            from = ?seconds.first().map(|s| s.record.start),
-            revisable = seconds.iter().filter(|s| s.partials.is_some()).count(),
+            seconds = loaded,
+            from = ?first,
+            revisable,
             took_ms = started.elapsed().as_millis() as u64,
             "count history loaded"
         );
-        merger.seed_seconds(seconds);
         Ok(HistoryWriter::new(
             history,
             keep,

@@ -8,7 +8,7 @@ use wire::{Cell, Cube, Millis, PartialWindow, WindowRecord};
 
 use super::recent_ids::RecentIds;
 use super::seen_ids::SeenIds;
-use super::timing::{NO_WATERMARK, Timing, WINDOW_MS};
+use super::timing::{NO_WATERMARK, Timing, Verdict, WINDOW_MS};
 use crate::config::TimeMode;
 
 /// What happened to one record.
@@ -206,25 +206,22 @@ impl PartitionCounter {
             self.stats.canaries += 1;
             return Admission::Canary;
         }
-        let t = match self.timing.mode {
-            TimeMode::Event => edit.time,
-            TimeMode::Ingest => ingest,
+        let (start, late) = match self.timing.judge(edit.time, ingest) {
+            Verdict::TooEarly => {
+                self.stats.too_early += 1;
+                return Admission::TooEarly;
+            }
+            Verdict::TooLate { start } => (start, None),
+            Verdict::InWindow { start, late } => (start, Some(late)),
         };
-        if t.0 > ingest.0.saturating_add(self.timing.max_future_ms) {
-            self.stats.too_early += 1;
-            return Admission::TooEarly;
-        }
-        let start = Timing::window_start(t);
-        let end = start + WINDOW_MS;
-        let closes_at = end + self.timing.delay_ms;
-        if ingest.0 >= closes_at + self.timing.lateness_ms || start < self.dropped_before {
+        let Some(late) = late.filter(|_| start >= self.dropped_before) else {
             // Not counted, but a recount reads it here too; a later retry may be its repeat.
             if let (Some(recent), Some(id)) = (&mut self.recent, &edit.id) {
                 recent.first_time(id, start, offset);
             }
             self.stats.too_late += 1;
             return Admission::TooLate;
-        }
+        };
         if let (Some(recent), Some(id)) = (&mut self.recent, &edit.id)
             && !recent.first_time(id, start, offset)
         {
@@ -264,7 +261,7 @@ impl PartitionCounter {
             w.wikis.insert(wiki.into(), cells);
         }
         self.stats.counted += 1;
-        if ingest.0 >= closes_at {
+        if late {
             w.revision += 1;
             self.stats.late += 1;
             Admission::Late

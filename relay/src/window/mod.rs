@@ -5,8 +5,8 @@
 //! windows — which is what lets a restarted or rebalanced counter recompute instead of add.
 
 pub mod counter;
-mod recent_ids;
-mod seen_ids;
+pub(crate) mod recent_ids;
+pub(crate) mod seen_ids;
 pub mod task;
 pub mod timing;
 

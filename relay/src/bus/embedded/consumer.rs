@@ -12,13 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use codec::summary::Summary;
 use history::{Commit, InputLog, LogEntry};
 use tokio::sync::mpsc;
 use wire::Millis;
 
 use super::EmbeddedBus;
-use crate::bus::{Assignment, Content, Delivered, InputEvent, WikiName};
+use crate::bus::{Assignment, Content, Delivered, InputEvent};
 
 /// Records per batch at most.
 const BATCH: usize = 4_096;
@@ -167,22 +166,10 @@ fn read_ahead(
 /// A record as the counter reads it: from its summary tag and key, or, where the tag does not
 /// carry everything (an id the tag leaves in the payload), from the payload parsed.
 fn delivered(log: &InputLog, partition: u32, e: LogEntry) -> Delivered {
-    let content = match (
-        Summary::untag(&e.summary),
-        WikiName::from_utf8(e.key.as_bytes()),
-    ) {
-        (Some(summary), Some(wiki)) => Content::Summarized { summary, wiki },
-        _ => {
-            let payload = log.payload(partition, e.offset).ok().flatten();
-            match codec::event::parse(payload.as_deref().unwrap_or_default()) {
-                Ok(edit) => Content::Summarized {
-                    summary: Summary::of(&edit),
-                    wiki: edit.wiki.as_ref().into(),
-                },
-                Err(err) => Content::Unreadable(err),
-            }
-        }
-    };
+    let content = Content::from_tag(&e.summary, Some(e.key.as_bytes())).unwrap_or_else(|| {
+        let payload = log.payload(partition, e.offset).ok().flatten();
+        Content::parse(payload.as_deref().unwrap_or_default())
+    });
     Delivered {
         partition,
         offset: e.offset,

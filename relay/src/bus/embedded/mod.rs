@@ -7,7 +7,7 @@
 //! commit point and counts each acknowledged event exactly once, as on Kafka.
 //!
 //! - `writer.rs`: the one thread that writes the log (appends, commits, pruning every second
-//!   what precedes the commit points).
+//!   what precedes both the commit points and the `--keep-edits` retention).
 //! - `consumer.rs`: the counter's side: the backlog from the commit point, then what follows.
 //!
 //! Durable against the relay's death, not a power cut: the file is in WAL mode with
@@ -54,6 +54,7 @@ impl EmbeddedBus {
         state_dir: &Path,
         partitions: u32,
         capacity: usize,
+        keep_edits: Duration,
     ) -> Result<(Arc<Self>, EmbeddedConsumer), BusError> {
         let partitions = partitions.max(1);
         let log = InputLog::open_in(state_dir)
@@ -98,7 +99,7 @@ impl EmbeddedBus {
             writes: Mutex::new(0),
             written: Condvar::new(),
         });
-        Writer::spawn(log, ends, rx, Arc::downgrade(&bus));
+        Writer::spawn(log, ends, keep_edits, rx, Arc::downgrade(&bus));
         let checkpoints = InputLog::open_in(state_dir).map_err(BusError::Log)?;
         writer::spawn_checkpointer(checkpoints, Arc::downgrade(&bus));
         let consumer = EmbeddedConsumer::new(bus.clone(), reader, commits, starts);

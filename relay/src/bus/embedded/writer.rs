@@ -20,7 +20,7 @@ use crate::bus::{BusError, CommitPoint, InputRecord};
 
 /// How long a waiting commit (at shutdown) may take before the counter stops waiting.
 pub(super) const COMMIT_WAIT: Duration = Duration::from_secs(10);
-/// Records below the commit points are deleted this often, at most [`PRUNE_MAX`] a partition
+/// Records below the commit points and older than the retention are deleted this often, at most [`PRUNE_MAX`] a partition
 /// at a time: many small deletes between groups of appends rather than one long one that
 /// would hold every request up.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
@@ -54,6 +54,8 @@ pub(super) struct Writer {
     /// closed.
     bus: Weak<EmbeddedBus>,
     next_prune: Instant,
+    /// How long records are kept for `/v1/edits` once counted.
+    keep_edits: Duration,
     /// Each record's summary tag, reused between groups.
     tags: Vec<Vec<u8>>,
 }
@@ -62,6 +64,7 @@ impl Writer {
     pub(super) fn spawn(
         log: InputLog,
         next: Vec<u64>,
+        keep_edits: Duration,
         jobs: Receiver<Job>,
         bus: Weak<EmbeddedBus>,
     ) {
@@ -70,6 +73,7 @@ impl Writer {
             next,
             bus,
             next_prune: Instant::now() + PRUNE_EVERY,
+            keep_edits,
             tags: Vec::new(),
         };
         std::thread::Builder::new()
@@ -174,7 +178,8 @@ impl Writer {
         }
         if Instant::now() >= self.next_prune {
             self.next_prune = Instant::now() + PRUNE_EVERY;
-            match self.log.prune(PRUNE_MAX) {
+            let keep_from = crate::clock::now().plus(-(self.keep_edits.as_millis() as i64));
+            match self.log.prune(keep_from.0, PRUNE_MAX) {
                 Ok(n) if n > 0 => tracing::debug!(records = n, "pruned the embedded bus's log"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot prune the embedded bus's log"),

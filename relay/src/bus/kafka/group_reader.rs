@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use codec::summary::Summary;
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
@@ -17,7 +16,7 @@ use tokio::task::JoinHandle;
 use wire::Millis;
 
 use super::rebalance::RebalanceForwarder;
-use crate::bus::{Content, Delivered, InputEvent, WikiName};
+use crate::bus::{Content, Delivered, InputEvent};
 
 /// What the reader hands the counting loop.
 pub(super) enum Read {
@@ -104,15 +103,5 @@ fn delivered(m: &BorrowedMessage<'_>) -> Delivered {
 /// parsing the payload; anything else is parsed in place, without copying it out.
 fn content_of(m: &BorrowedMessage<'_>) -> Content {
     let payload = m.payload().unwrap_or_default();
-    let wiki = m.key().and_then(WikiName::from_utf8);
-    match (Summary::untag(payload), wiki) {
-        (Some(summary), Some(wiki)) => Content::Summarized { summary, wiki },
-        _ => match codec::event::parse(payload) {
-            Ok(edit) => Content::Summarized {
-                summary: Summary::of(&edit),
-                wiki: edit.wiki.as_ref().into(),
-            },
-            Err(e) => Content::Unreadable(e),
-        },
-    }
+    Content::from_tag(payload, m.key()).unwrap_or_else(|| Content::parse(payload))
 }

@@ -89,6 +89,15 @@ impl KafkaSettings {
         c
     }
 
+    /// A reader of the input topic by time (`/v1/edits`): partitions assigned by hand, never
+    /// committed, so it joins no group (librdkafka still wants a group id to exist).
+    pub fn edits_reader_config(&self) -> ClientConfig {
+        let mut c = self.consumer_base("editpulse-edits-reader");
+        // One request reads a few minutes of records: a small prefetch is plenty.
+        c.set("queued.max.messages.kbytes", "16384");
+        self.finish(c)
+    }
+
     /// The output topic reader's settings: never committed and never shared, so the group id
     /// only satisfies librdkafka.
     pub(super) fn output_reader_config(&self) -> ClientConfig {
