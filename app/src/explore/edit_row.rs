@@ -38,7 +38,10 @@ pub fn EditItem(edit: EditRow) -> impl IntoView {
             {edit.bot.then(|| view! { <span class="edit-bot">"bot"</span> })}
             {link}
             <span class="edit-user">{user}</span>
-            {edit.comment.clone().filter(|c| !c.is_empty()).map(|c| view! { <span class="edit-comment">{c}</span> })}
+            {edit.comment.clone().filter(|c| !c.is_empty()).map(|c| {
+                let full = c.clone();
+                view! { <span class="edit-comment" title=full>{c}</span> }
+            })}
         </li>
     }
 }

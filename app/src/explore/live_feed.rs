@@ -14,7 +14,7 @@ use crate::store::Store;
 const POLL_MS: u32 = 2_000;
 /// How far back the feed looks: a quiet filter still shows its last edits.
 const LOOK_BACK_MS: i64 = 60_000;
-const ROWS: usize = 15;
+const ROWS: usize = 12;
 
 #[component]
 pub fn LiveFeed(store: Store) -> impl IntoView {

@@ -232,6 +232,13 @@ async fn a_picked_wiki_and_second_show_exactly_their_edits_and_the_address_reope
         screenshot(&browser, "dashboard-explore-failed.png").await?;
         return Err(e);
     }
+    // The chart and the edits under it, in the picture.
+    browser
+        .eval(
+            "document.getElementById('edits-panel').scrollIntoView({block: 'center'})",
+            json!([]),
+        )
+        .await?;
     screenshot(&browser, "dashboard-filtered-edits.png").await?;
 
     // The address holds the view; loading it shows the same view.
