@@ -256,6 +256,25 @@ async fn the_keyboard_opens_a_seconds_edits_and_panels_say_when_the_relay_fails(
             TimeoutFuture::new(50).await;
         }
     }
+    // The live feed pauses and resumes.
+    one(&root, "#live-pause").click();
+    settle().await;
+    assert_eq!(
+        one(&root, "#live-feed")
+            .get_attribute("data-paused")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(one(&root, "#live-pause").text_content().unwrap(), "Resume");
+    one(&root, "#live-pause").click();
+    settle().await;
+    assert_eq!(
+        one(&root, "#live-feed")
+            .get_attribute("data-paused")
+            .as_deref(),
+        Some("false")
+    );
+
     key(&chart, "Escape");
     settle().await;
     assert!(root.query_selector("#edits-panel").unwrap().is_none());
