@@ -102,10 +102,15 @@ pub fn range(q: &Params, now: Millis) -> Result<(Millis, Millis), ApiError> {
 }
 
 /// Buckets are aligned to the step, so the range's ends widen to whole buckets: the first and
-/// last bucket's index since the epoch.
+/// last bucket's index since the epoch. An empty range (`from` = `to`) has no bucket, wherever
+/// it falls: `last` is then `first - 1`.
 fn bucket_span(from: Millis, to: Millis, step: u32) -> (i64, i64) {
     let step_ms = i64::from(step) * Millis::SECOND;
-    (from.0.div_euclid(step_ms), (to.0 - 1).div_euclid(step_ms))
+    let first = from.0.div_euclid(step_ms);
+    if to <= from {
+        return (first, first - 1);
+    }
+    (first, (to.0 - 1).div_euclid(step_ms))
 }
 
 /// The shortest of [`AUTO_STEPS`] that answers `[from, to)` in at most [`MAX_BUCKETS`].
@@ -156,4 +161,25 @@ pub fn parse_instant(s: &str) -> Result<Millis, ApiError> {
         None => s.to_string(),
     };
     Millis::parse_rfc3339(&fixed).map_err(|e| ApiError::BadQuery(format!("{s:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_range_has_no_bucket_wherever_it_falls() {
+        for (at, step) in [
+            (7_000, 7),
+            (7_500, 7),
+            (60_000, 60),
+            (61_234, 60),
+            (-500, 5),
+        ] {
+            let (first, last) = bucket_span(Millis(at), Millis(at), step);
+            assert_eq!(last - first + 1, 0, "[{at}, {at}) in steps of {step} s");
+        }
+        assert_eq!(bucket_span(Millis(7_500), Millis(7_501), 7), (1, 1));
+        assert_eq!(bucket_span(Millis(6_999), Millis(7_001), 7), (0, 1));
+    }
 }

@@ -19,6 +19,7 @@
 //! | [`raw_sse`]        | a raw-TCP SSE client for thousands of connections; frame splitting        |
 //! | [`sse_client`]     | an SSE client over reqwest, for a handful of connections                  |
 //! | [`recording`]      | independent counts of the recorded events (chrono, not relay code)        |
+//! | [`truth`]          | a brute-force model of every read-API answer over a set of events         |
 //! | [`load`]           | a gateway load generator that remembers what was acknowledged             |
 //! | [`fake_upstream`]  | a misbehaving stand-in for Wikimedia EventStreams                         |
 //! | [`webdriver`]      | headless Chromium through chromedriver                                    |
@@ -61,6 +62,7 @@ pub mod raw_sse;
 pub mod recording;
 pub mod relay_process;
 pub mod sse_client;
+pub mod truth;
 pub mod webdriver;
 
 pub use anyhow::{Error, Result};
