@@ -1,8 +1,6 @@
-//! The headline numbers: edits per second now, the last minute's average, the peak of the
-//! visible range, and the busiest wikis of the last minute, all as [`crate::figures`] defines
-//! them. Until the first edit is counted the headline says it is waiting for data.
-
-use std::collections::HashMap;
+//! The headline numbers: edits per second now, the last minute's average and the peak of the
+//! visible range, all as [`crate::figures`] defines them, under the page's filter. Until the
+//! first edit is counted the headline says it is waiting for data.
 
 use leptos::prelude::*;
 
@@ -11,8 +9,6 @@ use crate::history::History;
 use crate::series::Series;
 use crate::store::Store;
 use crate::view::View;
-
-const TOP_WIKIS_SHOWN: usize = 8;
 
 /// The headline's numbers, each as [`crate::figures`] defines it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,22 +56,6 @@ pub fn stats(series: &Series, history: &History, view: View) -> Stats {
             end: f.peak_end,
         }),
     }
-}
-
-/// The busiest wikis of the last minute, summed over each second's top ten, most edits first
-/// and ties by name. A wiki that fell out of some second's top ten is undercounted there,
-/// hence "approximate" on screen.
-pub fn top_wikis(series: &Series, n: usize) -> Vec<(String, u64)> {
-    let mut sums: HashMap<&str, u64> = HashMap::new();
-    for w in figures::last_final_seconds(series, figures::MINUTE_SECONDS) {
-        for (wiki, count) in &w.top_wikis {
-            *sums.entry(wiki.as_str()).or_default() += count;
-        }
-    }
-    let mut out: Vec<(String, u64)> = sums.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    out.truncate(n);
-    out
 }
 
 fn dash_or(v: Option<String>) -> String {
@@ -154,41 +134,6 @@ fn SplitStat(
     }
 }
 
-#[component]
-pub fn TopWikis(store: Store) -> impl IntoView {
-    let wikis = Memo::new(move |_| store.series.with(|s| top_wikis(s, TOP_WIKIS_SHOWN)));
-    let max = move || wikis.with(|w| w.first().map_or(1, |(_, c)| (*c).max(1)));
-    view! {
-        <section class="card top-wikis" aria-labelledby="top-wikis-title">
-            <h2 id="top-wikis-title">"Top wikis, last minute"</h2>
-            <Show
-                when=move || wikis.with(|w| !w.is_empty())
-                fallback=|| view! { <p class="muted">"No edits counted yet."</p> }
-            >
-                <ol id="top-wikis" class="bars">
-                    <For
-                        each=move || wikis.get()
-                        key=|(wiki, count)| (wiki.clone(), *count)
-                        children=move |(wiki, count)| {
-                            let share = move || (count as f64 / max() as f64 * 100.0).round() as u32;
-                            view! {
-                                <li data-wiki=wiki.clone() data-count=count>
-                                    <span class="bar-label">{wiki.clone()}</span>
-                                    <span class="bar-value">{count}</span>
-                                    <meter class="bar" min="0" max="100" value=share aria-hidden="true"></meter>
-                                </li>
-                            }
-                        }
-                    />
-                </ol>
-            </Show>
-            <p class="muted small">
-                "Approximate: summed from each second's ten busiest wikis."
-            </p>
-        </section>
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,29 +180,5 @@ mod tests {
         assert!(!st.waiting);
         let st = stats(&filled(30, |_| 0), Range::FiveMinutes);
         assert!(st.waiting && st.now.is_none() && st.peak.is_none());
-
-        let mut s = Series::new();
-        for sec in 0..70 {
-            let mut w = window(sec, 10, true, 0);
-            w.top_wikis = vec![
-                ("enwiki".into(), 6),
-                ("dewiki".into(), 3),
-                ("frwiki".into(), 1),
-            ];
-            if sec >= 65 {
-                w.top_wikis.push(("commonswiki".into(), 50));
-            }
-            s.merge(w);
-        }
-        let top = top_wikis(&s, 3);
-        // Only the last 60 seconds count: enwiki 360, commonswiki 250, dewiki 180.
-        assert_eq!(
-            top,
-            vec![
-                ("enwiki".to_owned(), 360),
-                ("commonswiki".to_owned(), 250),
-                ("dewiki".to_owned(), 180)
-            ]
-        );
     }
 }

@@ -115,6 +115,19 @@ impl History {
         }
     }
 
+    /// Forgets every bucket and asks for the plan again: they were counted under another
+    /// filter.
+    pub fn restart(&mut self, series: &Series) {
+        self.buckets.clear();
+        self.earliest = None;
+        self.straddle = None;
+        self.load = Load::Ready;
+        self.fetch = None;
+        if self.plan.is_some() {
+            self.refetch(series);
+        }
+    }
+
     /// Asks again for the part of the plan the series does not cover: after a failure, or
     /// when the connection is back (the relay may have restarted with other history).
     pub fn refetch(&mut self, series: &Series) {

@@ -15,7 +15,9 @@
 //! - [`chart`]: the edits-per-second chart, its controls and its drawing.
 //! - [`figures`]: the one definition of each summary figure (which seconds, the peak's
 //!   tie-break), used by the headline, the chart's caption and the top wikis.
-//! - [`headline`]: the numbers above the chart and the busiest wikis.
+//! - [`headline`]: the numbers above the chart.
+//! - [`explore`]: the filter bar, the exact top wikis, pages and editors, the edits of a
+//!   picked second, the live feed of edits, and the view kept in the page's address.
 //! - [`health_panel`]: the relay's health report, one row per pipeline stage.
 //! - [`connection_status`]: the connection badge, the tagline, the "relay unreachable" banner
 //!   and the error line; [`source_status`] decides what the badge and tagline say.
@@ -29,6 +31,7 @@
 pub mod chart;
 pub mod connection_status;
 pub mod error;
+pub mod explore;
 pub mod figures;
 pub mod headline;
 pub mod health_panel;
@@ -47,12 +50,19 @@ pub mod view;
 mod test_fixtures;
 
 use leptos::prelude::*;
+use wire::TopBy;
 
 use crate::chart::controls::Controls;
 use crate::chart::history_status::HistoryStatus;
 use crate::chart::view::Chart;
 use crate::connection_status::{ConnectionBadge, ErrorLine, Tagline, UnreachableBanner};
-use crate::headline::{Headline, TopWikis};
+use crate::explore::address_sync::follow_address;
+use crate::explore::edits_panel::EditsPanel;
+use crate::explore::filter_bar::FilterBar;
+use crate::explore::live_feed::LiveFeed;
+use crate::explore::notice::Notice;
+use crate::explore::top_panel::TopPanel;
+use crate::headline::Headline;
 use crate::health_panel::HealthPanel;
 use crate::recent_table::RecentTable;
 use crate::relay::client::RelayClient;
@@ -62,9 +72,17 @@ use crate::store::Store;
 #[component]
 pub fn App() -> impl IntoView {
     let store = Store::new();
+    // The address first: the stream opens under the filter it names.
+    follow_address(store);
     // Owned by the component so that unmounting closes the stream and stops the timers.
     let client = StoredValue::new_local(RelayClient::start(store));
     on_cleanup(move || client.dispose());
+    Effect::new(move |_| {
+        store.filter.track();
+        if let Some(c) = client.try_get_value() {
+            c.refilter();
+        }
+    });
     relay::history::load_history(store);
     view! { <Dashboard store=store /> }
 }
@@ -84,6 +102,8 @@ pub fn Dashboard(store: Store) -> impl IntoView {
             </header>
             <UnreachableBanner store=store />
             <ErrorLine store=store />
+            <Notice store=store />
+            <FilterBar store=store />
             <main class="grid" class:stale=move || store.connection.with(|c| c.unreachable(store.clock.get()))>
                 <Headline store=store />
                 <section class="card chart-card" aria-labelledby="chart-title">
@@ -94,7 +114,11 @@ pub fn Dashboard(store: Store) -> impl IntoView {
                     <HistoryStatus store=store />
                     <Chart store=store />
                 </section>
-                <TopWikis store=store />
+                <EditsPanel store=store />
+                <TopPanel store=store by=TopBy::Wiki id="top-wikis" />
+                <TopPanel store=store by=TopBy::Page id="top-pages" />
+                <TopPanel store=store by=TopBy::User id="top-users" />
+                <LiveFeed store=store />
                 <HealthPanel store=store />
             </main>
             <RecentTable store=store />

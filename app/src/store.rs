@@ -4,7 +4,7 @@
 //! a store by hand and mount the dashboard without any network.
 
 use leptos::prelude::*;
-use wire::{Health, WindowRecord};
+use wire::{Filter, Health, WindowRecord};
 
 use crate::error::AppError;
 use crate::history::History;
@@ -12,7 +12,7 @@ use crate::range::Range;
 use crate::relay::reconnect::Connection;
 use crate::relay::stream_event::StreamEvent;
 use crate::series::{Merge, Series};
-use crate::view::{Focus, View};
+use crate::view::{Focus, Span, View};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Store {
@@ -29,6 +29,14 @@ pub struct Store {
     /// Humans and bots stacked instead of the total.
     pub split: RwSignal<bool>,
     pub error: RwSignal<Option<AppError>>,
+    /// Which edits every number, the chart and the lists count.
+    pub filter: RwSignal<Filter>,
+    /// The second or bucket whose edits the edits panel lists.
+    pub selected: RwSignal<Option<Span>>,
+    /// The chart's keyboard cursor: the start of the point or bucket it is on.
+    pub cursor: RwSignal<Option<i64>>,
+    /// What the page could not take from its address, in words.
+    pub notice: RwSignal<Option<String>>,
 }
 
 impl Default for Store {
@@ -49,6 +57,10 @@ impl Store {
             history: RwSignal::new(History::default()),
             split: RwSignal::new(false),
             error: RwSignal::new(None),
+            filter: RwSignal::new(Filter::all()),
+            selected: RwSignal::new(None),
+            cursor: RwSignal::new(None),
+            notice: RwSignal::new(None),
         }
     }
 

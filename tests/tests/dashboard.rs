@@ -15,6 +15,8 @@ use support::webdriver::Browser;
 
 #[path = "dashboard/coverage.rs"]
 mod coverage;
+#[path = "dashboard/explore.rs"]
+mod explore;
 #[path = "dashboard/history.rs"]
 mod history;
 #[path = "dashboard/truth.rs"]

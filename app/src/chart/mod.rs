@@ -3,6 +3,7 @@
 //! - [`view`]: the `<Chart>` component; owns the `<canvas>`, sizes it, schedules redraws.
 //! - [`caption`]: the legend and the chart's description under it.
 //! - [`controls`]: the range buttons, "Reset zoom" and the humans-vs-bots toggle above it.
+//! - [`cursor`]: clicking or keyboard-picking a point to list its edits.
 //! - [`custom_range`]: the from–to inputs, checked before anything is fetched.
 //! - [`history_status`]: "loading 24 h…", or why it failed and a retry.
 //! - [`canvas`]: one redraw with plotters.
@@ -20,6 +21,7 @@ pub mod bands;
 pub mod canvas;
 pub mod caption;
 pub mod controls;
+pub mod cursor;
 pub mod custom_range;
 pub mod envelope;
 pub mod history_start;

@@ -16,6 +16,7 @@ use wire::Bucket;
 
 use crate::chart::canvas::{self, Frame};
 use crate::chart::caption::Caption;
+use crate::chart::cursor::{self, ChartCursor};
 use crate::chart::point::Point;
 use crate::chart::theme::Theme;
 use crate::chart::zoom;
@@ -26,6 +27,8 @@ type EventCallback = Closure<dyn FnMut(web_sys::Event)>;
 
 /// Where the last redraw's duration is published, for the benchmark and curious humans.
 const REDRAW_MS_PROPERTY: &str = "__editpulse_redraw_ms";
+/// A pointer that moved less than this between down and up clicked.
+const CLICK_PX: f64 = 4.0;
 
 struct Painter {
     canvas: HtmlCanvasElement,
@@ -263,6 +266,12 @@ pub fn Chart(store: Store) -> impl IntoView {
         let width = p.canvas.get_bounding_client_rect().width();
         if let Some(span) = zoom::dragged_span(x0, x1, width, from, to) {
             store.focus.update(|f| f.zoom_in(span));
+        } else if (x1 - x0).abs() < CLICK_PX {
+            // A click: list the edits of the point or bucket under it.
+            let step = store.view().step();
+            let picked = cursor::point_at(zoom::instant_at(x1, width, from, to), step);
+            store.cursor.set(Some(picked.from));
+            store.selected.set(Some(picked));
         }
     };
     let selection = move || {
@@ -286,8 +295,14 @@ pub fn Chart(store: Store) -> impl IntoView {
                     id="chart"
                     node_ref=canvas_ref
                     role="img"
-                    aria-label="Chart of Wikipedia edits per second; drag across it to zoom in, double-click to zoom back out"
+                    tabindex="0"
+                    aria-label="Chart of Wikipedia edits per second; click a point, or move to it with the arrow keys and press Enter, to list its edits; drag across it to zoom in, double-click to zoom back out"
                     aria-describedby="chart-summary"
+                    on:keydown=move |ev: web_sys::KeyboardEvent| {
+                        if cursor::on_key(store, &ev.key()) {
+                            ev.prevent_default();
+                        }
+                    }
                     on:pointerdown=on_down
                     on:pointermove=on_move
                     on:pointerup=on_up
@@ -297,6 +312,7 @@ pub fn Chart(store: Store) -> impl IntoView {
                     })
                 ></canvas>
                 {selection}
+                <ChartCursor store=store canvas=canvas_ref />
             </div>
             <Caption store=store />
         </figure>

@@ -22,6 +22,7 @@ use wire::stream::{COUNT_EVENT, COUNTS_SEQ_HEADER, HEALTH_EVENT, RESYNC_EVENT};
 use crate::error::AppError;
 use crate::relay::reconnect::LinkState;
 use crate::relay::stream_event::{decode, parse_id};
+use crate::series::Series;
 use crate::store::Store;
 
 type EventCallback = Closure<dyn FnMut(web_sys::Event)>;
@@ -75,10 +76,32 @@ impl RelayClient {
             watchdog: RefCell::new(None),
             _window_listeners: RefCell::new(Vec::new()),
         });
+        let query = store.filter.with_untracked(|f| f.to_query());
+        store.connection.update(|c| c.set_filter(query));
         client.start_watchdog();
         client.watch_browser_network();
         client.connect(false);
         client
+    }
+
+    /// Counts the store's filter from now on, if it is not the one counted: what the page
+    /// holds was counted under another filter, so it goes, and the stream starts again from
+    /// a backfill under the new one (chart, headline and lists all read the same series).
+    pub fn refilter(self: &Rc<Self>) {
+        let query = self.store.filter.with_untracked(|f| f.to_query());
+        if self
+            .store
+            .connection
+            .with_untracked(|c| c.filter_query() == query)
+        {
+            return;
+        }
+        self.store.connection.update(|c| c.set_filter(query));
+        self.store.series.set(Series::new());
+        self.store
+            .series
+            .with_untracked(|s| self.store.history.update(|h| h.restart(s)));
+        self.connect(false);
     }
 
     fn start_watchdog(self: &Rc<Self>) {
@@ -127,7 +150,7 @@ impl RelayClient {
         let me = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             if force_backfill || me.store.connection.with_untracked(|c| c.needs_backfill()) {
-                me.backfill().await;
+                me.backfill(generation).await;
             }
             if me.generation.get() == generation {
                 me.open(generation);
@@ -135,13 +158,21 @@ impl RelayClient {
         });
     }
 
-    async fn backfill(&self) {
-        let fetch = std::pin::pin!(fetch_counts());
+    async fn backfill(&self, generation: u64) {
+        let query = self
+            .store
+            .connection
+            .with_untracked(|c| c.filter_query().to_owned());
+        let fetch = std::pin::pin!(fetch_counts(&query));
         let timeout = TimeoutFuture::new(BACKFILL_TIMEOUT_MS);
         let result = match select(fetch, timeout).await {
             Either::Left((result, _)) => result,
             Either::Right(_) => Err(AppError::Backfill("no answer within 10 s".to_owned())),
         };
+        // A newer attempt (another filter, a resync) owns the page now: this answer is stale.
+        if self.generation.get() != generation {
+            return;
+        }
         match result {
             Ok((records, seq)) => {
                 let newest = records.iter().map(|r| r.start).max();
@@ -253,9 +284,10 @@ impl RelayClient {
 }
 
 /// The stored seconds, and the stream's update id they were read at (when the relay says).
-async fn fetch_counts() -> Result<(Vec<WindowRecord>, Option<u64>), AppError> {
+async fn fetch_counts(filter_query: &str) -> Result<(Vec<WindowRecord>, Option<u64>), AppError> {
     let fail = |e: &dyn std::fmt::Display| AppError::Backfill(e.to_string());
-    let response = gloo_net::http::Request::get("/v1/counts")
+    let url = crate::relay::get::with_query("/v1/counts", filter_query);
+    let response = gloo_net::http::Request::get(&url)
         .header("Accept", "application/json")
         .send()
         .await

@@ -3,14 +3,11 @@
 //! again when the connection to the relay comes back, since a restarted relay may hold other
 //! history.
 
-use futures::future::{Either, select};
-use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use wire::{Bucket, Buckets, Millis, WindowRecord, roll_up};
+use wire::{Bucket, Buckets, Filter, Millis, WindowRecord, roll_up};
 
 use crate::history::Fetch;
+use crate::relay::get::{get, with_query, with_timeout};
 use crate::relay::reconnect::LinkState;
 use crate::store::Store;
 
@@ -22,8 +19,11 @@ pub fn load_history(store: Store) {
     let pending = Memo::new(move |_| store.history.with(|h| h.pending()));
     Effect::new(move |_| {
         let Some(fetch) = pending.get() else { return };
+        // The filter of the moment: a new filter restarts the history, which makes this
+        // fetch's generation stale, so its answer cannot land under another filter.
+        let filter = store.filter.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
-            let answer = with_timeout(fetch_buckets(fetch)).await;
+            let answer = with_timeout(FETCH_TIMEOUT_MS, fetch_buckets(fetch, &filter)).await;
             store.series.with_untracked(|s| {
                 store.history.update(|h| match answer {
                     Ok((buckets, earliest)) => {
@@ -49,44 +49,19 @@ pub fn load_history(store: Store) {
     });
 }
 
-async fn with_timeout<T>(
-    fetch: impl std::future::Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    let fetch = std::pin::pin!(fetch);
-    match select(fetch, TimeoutFuture::new(FETCH_TIMEOUT_MS)).await {
-        Either::Left((answer, _)) => answer,
-        Either::Right(_) => Err(format!("no answer within {} s", FETCH_TIMEOUT_MS / 1_000)),
-    }
-}
-
 /// The buckets of `fetch`, and where the relay's history starts when it says.
-async fn fetch_buckets(fetch: Fetch) -> Result<(Vec<Bucket>, Option<Millis>), String> {
-    let range = format!("/v1/counts?from={}&to={}", fetch.from, fetch.to);
+async fn fetch_buckets(
+    fetch: Fetch,
+    filter: &Filter,
+) -> Result<(Vec<Bucket>, Option<Millis>), String> {
+    let range = with_query(
+        &format!("/v1/counts?from={}&to={}", fetch.from, fetch.to),
+        &filter.to_query(),
+    );
     if fetch.step == 1 {
         let seconds: Vec<WindowRecord> = get(&range).await?;
         return Ok((roll_up(&seconds, 1), None));
     }
     let answer: Buckets = get(&format!("{range}&step={}", fetch.step)).await?;
     Ok((answer.buckets, answer.earliest))
-}
-
-/// The relay's error answers: `{"error": "..."}`.
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-}
-
-async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    let response = gloo_net::http::Request::get(url)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !response.ok() {
-        // The relay explains a refusal in its JSON error body; show it when there is one.
-        let detail = response.json::<ErrorBody>().await.ok().map(|b| b.error);
-        let status = format!("HTTP {} {}", response.status(), response.status_text());
-        return Err(detail.map_or(status.clone(), |d| format!("{status}: {d}")));
-    }
-    response.json::<T>().await.map_err(|e| e.to_string())
 }

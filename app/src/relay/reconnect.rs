@@ -66,6 +66,9 @@ pub struct Connection {
     attempting: bool,
     ever_live: bool,
     browser_offline: bool,
+    /// The filter's query (`wiki=enwiki&bot=false`), empty for every edit: the stream counts
+    /// what it names.
+    filter_query: String,
 }
 
 impl Connection {
@@ -115,11 +118,24 @@ impl Connection {
 
     /// The URL of the next attempt: resume by id when one is known, else from the backfill.
     pub fn stream_url(&self) -> String {
-        match (self.last_event_id, self.since) {
+        let url = match (self.last_event_id, self.since) {
             (Some(id), _) => format!("/v1/stream?last_event_id={id}"),
             (None, Some(since)) => format!("/v1/stream?since={since}"),
             (None, None) => "/v1/stream".to_owned(),
-        }
+        };
+        crate::relay::get::with_query(&url, &self.filter_query)
+    }
+
+    pub fn filter_query(&self) -> &str {
+        &self.filter_query
+    }
+
+    /// Counts another filter from now on: the position in the old filter's stream means
+    /// nothing in the new one's, so the next attempt starts with a backfill.
+    pub fn set_filter(&mut self, query: String) {
+        self.filter_query = query;
+        self.last_event_id = None;
+        self.since = None;
     }
 
     pub fn attempt_started(&mut self, now: f64) {
@@ -264,6 +280,16 @@ mod tests {
         // Resync: reload history, resume from the id the relay gave.
         c.resync(3);
         assert_eq!(c.stream_url(), "/v1/stream?last_event_id=3");
+
+        // A new filter: the stream counts it, from a fresh backfill.
+        c.set_filter("wiki=enwiki&bot=false".to_owned());
+        assert!(c.needs_backfill());
+        assert_eq!(c.stream_url(), "/v1/stream?wiki=enwiki&bot=false");
+        c.backfilled_until(Millis(1_000));
+        assert_eq!(
+            c.stream_url(),
+            "/v1/stream?since=1970-01-01T00:00:01.000Z&wiki=enwiki&bot=false"
+        );
     }
 
     #[test]
