@@ -169,8 +169,9 @@ pub struct Config {
 
     /// How long the embedded bus keeps the events themselves for /v1/edits and /v1/top by page
     /// or user, as a duration: 30m, 1h, 6h (at most a day: Wikimedia's rate is ~3 GB a day).
-    /// On Kafka the input topic's retention decides.
-    #[arg(long, env = "RELAY_KEEP_EDITS", default_value = "1h", value_parser = keep_edits)]
+    /// The default holds the last hour's ranking whole: its first second is decided by events
+    /// taken in up to --max-future-ms before it. On Kafka the input topic's retention decides.
+    #[arg(long, env = "RELAY_KEEP_EDITS", default_value = "90m", value_parser = keep_edits)]
     pub keep_edits: Duration,
 
     /// Most count updates kept for Last-Event-ID resume.

@@ -64,7 +64,8 @@ fn is_zero(n: &u64) -> bool {
 /// One edit as `/v1/edits` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EditRow {
-    /// The event's time (`meta.dt`): the second it is counted in.
+    /// The instant it is counted at, whose second it is counted in: the event's time
+    /// (`meta.dt`), or its ingest time on a relay counting by ingest time (`--time ingest`).
     pub time: Millis,
     pub wiki: String,
     #[serde(rename = "type")]

@@ -15,10 +15,13 @@ fn or_unknown(v: &Option<String>, what: &str) -> String {
 pub fn EditItem(edit: EditRow) -> impl IntoView {
     let title = or_unknown(&edit.title, "no title");
     let user = or_unknown(&edit.user, "no user");
-    let link = match edit.url.clone() {
+    // The relay sends only http(s) links; checked again here, since an href is where a
+    // `javascript:` link would run.
+    let web = |u: &String| u.starts_with("https://") || u.starts_with("http://");
+    let link = match edit.url.clone().filter(web) {
         // rel=noopener: the wiki's page gets no handle on this one.
         Some(url) => view! {
-            <a href=url target="_blank" rel="noopener" class="edit-title">{title}</a>
+            <a href=url target="_blank" rel="noopener noreferrer" class="edit-title">{title}</a>
         }
         .into_any(),
         None => view! { <span class="edit-title">{title}</span> }.into_any(),

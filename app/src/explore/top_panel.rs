@@ -16,8 +16,11 @@ use crate::store::Store;
 
 /// Rows per panel.
 const SHOWN: usize = 10;
-/// A live panel is asked again this often.
+/// A live wikis panel is asked again this often: summed from the seconds' cubes, it is cheap.
 const REFRESH_MS: u32 = 5_000;
+/// A live pages or editors panel, this often: each ranking reads up to an hour of events back
+/// from the bus, seconds of the relay's time shared with every other open page.
+const NAMES_REFRESH_MS: u32 = 30_000;
 
 /// The span a `by` panel ranks for `scope`, and whether it is shorter than the range.
 pub fn ranked_span(by: TopBy, scope: &Scope) -> (i64, i64, bool) {
@@ -48,7 +51,12 @@ pub fn title(by: TopBy, scope: &Scope) -> String {
 
 #[component]
 pub fn TopPanel(store: Store, by: TopBy, id: &'static str) -> impl IntoView {
-    let scope = visible_scope(store, REFRESH_MS);
+    let every = if by == TopBy::Wiki {
+        REFRESH_MS
+    } else {
+        NAMES_REFRESH_MS
+    };
+    let scope = visible_scope(store, every);
     let key = Memo::new(move |_| Some(scope.get()));
     let load = RwSignal::new(Load::<TopList>::Idle);
     let refresh = |a: &Scope, b: &Scope| a.filter == b.filter && a.label == b.label;

@@ -20,7 +20,9 @@ const OPTIONS_SHOWN: usize = 12;
 /// The wikis in `list` whose name contains `search`, busiest first.
 pub fn matching<'a>(list: &'a [(String, u64)], search: &str) -> Vec<&'a (String, u64)> {
     let search = search.trim().to_lowercase();
-    list.iter().filter(|(w, _)| w.contains(&search)).collect()
+    list.iter()
+        .filter(|(w, _)| w.to_lowercase().contains(&search))
+        .collect()
 }
 
 #[component]

@@ -83,7 +83,7 @@ pub fn row(found: &Found, display: Display) -> EditRow {
     let kind = found.summary.kind;
     let url = url(kind, &display);
     EditRow {
-        time: found.summary.time,
+        time: found.counted_at,
         wiki: found.wiki.clone(),
         kind,
         bot: found.summary.bot,
@@ -127,6 +127,14 @@ fn url(kind: ChangeType, d: &Display) -> Option<String> {
         _ => None,
     };
     own.or_else(|| d.meta.as_ref().and_then(|m| m.uri.clone()))
+        .filter(|link| is_web_link(link))
+}
+
+/// Whether a link is one a browser may be sent to: an http(s) URL with a host. Events are
+/// anyone's input, and a `javascript:` or `data:` "link" would run in the dashboard's page.
+fn is_web_link(link: &str) -> bool {
+    url::Url::parse(link)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 #[cfg(test)]
@@ -153,6 +161,15 @@ mod tests {
             Some("https://en.wikipedia.org/wiki/X")
         );
         assert_eq!(url(ChangeType::Edit, &d("{}")), None);
+        // Only web links: anything else would run in the dashboard's page.
+        for hostile in [
+            r#"{"meta":{"uri":"javascript:alert(1)"}}"#,
+            r#"{"meta":{"uri":"data:text/html,<script>alert(1)</script>"}}"#,
+            r#"{"server_url":"javascript:alert(1)//","revision":{"old":1,"new":2}}"#,
+            r#"{"meta":{"uri":"https://"}}"#,
+        ] {
+            assert_eq!(url(ChangeType::Edit, &d(hostile)), None, "{hostile}");
+        }
         // A field of the wrong type is left out, the rest still shown.
         let odd = d(r#"{"title":5,"user":"U","namespace":0.0,"revision":{"old":"1","new":2}}"#);
         assert_eq!(

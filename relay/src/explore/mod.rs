@@ -71,15 +71,15 @@ pub async fn edits_page(
     limit: usize,
     after: Option<Position>,
 ) -> Result<EditsPage, store::StoreError> {
-    // By event time a row's time is the instant it counted at, so nothing newer than the
-    // cursor needs reading again.
-    let read_to = match (timing.mode, after) {
-        (crate::config::TimeMode::Event, Some(p)) => to.min(p.time.plus(1)),
-        _ => to,
+    // A row's time is the instant it counted at (its event time, or with `--time ingest` its
+    // ingest time), the time ranges are read by: nothing newer than the cursor is read again.
+    let read_to = match after {
+        Some(p) => to.min(p.time.plus(1)),
+        None => to,
     };
     let (mut rows, earliest) = read::<Display>(store, timing, from, read_to, filter).await?;
     let position = |f: &Found| Position {
-        time: f.summary.time,
+        time: f.counted_at,
         partition: f.partition,
         offset: f.offset,
     };

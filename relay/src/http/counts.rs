@@ -46,15 +46,23 @@ pub async fn counts(
             // Read before the windows: an update published meanwhile is then after this id
             // (on the stream) or in the answer, or both; never in neither. A filtered stream
             // has its own ids, of the filter's feed.
+            // Without a position (every feed busy) the answer stands; a stream opened after it
+            // backfills instead of resuming.
             let seq = if filter.is_all() {
-                state.published.updates.last_seq()
+                Some(state.published.updates.last_seq())
             } else {
-                let feed = state.published.feeds.get(filter)?;
-                feed.log.last_seq()
+                state
+                    .published
+                    .feeds
+                    .get(filter)
+                    .ok()
+                    .map(|f| f.log.last_seq())
             };
             let mut resp = Json(state.published.filtered_counts(from, to, filter)).into_response();
-            resp.headers_mut()
-                .insert(COUNTS_SEQ_HEADER, HeaderValue::from(seq));
+            if let Some(seq) = seq {
+                resp.headers_mut()
+                    .insert(COUNTS_SEQ_HEADER, HeaderValue::from(seq));
+            }
             return Ok(resp);
         }
     };

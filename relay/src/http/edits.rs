@@ -4,8 +4,11 @@
 //! A range is read in whole seconds, like `/v1/counts`: `from` back to its second's start, `to`
 //! on to the end of the second it falls in.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use wire::{EditsPage, Millis, TopBy, TopList};
 
 use super::counts::{parse_instant, whole_seconds};
@@ -15,6 +18,24 @@ use crate::clock;
 use crate::explore::cursor::Position;
 use crate::explore::{self, DEFAULT_LIMIT, MAX_LIMIT, MAX_RANGE_MS};
 use crate::window::Timing;
+
+/// Reads of the bus's events at once, over every request: each reads minutes (a ranking, an
+/// hour) of events on a blocking thread, and the counter and the gateway share the cores.
+const MAX_READS: usize = 3;
+static READS: Semaphore = Semaphore::const_new(MAX_READS);
+/// How long a request waits for a turn before it is told to come back.
+const READ_WAIT: Duration = Duration::from_secs(10);
+
+/// A turn to read the bus, or a 503 once the others have kept it for [`READ_WAIT`].
+async fn read_permit() -> Result<SemaphorePermit<'static>, ApiError> {
+    match tokio::time::timeout(READ_WAIT, READS.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError::EditsUnavailable(format!(
+            "{MAX_READS} reads of the events are running and none ended within {} s: try again",
+            READ_WAIT.as_secs()
+        ))),
+    }
+}
 
 /// Without `from`, `/v1/edits` lists the last minute.
 const DEFAULT_SPAN_MS: i64 = 60_000;
@@ -58,6 +79,7 @@ pub async fn edits(
             })
         })
         .transpose()?;
+    let _read = read_permit().await?;
     let page = explore::edits_page(
         &state.edits,
         Timing::from_config(&state.config),
@@ -90,6 +112,7 @@ pub async fn top_names(
     }
     check_range(from, to, &format!("/v1/top?by={}", by.name()))?;
     let (from, to) = whole_seconds(from, to);
+    let _read = read_permit().await?;
     let (rows, earliest) = explore::read::<explore::edit_row::Names>(
         &state.edits,
         Timing::from_config(&state.config),

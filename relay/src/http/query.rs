@@ -26,6 +26,11 @@ impl Params {
                 .map_err(|e| ApiError::BadQuery(e.to_string()))?;
         let mut own: Vec<(String, String)> = Vec::with_capacity(rest.len());
         for (k, v) in rest {
+            // `_` is the conventional cache-buster (added by some EventSource polyfills and
+            // proxies): read by nobody, refused by nobody.
+            if k == "_" {
+                continue;
+            }
             if !known.contains(&k) {
                 let mut names: Vec<&str> = known.to_vec();
                 names.extend(["wiki", "type", "bot", "namespace"]);

@@ -112,12 +112,8 @@ struct Client {
 }
 
 impl Client {
-    /// The update log this client reads.
     fn log(&self) -> &UpdateLog {
-        match &self.feed {
-            Some(feed) => &feed.log,
-            None => &self.published.updates,
-        }
+        log_of(&self.feed, &self.published)
     }
 
     async fn next(&mut self) -> Option<Bytes> {
@@ -128,13 +124,8 @@ impl Client {
             if *self.shutdown.borrow() {
                 return None;
             }
-            let backlog = match &self.feed {
-                Some(feed) => feed.log.after(self.pos, SLICE, &mut self.pending),
-                None => self
-                    .published
-                    .updates
-                    .after(self.pos, SLICE, &mut self.pending),
-            };
+            let backlog =
+                log_of(&self.feed, &self.published).after(self.pos, SLICE, &mut self.pending);
             match backlog {
                 Backlog::Frames(last) => {
                     if self.pending.len() == SLICE {
@@ -186,6 +177,15 @@ impl Client {
                 frame_without_id(COUNT_EVENT, &json)
             });
         }
+    }
+}
+
+/// The update log a client reads: its filter's feed, or the unfiltered stream's. A function of
+/// the two fields, so the client's other fields stay free to borrow beside it.
+fn log_of<'a>(feed: &'a Option<Arc<Feed>>, published: &'a Published) -> &'a UpdateLog {
+    match feed {
+        Some(feed) => &feed.log,
+        None => &published.updates,
     }
 }
 

@@ -19,8 +19,8 @@ const LINGER: Duration = Duration::from_secs(60);
 /// Updates a feed holds for clients that fall behind; further behind, a client is sent the
 /// stored seconds instead (as on the unfiltered stream).
 const FEED_CAPACITY: usize = 1_024;
-/// Distinct filters streamed at once; more is refused rather than let the work per update
-/// grow without bound.
+/// Distinct filters streamed at once: beyond it a feed nobody reads makes room, and with every
+/// one read a new filter is refused rather than let the work per update grow without bound.
 pub const MAX_FEEDS: usize = 1_000;
 
 pub struct Feed {
@@ -47,8 +47,18 @@ impl Feeds {
         }
         if feeds.len() >= MAX_FEEDS {
             prune(&mut feeds);
-            if feeds.len() >= MAX_FEEDS {
-                return Err(TooManyFeeds);
+        }
+        if feeds.len() >= MAX_FEEDS {
+            // Full of lingering feeds: the one unread longest goes, so asking for many filters
+            // in turn cannot lock out the next one. Only feeds clients are reading count.
+            let idle = feeds
+                .iter()
+                .filter(|(_, (feed, _))| Arc::strong_count(feed) == 1)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(f, _)| f.clone());
+            match idle {
+                Some(f) => drop(feeds.remove(&f)),
+                None => return Err(TooManyFeeds),
             }
         }
         let feed = Arc::new(Feed {
@@ -127,7 +137,7 @@ mod tests {
     }
 
     #[test]
-    fn distinct_filters_are_bounded() {
+    fn distinct_filters_are_bounded_and_idle_ones_make_room() {
         let feeds = Feeds::default();
         let held: Vec<_> = (0..MAX_FEEDS)
             .map(|i| feeds.get(&wiki(&format!("w{i}"))).unwrap())
@@ -138,5 +148,8 @@ mod tests {
             "a filter in use is still served"
         );
         drop(held);
+        // Nobody reads them now: the next filter takes the place of the longest unread.
+        assert!(feeds.get(&wiki("one-more")).is_ok());
+        assert_eq!(feeds.len(), MAX_FEEDS);
     }
 }

@@ -206,31 +206,6 @@ impl Truth {
         ranking(self.select(from, to, filter), n, name)
     }
 
-    /// The same over the edits timed in `[from, to)` (as `/v1/top?by=page|user` ranks).
-    pub fn top_at(
-        &self,
-        from: i64,
-        to: i64,
-        filter: &Filter,
-        n: usize,
-        name: impl Fn(&Edit) -> Option<String>,
-    ) -> Ranking {
-        ranking(self.at(from, to, filter), n, name)
-    }
-
-    /// The edits `filter` admits whose second overlaps `[from, to)`: what `/v1/edits` and the
-    /// page and user rankings read (in whole seconds, as the counts are).
-    pub fn at<'a>(
-        &'a self,
-        from: i64,
-        to: i64,
-        filter: &'a Filter,
-    ) -> impl Iterator<Item = &'a Edit> + 'a {
-        self.edits
-            .iter()
-            .filter(move |e| in_range(e.second, from, to) && filter.admits(e))
-    }
-
     /// The seconds (starts) holding an edit.
     pub fn seconds(&self) -> BTreeSet<i64> {
         self.edits.iter().map(|e| e.second).collect()

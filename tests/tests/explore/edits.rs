@@ -75,7 +75,11 @@ pub async fn list(
         "{base}: not newest first: {times:?}"
     );
     let mut got = rows.clone();
-    let mut want: Vec<Value> = posted.truth.at(c.from, c.to, &c.filter).map(row).collect();
+    let mut want: Vec<Value> = posted
+        .truth
+        .select(c.from, c.to, &c.filter)
+        .map(row)
+        .collect();
     let key = |r: &Value| (std::cmp::Reverse(r["time"].as_i64()), r.to_string());
     got.sort_by_key(key);
     want.sort_by_key(key);
@@ -105,7 +109,7 @@ pub async fn top(relay: &RelayProcess, posted: &Posted, c: &Case) -> support::Re
             let n = if by == "page" { &e.title } else { &e.user };
             n.as_ref().map(|n| format!("{}:{n}", e.wiki))
         };
-        let r = posted.truth.top_at(c.from, c.to, &c.filter, c.n, name);
+        let r = posted.truth.top(c.from, c.to, &c.filter, c.n, name);
         let want = json!({"items": r.items, "total": r.total, "distinct": r.distinct});
         let got_cmp =
             json!({"items": got["items"], "total": got["total"], "distinct": got["distinct"]});

@@ -31,37 +31,43 @@ pub struct Wikis {
 }
 
 impl Wikis {
-    fn intern(&mut self, name: &str) -> u32 {
+    /// The name's number; None once the numbers a key holds are used up (2^27 names, far more
+    /// than memory would hold).
+    fn intern(&mut self, name: &str) -> Option<u32> {
         if let Some(&id) = self.ids.get(name) {
-            return id;
+            return Some(id);
         }
-        let id = self.names.len() as u32;
+        let id = u32::try_from(self.names.len())
+            .ok()
+            .filter(|&id| id < 1 << (32 - CELL_BITS))?;
         self.names.push(name.into());
         self.ids.insert(name.into(), id);
-        id
+        Some(id)
     }
 
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }
 
-    /// `cubes` summed into the merger's form.
-    pub fn cells<'a>(&mut self, cubes: impl Iterator<Item = &'a Cube>) -> Cells {
+    /// `cubes` summed into the merger's form; None if a cell does not fit it (over 4 billion
+    /// edits in one second: only a foreign or damaged partial says so). The second is then
+    /// held without a breakdown rather than with a wrong one.
+    pub fn cells<'a>(&mut self, cubes: impl Iterator<Item = &'a Cube>) -> Option<Cells> {
         let mut out: Vec<(u32, u32)> = Vec::new();
         for Cell(wiki, kind, bot, article, n) in cubes.flat_map(|c| c.0.iter()) {
-            let key = self.intern(wiki) << CELL_BITS | cell_of(*kind, *bot, *article);
-            out.push((key, u32::try_from(*n).unwrap_or(u32::MAX)));
+            let key = self.intern(wiki)? << CELL_BITS | cell_of(*kind, *bot, *article);
+            out.push((key, u32::try_from(*n).ok()?));
         }
         out.sort_unstable_by_key(|&(k, _)| k);
-        out.dedup_by(|later, first| {
-            let same = later.0 == first.0;
-            if same {
-                first.1 = first.1.saturating_add(later.1);
+        let mut summed: Vec<(u32, u32)> = Vec::with_capacity(out.len());
+        for (key, n) in out {
+            match summed.last_mut() {
+                Some((k, total)) if *k == key => *total = total.checked_add(n)?,
+                _ => summed.push((key, n)),
             }
-            same
-        });
-        out.retain(|&(_, n)| n > 0);
-        out.into_boxed_slice()
+        }
+        summed.retain(|&(_, n)| n > 0);
+        Some(summed.into_boxed_slice())
     }
 
     /// The cells back in the wire's form.
@@ -146,7 +152,7 @@ mod tests {
             Cell::new("enwiki", ChangeType::Categorize, true, false, 1),
         ]);
         let mut wikis = Wikis::default();
-        let cells = wikis.cells([&cube, &cube].into_iter());
+        let cells = wikis.cells([&cube, &cube].into_iter()).unwrap();
         assert_eq!(cells.len(), 3);
         let doubled = Cube(
             cube.0

@@ -356,11 +356,14 @@ fn merge(
 ) -> (WindowRecord, Option<Cells>) {
     let mut r = WindowRecord::empty(before.start, before.end, before.is_final);
     r.revision = before.revision;
+    // A cube that does not add up to its partial's count (a foreign producer's, a damaged
+    // record) is no breakdown at all: filtered answers leave the second out rather than
+    // contradict its total.
     let cells = partials
         .values()
-        .map(|p| p.cube.as_ref())
+        .map(|p| p.cube.as_ref().filter(|c| c.total() == p.window.count))
         .collect::<Option<Vec<_>>>()
-        .map(|cubes| wikis.cells(cubes.into_iter()));
+        .and_then(|cubes| wikis.cells(cubes.into_iter()));
     let mut by_type = TypeCounts::default();
     for p in partials.values().map(|p| &p.window) {
         r.count += p.count;

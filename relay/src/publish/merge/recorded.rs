@@ -36,7 +36,7 @@ impl Merger {
             // A second recorded without its cube (by a relay from before cubes) keeps its
             // totals; filtered views leave it out, unless nothing happened in it.
             let cells = match cube {
-                Some(cube) => Some(self.wikis.cells(std::iter::once(&cube))),
+                Some(cube) => self.wikis.cells(std::iter::once(&cube)),
                 None if record.count == 0 => Some(Cells::default()),
                 None => None,
             };
