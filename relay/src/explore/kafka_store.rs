@@ -19,7 +19,7 @@ use wire::Millis;
 
 use super::store::{Reader, StoreError};
 use crate::bus::Content;
-use crate::bus::kafka::KafkaSettings;
+use crate::bus::kafka::{KafkaSettings, QuietContext};
 
 /// How long a metadata request (partitions, offsets by time, watermarks) may take.
 const METADATA: Duration = Duration::from_secs(5);
@@ -28,18 +28,24 @@ const READ: Duration = Duration::from_secs(20);
 /// Consumers kept between reads; more are made while reads overlap and dropped after.
 const MAX_IDLE: usize = 2;
 
+/// A reader of the input topic. Quiet about reaching a partition's end, which every read of
+/// the latest minutes does: librdkafka reports it as an error, logged at ERROR by default.
+type Edits = BaseConsumer<QuietContext>;
+
 /// The input topic's readers: idle consumers, taken by one read at a time.
 pub struct KafkaReaders {
     settings: KafkaSettings,
     topic: String,
-    idle: Mutex<Vec<BaseConsumer>>,
+    idle: Mutex<Vec<Edits>>,
 }
 
 impl KafkaReaders {
     /// One consumer made now, so settings librdkafka refuses stop the relay at start; it
     /// connects on its first read.
     pub fn new(settings: KafkaSettings, topic: String) -> Result<KafkaReaders, StoreError> {
-        let first: BaseConsumer = settings.edits_reader_config().create()?;
+        let first: Edits = settings
+            .edits_reader_config()
+            .create_with_context(QuietContext)?;
         Ok(KafkaReaders {
             settings,
             topic,
@@ -53,7 +59,10 @@ impl KafkaReaders {
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let consumer = match taken {
             Some(c) => c,
-            None => self.settings.edits_reader_config().create()?,
+            None => self
+                .settings
+                .edits_reader_config()
+                .create_with_context(QuietContext)?,
         };
         let result = scan(&consumer, &self.topic, reader);
         // Stops the fetches of this read, and its buffered records are dropped.
@@ -68,7 +77,7 @@ impl KafkaReaders {
     }
 }
 
-fn scan(consumer: &BaseConsumer, topic: &str, reader: &mut Reader<'_>) -> Result<(), StoreError> {
+fn scan(consumer: &Edits, topic: &str, reader: &mut Reader<'_>) -> Result<(), StoreError> {
     let started = Instant::now();
     let metadata = consumer.fetch_metadata(Some(topic), METADATA)?;
     let partitions = metadata
@@ -169,7 +178,7 @@ fn scan(consumer: &BaseConsumer, topic: &str, reader: &mut Reader<'_>) -> Result
 /// no record is stamped that late. A partition the broker answers with an error fails the
 /// read, as one `fetch_watermarks` would.
 fn offsets(
-    consumer: &BaseConsumer,
+    consumer: &Edits,
     topic: &str,
     partitions: i32,
     at: Offset,
