@@ -2,7 +2,8 @@
 //! (the bundled recordings, cycled, at Wikimedia's rate of ~40 a second, already counted and
 //! committed), and how long it takes to list one second's edits (`/v1/edits`) and to rank an
 //! hour's pages (`/v1/top?by=page`). Both read the bus back through the counter's admission
-//! rules; one second needs the ~6 minutes of records whose ingest times can decide it.
+//! rules; one second needs the ~6 minutes of records whose ingest times can decide it. The
+//! same on Kafka: [`crate::edits_kafka`].
 
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
@@ -25,29 +26,85 @@ const PARTITIONS: u32 = 4;
 type Row = (u32, u64, i64, String, Vec<u8>, Vec<u8>);
 
 pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
-    let (rate, span_s, seconds_asked, hours_asked) = if ctx.quick {
-        (10, 900, 10, 1)
-    } else {
-        (40, 3_700, 50, 5)
-    };
+    let (rate, shape) = Shape::ending_now(ctx);
     let dir = TempDir::new("bench-edits")?;
-    let now = relay::clock::now().0;
-    let start = now - span_s * 1_000;
-    let held = fill(dir.path(), &ctx.data, start, span_s, rate)?;
+    let held = fill(dir.path(), &ctx.data, shape.start, shape.span_s, rate)?;
 
     let args = [
-        "relay",
         "--no-upstream",
         "--keep-edits",
         "2h",
         "--state-dir",
         dir.path().to_str().context("UTF-8 temp dir")?,
+    ];
+    let m = measured(&args, &shape).await?;
+    push(
+        out,
+        "",
+        &m,
+        &shape,
+        &format!("embedded bus holding {held} records ({rate}/s)"),
+    );
+    crate::edits_kafka::run(ctx, out).await
+}
+
+/// The hour a relay holds, and how many requests to time on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// The first ingest time held.
+    pub start: i64,
+    pub span_s: i64,
+    pub now: i64,
+    pub seconds_asked: i64,
+    pub hours_asked: usize,
+}
+
+impl Shape {
+    /// The events a second to hold, and the span held, ending now: an hour and the minutes
+    /// around it at Wikimedia's rate (quick: a quarter of an hour at a quarter of it).
+    pub fn ending_now(ctx: &Ctx) -> (i64, Shape) {
+        let (rate, span_s, seconds_asked, hours_asked) = if ctx.quick {
+            (10, 900, 10, 1)
+        } else {
+            (40, 3_700, 50, 5)
+        };
+        let now = relay::clock::now().0;
+        let shape = Shape {
+            start: now - span_s * 1_000,
+            span_s,
+            now,
+            seconds_asked,
+            hours_asked,
+        };
+        (rate, shape)
+    }
+}
+
+/// What the requests took.
+pub struct Measured {
+    /// `/v1/edits` for one second, each in ms.
+    pub one_second: Vec<f64>,
+    /// Edits those seconds listed, in all.
+    pub listed: usize,
+    /// `/v1/top?by=page` for an hour, each in ms.
+    pub hour: Vec<f64>,
+    /// Edits the last hour's ranking counted.
+    pub total: u64,
+}
+
+/// Starts a relay (in-process, with `args` and its own `--static-dir` and `--listen`) and times
+/// one-second listings spread over the hour held, then hour-long rankings.
+pub async fn measured(args: &[&str], shape: &Shape) -> anyhow::Result<Measured> {
+    let statics = TempDir::new("bench-edits-static")?;
+    let mut all = vec!["relay"];
+    all.extend_from_slice(args);
+    all.extend([
         "--static-dir",
-        dir.path().to_str().context("UTF-8 temp dir")?,
+        statics.path().to_str().context("UTF-8 temp dir")?,
         "--listen",
         "127.0.0.1:0",
-    ];
-    let relay = relay::Relay::start(relay::Config::try_parse_from(args)?).await?;
+    ]);
+    let relay = relay::Relay::start(relay::Config::try_parse_from(all)?).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -71,6 +128,13 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
         }
     };
 
+    let Shape {
+        start,
+        span_s,
+        now,
+        seconds_asked,
+        hours_asked,
+    } = *shape;
     // Seconds from the middle of the hour: the records deciding each are all held.
     let mut one_second = Vec::new();
     let mut listed = 0;
@@ -92,23 +156,41 @@ pub async fn run(ctx: &Ctx, out: &mut Vec<Metric>) -> anyhow::Result<()> {
     }
     let _ = stop.send(());
     let _ = server.await;
+    Ok(Measured {
+        one_second,
+        listed,
+        hour,
+        total,
+    })
+}
 
+/// The part's two metrics, named with `suffix` (`""`, `"_kafka"`); `held` says what the relay
+/// read from.
+pub fn push(out: &mut Vec<Metric>, suffix: &str, m: &Measured, shape: &Shape, held: &str) {
     out.push(
-        Metric::median_of("edits_one_second_ms", one_second.clone(), "ms")
-            .target(Target::AtMost(200.0))
-            .note(format!(
-                "GET /v1/edits for one second ({:.1} edits on average), embedded bus holding \
-                 {held} records ({rate}/s); p99 {:.1} ms",
-                listed as f64 / seconds_asked as f64,
-                percentile(&one_second, 99.0)
-            )),
-    );
-    out.push(
-        Metric::new("edits_top_pages_hour_ms", median(&hour), "ms").note(format!(
-            "GET /v1/top?by=page for an hour ({total} edits), median of {hours_asked}"
+        Metric::median_of(
+            &format!("edits_one_second{suffix}_ms"),
+            m.one_second.clone(),
+            "ms",
+        )
+        .target(Target::AtMost(200.0))
+        .note(format!(
+            "GET /v1/edits for one second ({:.1} edits on average), {held}; p99 {:.1} ms",
+            m.listed as f64 / shape.seconds_asked as f64,
+            percentile(&m.one_second, 99.0)
         )),
     );
-    Ok(())
+    out.push(
+        Metric::new(
+            &format!("edits_top_pages_hour{suffix}_ms"),
+            median(&m.hour),
+            "ms",
+        )
+        .note(format!(
+            "GET /v1/top?by=page for an hour ({} edits), median of {}",
+            m.total, shape.hours_asked
+        )),
+    );
 }
 
 /// Writes `span_s` seconds of events at `rate` a second to the log in `dir`, counted and

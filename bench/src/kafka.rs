@@ -42,6 +42,19 @@ pub async fn produce_all(
     ingest_ms: Option<i64>,
     summarized: bool,
 ) -> anyhow::Result<f64> {
+    let stamp = |_: usize| ingest_ms.unwrap_or_else(|| relay::clock::now().0);
+    produce_stamped(producer, topic, events, &stamp, summarized).await
+}
+
+/// As [`produce_all`], the `i`th event timestamped `stamp(i)`: a topic that took events in
+/// over a past span, as a relay's gateway stamps them when they arrive.
+pub async fn produce_stamped(
+    producer: &FutureProducer,
+    topic: &str,
+    events: &[Fresh],
+    stamp: &(dyn Fn(usize) -> i64 + Sync),
+    summarized: bool,
+) -> anyhow::Result<f64> {
     let payloads = events
         .iter()
         .map(|e| {
@@ -66,8 +79,8 @@ pub async fn produce_all(
             first_error.get_or_insert_with(|| "delivery canceled".to_string());
         }
     };
-    for (e, payload) in events.iter().zip(&payloads) {
-        let ts = ingest_ms.unwrap_or_else(|| relay::clock::now().0);
+    for (i, (e, payload)) in events.iter().zip(&payloads).enumerate() {
+        let ts = stamp(i);
         loop {
             let record = FutureRecord::to(topic)
                 .key(e.wiki.as_str())

@@ -7,6 +7,7 @@
 mod counter;
 mod dashboard;
 mod edits;
+mod edits_kafka;
 mod events;
 mod fanout;
 mod gateway;

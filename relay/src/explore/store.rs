@@ -1,6 +1,6 @@
 //! The events themselves, read back from the bus by time: the bus is the store, nothing is
-//! kept twice. Kafka's input topic is read by its records' timestamps (ingest times) with an
-//! assigned consumer ([`super::kafka_store`]); the embedded bus's log by bisecting each
+//! kept twice. Kafka's input topic is read by its records' timestamps (ingest times) with
+//! assigned consumers kept between reads ([`super::kafka_store`]); the embedded bus's log by bisecting each
 //! partition's offsets on their ingest times ([`super::embedded_store`]).
 //!
 //! Either way each partition is read in offset order from the start of the ingest times that
@@ -14,6 +14,7 @@ use history::InputLog;
 use wire::Millis;
 
 use super::admission::Admitters;
+use super::kafka_store::KafkaReaders;
 use crate::bus::Content;
 use crate::bus::kafka::KafkaSettings;
 use crate::config::Config;
@@ -73,10 +74,7 @@ pub enum EditsStore {
         state_dir: std::path::PathBuf,
         partitions: u32,
     },
-    Kafka {
-        settings: KafkaSettings,
-        topic: String,
-    },
+    Kafka(KafkaReaders),
 }
 
 /// What a read keeps of the admitted records: the filter's test on what the counter reads
@@ -88,10 +86,10 @@ impl EditsStore {
     /// log in the state directory (a connection of its own, for reading).
     pub fn open(config: &Config) -> Result<EditsStore, StoreError> {
         Ok(match &config.brokers {
-            Some(brokers) => EditsStore::Kafka {
-                settings: KafkaSettings::new(brokers, &config.kafka_option),
-                topic: config.input_topic.clone(),
-            },
+            Some(brokers) => EditsStore::Kafka(KafkaReaders::new(
+                KafkaSettings::new(brokers, &config.kafka_option),
+                config.input_topic.clone(),
+            )?),
             None => EditsStore::Embedded {
                 // Opened now, so a file the relay cannot read stops it at start.
                 idle: Mutex::new(vec![InputLog::open_in(&config.state_dir)?]),
@@ -136,9 +134,7 @@ impl EditsStore {
                 }
                 result?;
             }
-            EditsStore::Kafka { settings, topic } => {
-                super::kafka_store::scan(settings, topic, &mut reader)?;
-            }
+            EditsStore::Kafka(readers) => readers.scan(&mut reader)?,
         }
         Ok(reader.scan)
     }

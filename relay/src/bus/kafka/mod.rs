@@ -24,6 +24,7 @@ mod settings;
 use std::time::Duration;
 
 pub use admin::{ensure_topics, topic_partitions};
+pub use context::QuietContext;
 pub use group::KafkaInput;
 pub use output_sink::KafkaOutputSink;
 pub use output_source::KafkaOutputSource;
