@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ChangeType, Filter, Millis};
 
+/// The longest range `/v1/edits` and `/v1/top?by=page|user` read (they read the events one
+/// by one): an hour of Wikimedia's edits (~150,000 events), and the second still open at its
+/// end (`/v1/top`'s default range).
+pub const MAX_EDITS_RANGE_MS: i64 = 3_601_000;
+
 /// What a top list ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

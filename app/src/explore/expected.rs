@@ -6,21 +6,25 @@ use crate::history::History;
 use crate::series::Series;
 use crate::view::Span;
 
-/// The count of `span`, from the series' seconds where it holds them all, else from the
-/// buckets that fall wholly inside it; `None` when neither knows.
+/// The count of `span`, from the series' seconds where it holds every one of them, else from
+/// buckets that cover it exactly, each with all its seconds; `None` when neither knows, rather
+/// than a sum with a hole in it shown as the count.
 pub fn expected_count(series: &Series, history: &History, span: Span) -> Option<u64> {
-    if series.oldest().is_some_and(|w| w.start.0 <= span.from) {
-        let seconds: Vec<_> = series.between(span.from, span.to).collect();
-        if !seconds.is_empty() {
-            return Some(seconds.iter().map(|w| w.count).sum());
-        }
+    let whole = (span.to - span.from + 999) / 1_000;
+    let seconds: Vec<_> = series.between(span.from, span.to).collect();
+    if seconds.len() as i64 == whole {
+        return Some(seconds.iter().map(|w| w.count).sum());
     }
-    let buckets: Vec<_> = history
-        .buckets(span.from, span.to)
-        .into_iter()
-        .filter(|b| b.start.0 >= span.from && b.end.0 <= span.to)
-        .collect();
-    (!buckets.is_empty()).then(|| buckets.iter().map(|b| b.count).sum())
+    let buckets = history.buckets(span.from, span.to);
+    let mut at = span.from;
+    for b in &buckets {
+        let held_whole = i64::from(b.seconds) * 1_000 == b.end.0 - b.start.0;
+        if b.start.0 != at || !held_whole {
+            return None;
+        }
+        at = b.end.0;
+    }
+    (at == span.to && !buckets.is_empty()).then(|| buckets.iter().map(|b| b.count).sum())
 }
 
 /// Whether every second of `span` the series holds is final: its count will not grow.

@@ -7,8 +7,10 @@ use wire::{EditsPage, Filter, TopBy, TopList};
 
 use crate::relay::get::{get, with_query, with_timeout};
 
-/// A range the relay ranks by page or editor: at most an hour (longer is a 400).
+/// The span the panels rank by page or editor: the last hour, within what the relay reads
+/// ([`wire::explore::MAX_EDITS_RANGE_MS`]; longer is a 400).
 pub const PAGE_RANK_MAX_MS: i64 = 3_600_000;
+const _: () = assert!(PAGE_RANK_MAX_MS <= wire::explore::MAX_EDITS_RANGE_MS);
 /// How long a panel waits for an answer before it says the relay did not give one.
 const TIMEOUT_MS: u32 = 30_000;
 

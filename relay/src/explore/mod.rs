@@ -25,9 +25,7 @@ use self::edit_row::{Display, Fields};
 use self::store::{EditsStore, Found, Scan};
 use crate::window::Timing;
 
-/// The longest range either endpoint reads: an hour of Wikimedia's edits (~150,000 events),
-/// and the second still open at its end (`/v1/top`'s default range).
-pub const MAX_RANGE_MS: i64 = 3_601_000;
+pub use wire::explore::MAX_EDITS_RANGE_MS as MAX_RANGE_MS;
 /// The most rows a page of `/v1/edits` holds.
 pub const MAX_LIMIT: usize = 1_000;
 pub const DEFAULT_LIMIT: usize = 100;
