@@ -15,8 +15,9 @@ use crate::{Cell, ChangeType};
 /// The most `wiki=` values one filter takes: more than a picker shows, fewer than would make
 /// matching a cell slow.
 pub const MAX_WIKIS: usize = 100;
-/// Longer than any wiki's name (the longest Wikimedia database name has 30 bytes).
-pub const MAX_WIKI_LEN: usize = 64;
+/// The longest `wiki=` value taken: far longer than any wiki's name (the longest Wikimedia
+/// database name has 30 bytes), so that a name an event made up can still be filtered by.
+pub const MAX_WIKI_LEN: usize = 255;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Filter {
@@ -43,8 +44,6 @@ pub enum FilterError {
     Namespace(String),
     #[error("{0}= is given twice; it takes one value")]
     Repeated(&'static str),
-    #[error("wiki= is empty; name a wiki such as enwiki")]
-    EmptyWiki,
     #[error("wiki={0:?} is longer than {MAX_WIKI_LEN} bytes: no wiki has such a name")]
     LongWiki(String),
     #[error("{0} wiki= values; at most {MAX_WIKIS}")]
@@ -85,10 +84,9 @@ impl Filter {
         let mut rest = Vec::new();
         for (k, v) in pairs {
             match k {
+                // An empty name is the events that name no wiki (no `wiki`, no `meta.domain`):
+                // counted under "", so they can be picked like any other.
                 "wiki" => {
-                    if v.is_empty() {
-                        return Err(FilterError::EmptyWiki);
-                    }
                     if v.len() > MAX_WIKI_LEN {
                         return Err(FilterError::LongWiki(v.chars().take(80).collect()));
                     }
@@ -205,17 +203,21 @@ mod tests {
             ("bot=yes", "not true or false"),
             ("namespace=0", "not article or other"),
             ("bot=true&bot=false", "given twice"),
-            ("wiki=", "is empty"),
         ] {
             let e = parse(q).unwrap_err().to_string();
             assert!(e.contains(want), "{q}: {e}");
         }
-        let long = format!("wiki={}", "x".repeat(65));
+        let long = format!("wiki={}", "x".repeat(256));
         assert!(
             parse(&long)
                 .unwrap_err()
                 .to_string()
-                .contains("longer than 64")
+                .contains("longer than 255")
+        );
+        assert_eq!(
+            parse("wiki=").unwrap().wikis.len(),
+            1,
+            "the events naming no wiki"
         );
         let many: Vec<String> = (0..101).map(|i| format!("wiki=w{i}")).collect();
         assert!(
