@@ -79,6 +79,16 @@ pub struct InputLog {
     path: PathBuf,
 }
 
+/// A record read for counting, from a row's first four columns: `id, ingest_ms, key, summary`.
+fn log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry> {
+    Ok(LogEntry {
+        offset: r.get::<_, i64>(0)? as u64 & MAX_OFFSET,
+        ingest_ms: r.get(1)?,
+        key: r.get(2)?,
+        summary: r.get(3)?,
+    })
+}
+
 fn id(partition: u32, offset: u64) -> i64 {
     debug_assert!(offset <= MAX_OFFSET);
     ((u64::from(partition) << OFFSET_BITS) | offset) as i64
@@ -162,14 +172,7 @@ impl InputLog {
                     id(partition, MAX_OFFSET),
                     limit as i64
                 ],
-                |r| {
-                    Ok(LogEntry {
-                        offset: r.get::<_, i64>(0)? as u64 & MAX_OFFSET,
-                        ingest_ms: r.get(1)?,
-                        key: r.get(2)?,
-                        summary: r.get(3)?,
-                    })
-                },
+                log_entry,
             )
             .map_err(|e| classify(&self.path, e))?;
         rows.collect::<Result<_, _>>()

@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{InputLog, LogEntry, MAX_OFFSET, id};
+use super::{InputLog, LogEntry, MAX_OFFSET, id, log_entry};
 use crate::{HistoryError, classify};
 
 impl InputLog {
@@ -78,17 +78,7 @@ impl InputLog {
                     id(partition, MAX_OFFSET),
                     limit as i64
                 ],
-                |r| {
-                    Ok((
-                        LogEntry {
-                            offset: r.get::<_, i64>(0)? as u64 & MAX_OFFSET,
-                            ingest_ms: r.get(1)?,
-                            key: r.get(2)?,
-                            summary: r.get(3)?,
-                        },
-                        r.get(4)?,
-                    ))
-                },
+                |r| Ok((log_entry(r)?, r.get(4)?)),
             )
             .map_err(|e| classify(&self.path, e))?;
         rows.collect::<Result<_, _>>()
