@@ -97,7 +97,7 @@ if (!c || c.dataset.complete !== 'true' || document.getElementById('edits-status
 const items = [...document.querySelectorAll('#edits-panel li[data-id]')];
 return {ids: items.map(li => li.dataset.id).sort(), expected: c.dataset.expected,
         listed: Number(c.dataset.listed), text: c.textContent,
-        links: items.filter(li => { const a = li.querySelector('a'); return a && a.target === '_blank' && a.rel === 'noopener'; }).length};
+        links: items.filter(li => { const a = li.querySelector('a'); return a && a.target === '_blank' && a.rel.split(' ').includes('noopener') && a.href.startsWith('https://'); }).length};
 "#;
 
 /// Waits until the chart's final seconds over the recording equal `truth`.
