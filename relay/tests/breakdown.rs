@@ -1,4 +1,4 @@
-//! Partials written before breakdowns (no `cube` member: the output topic's format until now)
+//! Partials without a breakdown (no `cube` member, as relays wrote them before breakdowns)
 //! still read, as totals: the second they are part of is served with its exact total and
 //! marked `no_breakdown`, filtered answers leave it out, and the merger counts it for health.
 
