@@ -30,6 +30,18 @@ struct RawEvent<'a> {
     kind: Option<Cow<'a, str>>,
     bot: Option<bool>,
     wiki: Option<Cow<'a, str>>,
+}
+
+/// The last `namespace` of an event, as its JSON text is exactly `0` (serde_json reads only that
+/// as the integer 0; `-0` and `0.0` are floats).
+///
+/// Read in a second pass over a UTF-8-repaired copy of an event the first pass accepted, because
+/// no single serde_json read both skips a value as the scanner does (without checking its
+/// strings' UTF-8, which `RawValue` and `deserialize_any` check) and tells `0` apart. The repair
+/// only touches bytes inside strings (it never makes or breaks a `"`, `\` or key that spells
+/// `namespace`), so the second pass sees the same members.
+#[derive(Default)]
+struct Namespace {
     article: bool,
 }
 
@@ -59,19 +71,45 @@ impl<'de> Deserialize<'de> for RawEvent<'de> {
                         Field::Type => e.kind = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0),
                         Field::Bot => e.bot = map.next_value()?,
                         Field::Wiki => e.wiki = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0),
-                        // Read raw, as serde_json skips a value (no UTF-8 check of strings), like the
-                        // scanner; serde_json reads only `0` itself as the integer 0 (`-0`, `0.0`
-                        // are floats).
-                        Field::Namespace => {
-                            e.article =
-                                map.next_value::<&serde_json::value::RawValue>()?.get() == "0"
-                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
                 Ok(e)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Namespace {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Namespace;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut n = Namespace::default();
+                while let Some(key) = map.next_key::<Field>()? {
+                    match key {
+                        Field::Namespace => {
+                            n.article =
+                                map.next_value::<&serde_json::value::RawValue>()?.get() == "0";
+                        }
+                        // Read as the first pass reads it (its keys as bytes), so that both
+                        // passes accept the same events.
+                        Field::Meta => {
+                            map.next_value::<RawMeta<'de>>()?;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(n)
             }
         }
         d.deserialize_map(V)
@@ -181,6 +219,7 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
     let dt = meta.dt.ok_or(EventError::MissingTime)?;
     let time = crate::event::read_time(&dt)
         .map_err(|(value, source)| EventError::BadTime { value, source })?;
+    let namespace: Namespace = serde_json::from_str(&String::from_utf8_lossy(bytes))?;
     Ok(Edit {
         time,
         kind: raw.kind.as_deref().map_or(Kind::Other, Kind::of_event),
@@ -191,6 +230,6 @@ pub fn parse(bytes: &[u8]) -> Result<Edit<'_>, EventError> {
             .unwrap_or(Cow::Borrowed("")),
         id: meta.id,
         canary: meta.domain.as_deref() == Some("canary"),
-        article: raw.article,
+        article: namespace.article,
     })
 }

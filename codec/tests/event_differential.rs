@@ -29,7 +29,12 @@ fn same(input: &[u8]) -> bool {
     };
     match (&a, &b) {
         (Ok(a), Ok(b)) => {
-            if a.time != b.time || a.kind != b.kind || a.bot != b.bot || a.canary != b.canary {
+            if a.time != b.time
+                || a.kind != b.kind
+                || a.bot != b.bot
+                || a.canary != b.canary
+                || a.article != b.article
+            {
                 fail("fields differ");
             }
             if a.wiki != b.wiki || borrowed(&a.wiki) != borrowed(&b.wiki) {
@@ -117,6 +122,28 @@ fn quirks() {
         format!("{{\"meta\":{{{dt},\"id\":\"\\udc00\"}}}}").into_bytes(),
         format!("{{\"meta\":{{{dt},\"id\":\"\\ud83d\\ude00\\u00e9\"}}}}").into_bytes(),
         format!("{{\"meta\":{{{dt}}},\"c\":\"\\ud800\\u12\"}}").into_bytes(),
+        // A namespace is read as the scanner skips it: its strings need not be UTF-8; only the
+        // number `0` (the last one given) is an article.
+        [
+            format!("{{\"meta\":{{{dt}}},\"namespace\":\"htt").as_bytes(),
+            b"\xdf\xdf[d",
+            b"\"}",
+        ]
+        .concat(),
+        [
+            format!("{{\"meta\":{{{dt}}},\"namespace\":[\"").as_bytes(),
+            b"\xff\\ud800",
+            b"\"],\"namespace\":0}",
+        ]
+        .concat(),
+        [
+            format!("{{\"meta\":{{{dt}}},\"namespace\":0,\"namespace\":{{\"").as_bytes(),
+            b"\xe2\x82",
+            b"\":0}}",
+        ]
+        .concat(),
+        format!("{{\"meta\":{{{dt}}},\"namespace\": 0 ,\"namespace\":0}}").into_bytes(),
+        format!("{{\"meta\":{{{dt}}},\"namespace\":0,\"namespace\":-0}}").into_bytes(),
         // Escaped keys are the keys they spell.
         br#"{"m\u0065ta":{"d\u0074":"2026-01-01T00:00:00Z","\u0064omain":"canary"}}"#.to_vec(),
         // Duplicates: last wins, meta as a whole; null resets.
