@@ -22,15 +22,64 @@ fn dims_of(cell: u32) -> (ChangeType, bool, bool) {
     (kind, cell & 2 != 0, cell & 1 != 0)
 }
 
-/// Wiki names by number. Names are only ever added: a wiki seen once is likely seen again,
-/// and there are about a thousand of them.
-#[derive(Debug, Clone, Default)]
+/// Names held before the unused ones are first looked for: Wikimedia has about a thousand
+/// wikis, so only events naming made-up wikis (through the gateway) reach this.
+const FIRST_SWEEP_AT: usize = 10_000;
+
+/// Wiki names by number. A name stays while any second held uses it; once the names have
+/// doubled since the last sweep, those no second uses any more are dropped (see
+/// [`Wikis::keep_only`]), so made-up names cost memory only while their seconds are held.
+#[derive(Debug, Clone)]
 pub struct Wikis {
     names: Vec<Box<str>>,
     ids: HashMap<Box<str>, u32>,
+    sweep_at: usize,
+}
+
+impl Default for Wikis {
+    fn default() -> Self {
+        Wikis {
+            names: Vec::new(),
+            ids: HashMap::new(),
+            sweep_at: FIRST_SWEEP_AT,
+        }
+    }
 }
 
 impl Wikis {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Enough names were added since the last sweep to look for unused ones.
+    pub fn outgrown(&self) -> bool {
+        self.names.len() >= self.sweep_at
+    }
+
+    /// Keeps only the names `held` uses, renumbered in their old order so that every second's
+    /// keys stay sorted, and rewrites the keys. `held` must be every second's cells: a key
+    /// left out would name another wiki afterwards. Costs one pass over the cells, paid once
+    /// per doubling of the names.
+    pub fn keep_only(&mut self, mut held: Vec<&mut Cells>) {
+        let mut used = vec![false; self.names.len()];
+        for &(key, _) in held.iter().flat_map(|c| c.iter()) {
+            used[(key >> CELL_BITS) as usize] = true;
+        }
+        let mut renumbered = vec![u32::MAX; self.names.len()];
+        let old = std::mem::take(&mut self.names);
+        self.ids.clear();
+        for (id, name) in old.into_iter().enumerate().filter(|&(id, _)| used[id]) {
+            let new = self.names.len() as u32;
+            renumbered[id] = new;
+            self.ids.insert(name.clone(), new);
+            self.names.push(name);
+        }
+        for (key, _) in held.iter_mut().flat_map(|c| c.iter_mut()) {
+            *key = renumbered[(*key >> CELL_BITS) as usize] << CELL_BITS | *key & CELL_MASK;
+        }
+        self.sweep_at = FIRST_SWEEP_AT.max(2 * self.names.len());
+    }
+
     /// The name's number; None once the numbers a key holds are used up (2^27 names, far more
     /// than memory would hold).
     fn intern(&mut self, name: &str) -> Option<u32> {

@@ -129,6 +129,11 @@ impl Merger {
                 .is_some_and(|(from, to)| (from..to).contains(&start))
     }
 
+    /// How many wiki names the cubes held may use (see [`cells::Wikis::keep_only`]).
+    pub fn wiki_names(&self) -> usize {
+        self.wikis.len()
+    }
+
     /// The start of the oldest second held.
     pub fn earliest(&self) -> Option<Millis> {
         self.windows.first_key_value().map(|(&s, _)| Millis(s))
@@ -291,6 +296,10 @@ impl Merger {
             self.windows.pop_first();
         }
         self.evicted_before = self.evicted_before.max(keep_from);
+        if self.wikis.outgrown() {
+            let held = self.windows.values_mut().filter_map(|m| m.cells.as_mut());
+            self.wikis.keep_only(held.collect());
+        }
         while self
             .source_down
             .first_key_value()
