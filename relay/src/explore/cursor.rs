@@ -17,9 +17,10 @@ const PREFIX: &str = "e1-";
 impl Position {
     /// The cursor handed out: opaque to clients, versioned so a later layout cannot be misread.
     pub fn encode(self) -> String {
+        // The time's bits as unsigned: every i64 has one spelling, with no sign to parse.
         format!(
             "{PREFIX}{:x}-{:x}-{:x}",
-            self.time.0, self.partition, self.offset
+            self.time.0 as u64, self.partition, self.offset
         )
     }
 
@@ -29,10 +30,10 @@ impl Position {
             s.filter(|s| !s.is_empty() && s.len() <= 16)
         }
         let mut parts = cursor.strip_prefix(PREFIX)?.split('-');
-        let time = i64::from_str_radix(hex(parts.next())?, 16).ok()?;
+        let time = u64::from_str_radix(hex(parts.next())?, 16).ok()? as i64;
         let partition = u32::from_str_radix(hex(parts.next())?, 16).ok()?;
         let offset = u64::from_str_radix(hex(parts.next())?, 16).ok()?;
-        if parts.next().is_some() || time < 0 {
+        if parts.next().is_some() {
             return None;
         }
         Some(Position {
@@ -55,6 +56,13 @@ mod tests {
             offset: 77,
         };
         assert_eq!(Position::decode(&p.encode()), Some(p));
+        for time in [i64::MIN, -1, 0, i64::MAX] {
+            let p = Position {
+                time: Millis(time),
+                ..p
+            };
+            assert_eq!(Position::decode(&p.encode()), Some(p), "{time}");
+        }
         for bad in [
             "",
             "e1-",
@@ -63,6 +71,7 @@ mod tests {
             "e2-1-2-3",
             "e1-x-2-3",
             "e1--1-2-3",
+            "e1-10000000000000000-2-3",
         ] {
             assert_eq!(Position::decode(bad), None, "{bad}");
         }
