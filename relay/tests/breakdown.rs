@@ -62,6 +62,11 @@ fn old_partials_count_as_totals_and_filtered_answers_leave_their_seconds_out() {
     assert_eq!(all.len(), 2);
     assert_eq!((all[0].count, all[0].no_breakdown), (7, true));
     assert_eq!((all[1].count, all[1].no_breakdown), (7, false));
+    // Without a breakdown, the top is each partial's ten summed, cube or not.
+    assert_eq!(
+        all[0].top_wikis,
+        vec![("dewiki".into(), 4), ("enwiki".into(), 3)]
+    );
     assert_eq!(
         all[1].top_wikis,
         vec![("enwiki".into(), 5), ("dewiki".into(), 2)]

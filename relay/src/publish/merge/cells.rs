@@ -98,25 +98,16 @@ impl Wikis {
         &self.names[id as usize]
     }
 
-    /// `cubes` summed into the merger's form; None if a cell does not fit it (over 4 billion
-    /// edits in one second: only a foreign or damaged partial says so). The second is then
-    /// held without a breakdown rather than with a wrong one.
-    pub fn cells<'a>(&mut self, cubes: impl Iterator<Item = &'a Cube>) -> Option<Cells> {
-        let mut out: Vec<(u32, u32)> = Vec::new();
-        for Cell(wiki, kind, bot, article, n) in cubes.flat_map(|c| c.0.iter()) {
+    /// `cube` in the merger's form; None if a cell does not fit it (over 4 billion edits in
+    /// one second: only a foreign or damaged partial says so). The second is then held without
+    /// a breakdown rather than with a wrong one.
+    pub fn cells(&mut self, cube: &Cube) -> Option<Cells> {
+        let mut out: Vec<(u32, u32)> = Vec::with_capacity(cube.0.len());
+        for Cell(wiki, kind, bot, article, n) in &cube.0 {
             let key = self.intern(wiki)? << CELL_BITS | cell_of(*kind, *bot, *article);
             out.push((key, u32::try_from(*n).ok()?));
         }
-        out.sort_unstable_by_key(|&(k, _)| k);
-        let mut summed: Vec<(u32, u32)> = Vec::with_capacity(out.len());
-        for (key, n) in out {
-            match summed.last_mut() {
-                Some((k, total)) if *k == key => *total = total.checked_add(n)?,
-                _ => summed.push((key, n)),
-            }
-        }
-        summed.retain(|&(_, n)| n > 0);
-        Some(summed.into_boxed_slice())
+        summed(out)
     }
 
     /// The cells back in the wire's form.
@@ -161,6 +152,25 @@ impl Wikis {
     }
 }
 
+/// Several partials' cells added up; None if a sum does not fit a cell.
+pub fn sum<'a>(parts: impl Iterator<Item = &'a Cells>) -> Option<Cells> {
+    summed(parts.flat_map(|c| c.iter().copied()).collect())
+}
+
+/// `cells` sorted by key, each key once (its counts added up), no zeros.
+fn summed(mut cells: Vec<(u32, u32)>) -> Option<Cells> {
+    cells.sort_unstable_by_key(|&(k, _)| k);
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(cells.len());
+    for (key, n) in cells {
+        match out.last_mut() {
+            Some((k, total)) if *k == key => *total = total.checked_add(n)?,
+            _ => out.push((key, n)),
+        }
+    }
+    out.retain(|&(_, n)| n > 0);
+    Some(out.into_boxed_slice())
+}
+
 /// A [`Filter`] as the merger tests cells with it: a bit per type × bot × article cell, and the
 /// numbers of the wikis named (None: every wiki). A wiki never seen matches no cell.
 #[derive(Debug, Clone)]
@@ -201,7 +211,8 @@ mod tests {
             Cell::new("enwiki", ChangeType::Categorize, true, false, 1),
         ]);
         let mut wikis = Wikis::default();
-        let cells = wikis.cells([&cube, &cube].into_iter()).unwrap();
+        let once = wikis.cells(&cube).unwrap();
+        let cells = sum([&once, &once].into_iter()).unwrap();
         assert_eq!(cells.len(), 3);
         let doubled = Cube(
             cube.0

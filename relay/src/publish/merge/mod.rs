@@ -15,13 +15,15 @@
 
 mod cells;
 mod filtered;
+mod parts;
 mod recorded;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use wire::{Millis, PartialWindow, TypeCounts, WindowRecord};
+use wire::{Millis, PartialWindow, WindowRecord};
 
 use self::cells::{Cells, Wikis};
+use self::parts::{Part, merge};
 use crate::window::timing::WINDOW_MS;
 
 /// Beyond the allowed lateness: a partial written just before the watermark passed it may
@@ -31,7 +33,7 @@ const SETTLE_MARGIN_MS: i64 = 60_000;
 #[derive(Debug, Clone)]
 struct Merged {
     /// The latest partial of each input partition.
-    partials: BTreeMap<u32, PartialWindow>,
+    partials: BTreeMap<u32, Part>,
     record: WindowRecord,
     /// The second's cube, the partials' cubes summed; None when a partial came without one
     /// (`record.no_breakdown`).
@@ -211,12 +213,16 @@ impl Merger {
             .windows
             .entry(start)
             .or_insert_with(|| Merged::empty(start, is_closed));
-        if m.settled || m.partials.get(&partition) == Some(&p) {
+        if m.settled {
             return None;
         }
-        m.partials.insert(partition, p);
+        let part = Part::of(p, &mut self.wikis);
+        if m.partials.get(&partition) == Some(&part) {
+            return None;
+        }
+        m.partials.insert(partition, part);
         let before = m.record.clone();
-        (m.record, m.cells) = merge(&m.partials, &before, &mut self.wikis);
+        (m.record, m.cells) = merge(&m.partials, &before, &self.wikis);
         m.record.source_down = before.source_down;
         if m.record == before {
             return None;
@@ -297,7 +303,10 @@ impl Merger {
         }
         self.evicted_before = self.evicted_before.max(keep_from);
         if self.wikis.outgrown() {
-            let held = self.windows.values_mut().filter_map(|m| m.cells.as_mut());
+            let held = self.windows.values_mut().flat_map(|m| {
+                let parts = m.partials.values_mut().filter_map(|p| p.cells.as_mut());
+                m.cells.as_mut().into_iter().chain(parts)
+            });
             self.wikis.keep_only(held.collect());
         }
         while self
@@ -355,44 +364,4 @@ impl Merger {
     fn oldest_kept_at(&self, now: Millis) -> i64 {
         now.0 - self.history_ms - WINDOW_MS
     }
-}
-
-/// The second's total over its partials, and its cube (None unless every partial has one).
-fn merge(
-    partials: &BTreeMap<u32, PartialWindow>,
-    before: &WindowRecord,
-    wikis: &mut Wikis,
-) -> (WindowRecord, Option<Cells>) {
-    let mut r = WindowRecord::empty(before.start, before.end, before.is_final);
-    r.revision = before.revision;
-    // A cube that does not add up to its partial's count (a foreign producer's, a damaged
-    // record) is no breakdown at all: filtered answers leave the second out rather than
-    // contradict its total.
-    let cells = partials
-        .values()
-        .map(|p| p.cube.as_ref().filter(|c| c.total() == p.window.count))
-        .collect::<Option<Vec<_>>>()
-        .and_then(|cubes| wikis.cells(cubes.into_iter()));
-    let mut by_type = TypeCounts::default();
-    for p in partials.values().map(|p| &p.window) {
-        r.count += p.count;
-        by_type.add(&p.by_type);
-        r.bots += p.bots;
-        r.humans += p.humans;
-    }
-    r.by_type = by_type;
-    r.no_breakdown = cells.is_none();
-    r.top_wikis = match &cells {
-        Some(cells) => filtered::top_wikis(cells, None, wikis, 10),
-        // Only each partial's ten busiest are known. A wiki lives in one partition, but sum
-        // anyway so a foreign producer keying differently cannot list a wiki twice.
-        None => {
-            let mut top: HashMap<&str, u64> = HashMap::new();
-            for (w, n) in partials.values().flat_map(|p| p.window.top_wikis.iter()) {
-                *top.entry(w.as_str()).or_default() += n;
-            }
-            wire::top_n(top.into_iter(), 10)
-        }
-    };
-    (r, cells)
 }

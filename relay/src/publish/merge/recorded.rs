@@ -4,7 +4,7 @@
 use history::FinalSecond;
 use wire::WindowRecord;
 
-use super::{Cells, Merged, Merger};
+use super::{Cells, Merged, Merger, Part};
 
 impl Merger {
     /// Takes in final seconds recorded by an earlier run, settled, and carries on after the
@@ -36,7 +36,7 @@ impl Merger {
             // A second recorded without its cube (by a relay from before cubes) keeps its
             // totals; filtered views leave it out, unless nothing happened in it.
             let cells = match cube {
-                Some(cube) => self.wikis.cells(std::iter::once(&cube)),
+                Some(cube) => self.wikis.cells(&cube),
                 None if record.count == 0 => Some(Cells::default()),
                 None => None,
             };
@@ -48,7 +48,7 @@ impl Merger {
             let partials = partials
                 .unwrap_or_default()
                 .into_iter()
-                .map(|p| (p.partition, p))
+                .map(|p| (p.partition, Part::of(p, &mut self.wikis)))
                 .collect();
             self.windows.insert(
                 start,
@@ -77,9 +77,12 @@ impl Merger {
                 let held = self.windows.get(&r.start.0);
                 FinalSecond {
                     record: r.clone(),
-                    partials: held
-                        .filter(|m| !m.settled)
-                        .map(|m| m.partials.values().cloned().collect()),
+                    partials: held.filter(|m| !m.settled).map(|m| {
+                        m.partials
+                            .iter()
+                            .map(|(&partition, part)| part.partial(partition, &self.wikis))
+                            .collect()
+                    }),
                     cube: held
                         .and_then(|m| m.cells.as_ref())
                         .map(|cells| self.wikis.cube(cells)),
