@@ -322,7 +322,19 @@ proptest! {
             count_partition(p, &records, &mut c, &mut topic);
             finish(&mut c, &mut topic, far);
         }
-        check(&merged(&topic, 3, far), &evs)?;
+        let got = merged(&topic, 3, far);
+        check(&got, &evs)?;
+        // Each second's ten busiest wikis, ties by name, equal a brute-force tally.
+        let mut tally: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for ev in evs.iter().filter(|e| e.counts(&timing())).filter(|e| seen.insert(e.id)) {
+            let second = tally.entry(ev.time().div_euclid(1_000) * 1_000).or_default();
+            *second.entry(format!("wiki{}", ev.wiki)).or_default() += 1;
+        }
+        for w in &got {
+            let want = tally.remove(&w.start.0).unwrap_or_default();
+            prop_assert_eq!(&w.top_wikis, &wire::top_n(want.into_iter(), 10));
+        }
     }
 
     /// Every filtered second and the filtered top wikis, computed from the merged cubes (after

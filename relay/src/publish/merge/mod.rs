@@ -34,6 +34,7 @@ const SETTLE_MARGIN_MS: i64 = 60_000;
 struct Merged {
     /// The latest partial of each input partition.
     partials: BTreeMap<u32, Part>,
+    /// The second's total; its top ten only without a breakdown (see [`Merged::served`]).
     record: WindowRecord,
     /// The second's cube, the partials' cubes summed; None when a partial came without one
     /// (`record.no_breakdown`).
@@ -54,6 +55,15 @@ impl Merged {
             dirty: false,
             settled: false,
         }
+    }
+
+    /// The record as it is handed out: with its top ten, from the cells when it has them.
+    fn served(&self, wikis: &Wikis) -> WindowRecord {
+        let mut r = self.record.clone();
+        if let Some(cells) = &self.cells {
+            r.top_wikis = filtered::top_wikis(cells, None, wikis, 10);
+        }
+        r
     }
 }
 
@@ -222,14 +232,15 @@ impl Merger {
         }
         m.partials.insert(partition, part);
         let before = m.record.clone();
+        let cells_before = m.cells.take();
         (m.record, m.cells) = merge(&m.partials, &before, &self.wikis);
         m.record.source_down = before.source_down;
-        if m.record == before {
+        if m.record == before && m.cells == cells_before {
             return None;
         }
         if is_closed {
             m.record.revision = before.revision + 1;
-            return Some(m.record.clone());
+            return Some(m.served(&self.wikis));
         }
         m.dirty = true;
         None
@@ -274,7 +285,7 @@ impl Merger {
                 m.record.is_final = true;
                 m.record.source_down |= source_down;
                 m.dirty = false;
-                out.push(m.record.clone());
+                out.push(m.served(&self.wikis));
                 from += WINDOW_MS;
             }
             self.final_through = Some(self.final_through.map_or(from, |f| f.max(from)));
@@ -290,7 +301,7 @@ impl Merger {
         for m in self.windows.range_mut(open_from..).map(|(_, m)| m) {
             if m.dirty {
                 m.dirty = false;
-                out.push(m.record.clone());
+                out.push(m.served(&self.wikis));
             }
         }
         let keep_from = self.oldest_kept_at(now);
@@ -357,7 +368,7 @@ impl Merger {
         }
         self.windows
             .range(from.floor_second().0..to.0)
-            .map(|(_, m)| m.record.clone())
+            .map(|(_, m)| m.served(&self.wikis))
             .collect()
     }
 

@@ -48,6 +48,9 @@ impl Part {
 }
 
 /// The second's total over its partials, and its cube (None unless every partial has one).
+/// With a cube the record's top ten is left empty: it is read from the cells when the record
+/// is handed out (see `Merged::served`), as ten Strings a second would be most of what a day
+/// held costs.
 pub fn merge(
     partials: &BTreeMap<u32, Part>,
     before: &WindowRecord,
@@ -70,7 +73,7 @@ pub fn merge(
     r.by_type = by_type;
     r.no_breakdown = cells.is_none();
     r.top_wikis = match &cells {
-        Some(cells) => filtered::top_wikis(cells, None, wikis, 10),
+        Some(_) => Vec::new(),
         // Only each partial's ten busiest are known (a partial with cells keeps its ten in
         // them). A wiki lives in one partition, but sum anyway so a foreign producer keying
         // differently cannot list a wiki twice.

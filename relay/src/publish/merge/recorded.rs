@@ -41,6 +41,10 @@ impl Merger {
                 None => None,
             };
             record.no_breakdown = cells.is_none();
+            if cells.is_some() {
+                // Read from the cells when served (see `Merged::served`).
+                record.top_wikis = Vec::new();
+            }
             let settled = partials.is_none();
             if !settled {
                 first_revisable.get_or_insert(start);
