@@ -32,7 +32,9 @@ const FIRST_SWEEP_AT: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct Wikis {
     names: Vec<Box<str>>,
-    ids: HashMap<Box<str>, u32>,
+    /// Looked up for every cell read back (a week of history is millions), so foldhash, seeded
+    /// as the counters' maps are: names are anyone's input.
+    ids: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     sweep_at: usize,
 }
 
@@ -40,7 +42,7 @@ impl Default for Wikis {
     fn default() -> Self {
         Wikis {
             names: Vec::new(),
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             sweep_at: FIRST_SWEEP_AT,
         }
     }
