@@ -13,8 +13,12 @@ use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent, KeyboardEventInit};
+use web_sys::{Element, HtmlInputElement, KeyboardEvent, KeyboardEventInit};
 use wire::{ChangeType, Millis, WindowRecord};
+
+#[allow(dead_code, reason = "each test file uses its own share")]
+mod dom;
+use dom::{fresh_root, one, settle};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -27,25 +31,6 @@ fn window(sec: i64, count: u64) -> WindowRecord {
     w.count = count;
     w.humans = count;
     w
-}
-
-fn fresh_root() -> HtmlElement {
-    let doc = web_sys::window().unwrap().document().unwrap();
-    let el: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
-    doc.body().unwrap().append_child(&el).unwrap();
-    el
-}
-
-fn one(root: &Element, selector: &str) -> HtmlElement {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {selector}"))
-        .unchecked_into()
-}
-
-async fn settle() {
-    leptos::task::tick().await;
-    TimeoutFuture::new(80).await;
 }
 
 fn set_address(query: &str) {
@@ -257,23 +242,17 @@ async fn the_keyboard_opens_a_seconds_edits_and_panels_say_when_the_relay_fails(
         }
     }
     // The live feed pauses and resumes.
-    one(&root, "#live-pause").click();
-    settle().await;
-    assert_eq!(
-        one(&root, "#live-feed")
-            .get_attribute("data-paused")
-            .as_deref(),
-        Some("true")
-    );
-    assert_eq!(one(&root, "#live-pause").text_content().unwrap(), "Resume");
-    one(&root, "#live-pause").click();
-    settle().await;
-    assert_eq!(
-        one(&root, "#live-feed")
-            .get_attribute("data-paused")
-            .as_deref(),
-        Some("false")
-    );
+    for (paused, button) in [("true", "Resume"), ("false", "Pause")] {
+        one(&root, "#live-pause").click();
+        settle().await;
+        assert_eq!(
+            one(&root, "#live-feed")
+                .get_attribute("data-paused")
+                .as_deref(),
+            Some(paused)
+        );
+        assert_eq!(one(&root, "#live-pause").text_content().unwrap(), button);
+    }
 
     key(&chart, "Escape");
     settle().await;

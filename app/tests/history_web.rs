@@ -8,12 +8,15 @@ use app::local_time;
 use app::range::Range;
 use app::store::Store;
 use app::view::{Span, View};
-use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlFormElement, HtmlInputElement, PointerEvent};
 use wire::{Bucket, Millis, TypeCounts, WindowRecord};
+
+#[allow(dead_code, reason = "each test file uses its own share")]
+mod dom;
+use dom::{attr, fresh_root, one, settle, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -55,33 +58,6 @@ fn view_of(store: Store) -> View {
     store
         .focus
         .with_untracked(|f| f.view(store.range.get_untracked()))
-}
-
-fn fresh_root() -> HtmlElement {
-    let doc = web_sys::window().unwrap().document().unwrap();
-    let el: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
-    doc.body().unwrap().append_child(&el).unwrap();
-    el
-}
-
-fn one(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {selector}"))
-}
-
-fn text(root: &Element, selector: &str) -> String {
-    one(root, selector).text_content().unwrap_or_default()
-}
-
-fn attr(root: &Element, selector: &str, name: &str) -> String {
-    one(root, selector).get_attribute(name).unwrap_or_default()
-}
-
-async fn settle() {
-    leptos::task::tick().await;
-    // Effects and the chart's animation frame.
-    TimeoutFuture::new(80).await;
 }
 
 /// A pointer event at `share` of the way across the chart's plot.

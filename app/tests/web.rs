@@ -13,12 +13,15 @@ use app::range::Range;
 use app::relay::reconnect::SILENCE_MS;
 use app::relay::stream_event::StreamEvent;
 use app::store::Store;
-use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement};
 use wire::{Health, Millis, Status, WindowRecord};
+
+#[allow(dead_code, reason = "each test file uses its own share")]
+mod dom;
+use dom::{fresh_root, one, settle, text};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -135,29 +138,6 @@ fn buckets_draw_nothing_before_history_starts() {
 }
 
 // ---- mounted component ------------------------------------------------------------------------
-
-fn fresh_root() -> HtmlElement {
-    let doc = web_sys::window().unwrap().document().unwrap();
-    let el: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
-    doc.body().unwrap().append_child(&el).unwrap();
-    el
-}
-
-fn one(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {selector}"))
-}
-
-fn text(root: &Element, selector: &str) -> String {
-    one(root, selector).text_content().unwrap_or_default()
-}
-
-async fn settle() {
-    leptos::task::tick().await;
-    // Effects and the chart's animation frame.
-    TimeoutFuture::new(80).await;
-}
 
 #[wasm_bindgen_test]
 async fn dashboard_renders_the_store() {

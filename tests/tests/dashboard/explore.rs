@@ -100,6 +100,25 @@ return {ids: items.map(li => li.dataset.id).sort(), expected: c.dataset.expected
         links: items.filter(li => { const a = li.querySelector('a'); return a && a.target === '_blank' && a.rel.split(' ').includes('noopener') && a.href.startsWith('https://'); }).length};
 "#;
 
+/// Waits until the filter bar names `wiki` and the chart's seconds equal its `truth`.
+async fn filtered_to(
+    browser: &Browser,
+    wiki: &str,
+    truth: &WikiTruth,
+    what: &str,
+) -> anyhow::Result<()> {
+    let summary =
+        format!("return document.getElementById('filter-summary')?.textContent === '{wiki}'");
+    browser
+        .wait_for(
+            "the filter to name the wiki",
+            &summary,
+            Duration::from_secs(10),
+        )
+        .await?;
+    chart_equals(browser, truth, what).await
+}
+
 /// Waits until the chart's final seconds over the recording equal `truth`.
 async fn chart_equals(browser: &Browser, truth: &WikiTruth, what: &str) -> anyhow::Result<()> {
     let want: BTreeMap<String, u64> = truth
@@ -206,18 +225,8 @@ async fn a_picked_wiki_and_second_show_exactly_their_edits_and_the_address_reope
             json!([]),
         )
         .await?;
-    let summary =
-        format!("return document.getElementById('filter-summary')?.textContent === '{wiki}'");
-    browser
-        .wait_for(
-            "the filter to name the wiki",
-            &summary,
-            Duration::from_secs(10),
-        )
-        .await?;
-
     // The chart and the headline now count that wiki only.
-    chart_equals(&browser, &truth, "filtered").await?;
+    filtered_to(&browser, &wiki, &truth, "filtered").await?;
     let peak = format!("return document.getElementById('peak-value')?.textContent === '{busiest}'");
     browser
         .wait_for("the headline's peak", &peak, Duration::from_secs(10))
@@ -254,14 +263,7 @@ async fn a_picked_wiki_and_second_show_exactly_their_edits_and_the_address_reope
     browser
         .wait_for("the link to the relay", LIVE, Duration::from_secs(30))
         .await?;
-    browser
-        .wait_for(
-            "the filter to name the wiki",
-            &summary,
-            Duration::from_secs(10),
-        )
-        .await?;
-    chart_equals(&browser, &truth, "reloaded").await?;
+    filtered_to(&browser, &wiki, &truth, "reloaded").await?;
     edits_equal(&browser, &ids, busiest).await?;
     let pressed = browser
         .eval("return document.querySelector(\"button[data-range='5']\").getAttribute('aria-pressed')", json!([]))
