@@ -118,6 +118,17 @@ impl Telemetry {
             .or_default() += 1;
     }
 
+    /// Events the gateway accepted. Where the gateway is the relay's only source they are its
+    /// source's events, so health says when the last arrived; beside the live stream or a
+    /// replay they are not, so a quiet upstream still shows as quiet.
+    pub fn gateway_accepted(&self, n: u64, now_ms: i64) {
+        add(&self.gateway.accepted, n);
+        if n > 0 && *self.source.kind.read().expect("lock") == "gateway" {
+            self.source.events.fetch_add(n, Ordering::Relaxed);
+            self.source.last_event_ms.store(now_ms, Ordering::Relaxed);
+        }
+    }
+
     pub fn event_seen(&self, now_ms: i64) {
         self.source.events.fetch_add(1, Ordering::Relaxed);
         self.source.last_event_ms.store(now_ms, Ordering::Relaxed);

@@ -414,6 +414,10 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() -> support::Re
     let health = relay.wait_healthy().await?;
     assert_eq!(health["gateway"]["accepted"], 0);
     assert!(health["gateway"]["rejected"]["bad_event"].as_u64().unwrap() >= 10);
+    // The gateway is this relay's source: nothing it refused counts as received.
+    assert_eq!(health["source"]["kind"], "gateway");
+    assert!(health["source"]["last_event_age_ms"].is_null(), "{health}");
+    assert_eq!(health["source"]["events"], 0);
     let resp = client
         .post(&url)
         .bearer_auth(TOKEN)
@@ -427,6 +431,19 @@ async fn hostile_requests_are_refused_cleanly_and_write_nothing() -> support::Re
         metric(&client, &relay, "editpulse_bus_produced_total").await,
         1.0
     );
+    // What it accepted is what the source received, and just now (health is reported once a
+    // second).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let health = loop {
+        let health = relay.wait_healthy().await?;
+        if health["source"]["events"] == 1 || std::time::Instant::now() > deadline {
+            break health;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(health["source"]["events"], 1, "{health}");
+    let age = health["source"]["last_event_age_ms"].as_u64();
+    assert!(age.is_some_and(|a| a < 10_000), "{health}");
     Ok(())
 }
 

@@ -31,7 +31,9 @@ pub async fn post_events(
     add(&state.telemetry.gateway.requests, 1);
     let result = accept(&state, &headers, body).await;
     match &result {
-        Ok(n) => add(&state.telemetry.gateway.accepted, *n as u64),
+        Ok(n) => state
+            .telemetry
+            .gateway_accepted(*n as u64, crate::clock::now().0),
         Err(e) => state.telemetry.reject(e.reason_key()),
     }
     result.map(|accepted| (StatusCode::ACCEPTED, Json(Accepted { accepted })))
