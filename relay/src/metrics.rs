@@ -92,7 +92,7 @@ impl Collector for RelayCollector {
         counter(
             e,
             "source_events",
-            "Events taken in from the upstream or a replay.",
+            "Events taken in from the upstream or a replay, or by the gateway where it is the only source.",
             get(&t.source.events),
         )?;
         counter(
